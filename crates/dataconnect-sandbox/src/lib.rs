@@ -1,1 +1,167 @@
-//! placeholder
+//! # dataconnect-sandbox
+//!
+//! An offline emulator of Enedis Data Connect, faithful down to its error
+//! bodies, quotas and sandbox test clients, serving all three API
+//! generations (legacy v3/v4, v5, "Data Connect 2026") on one base URL.
+//!
+//! Brief overview:
+//! - [`SandboxConfig`] is the registered application and the knobs of the
+//!   emulator (frozen day, quotas, fault injection, request log).
+//! - [`Sandbox`] is the shared state built from it; [`app`] turns it into an
+//!   axum `Router` (tests can drive it without a port) and [`serve`] runs it
+//!   on a listener until a shutdown future completes.
+//! - `platform` holds what the Enedis gateway does around the data:
+//!   consent pages, tokens, bearer checks, quotas, faults, the request log
+//!   and the OpenAPI description.
+//! - `data` holds the data and customer routes of each generation, the date
+//!   rules and the deterministic synthetic household behind them; `meters`
+//!   is the table of test meters they all derive from.
+//!
+//! **Architecture Invariant:** this crate does not import the client's wire
+//! types (it does not depend on the `dataconnect` crate at all). It is a
+//! second, independent reading of the spec.
+
+pub mod cli;
+mod clock;
+mod data;
+mod meters;
+mod platform;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use jiff::civil::Date;
+
+/// The client id of the sandbox's registered application, when none is given.
+pub const DEFAULT_CLIENT_ID: &str = "dataconnect-sandbox-client";
+/// The client secret of the sandbox's registered application, when none is
+/// given. It is public on purpose: it only opens the offline sandbox.
+pub const DEFAULT_CLIENT_SECRET: &str = "dataconnect-sandbox-secret";
+/// The redirect URI registered for the sandbox's application, when none is
+/// given.
+pub const DEFAULT_REDIRECT_URI: &str = "http://127.0.0.1:8081/callback";
+
+/// The registered application and the emulator's settings.
+#[derive(Clone)]
+pub struct SandboxConfig {
+    /// The registered application's client id.
+    pub client_id: String,
+    /// The registered application's client secret.
+    pub client_secret: String,
+    /// The registered redirect URI (generations 2 and 3 always redirect
+    /// there; generation 1 requires the authorize request to match it).
+    pub redirect_uri: String,
+    /// Freezes the calendar: the clock starts at this day 12:00 Paris time
+    /// and runs from there. `None` is the real date.
+    pub today: Option<Date>,
+    /// Calls per second allowed per application (Enedis: 5).
+    pub quota_per_second: u32,
+    /// Calls per hour allowed (per API for generation 3).
+    pub quota_per_hour: u32,
+    /// Share of data and token calls that fail as the real service fails
+    /// (0 to 1).
+    pub fault_rate: f64,
+    /// Seed of the fault injection, so a run can be replayed.
+    pub seed: u64,
+    /// Where to append one JSON line per request.
+    pub request_log: Option<PathBuf>,
+    /// Show an interactive consent page instead of granting at once.
+    pub consent_page: bool,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            client_id: DEFAULT_CLIENT_ID.to_owned(),
+            client_secret: DEFAULT_CLIENT_SECRET.to_owned(),
+            redirect_uri: DEFAULT_REDIRECT_URI.to_owned(),
+            today: None,
+            quota_per_second: 5,
+            quota_per_hour: 10_000,
+            fault_rate: 0.0,
+            seed: 0,
+            request_log: None,
+            consent_page: false,
+        }
+    }
+}
+
+impl std::fmt::Debug for SandboxConfig {
+    // The secret stays out of logs even though the default one is public:
+    // a user may run the sandbox with a real-looking secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SandboxConfig")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[redacted]")
+            .field("redirect_uri", &self.redirect_uri)
+            .field("today", &self.today)
+            .field("quota_per_second", &self.quota_per_second)
+            .field("quota_per_hour", &self.quota_per_hour)
+            .field("fault_rate", &self.fault_rate)
+            .field("seed", &self.seed)
+            .field("request_log", &self.request_log)
+            .field("consent_page", &self.consent_page)
+            .finish()
+    }
+}
+
+/// The emulator's shared state; cheap to clone.
+#[derive(Clone)]
+pub struct Sandbox {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: SandboxConfig,
+    clock: clock::Clock,
+    platform: platform::Platform,
+}
+
+/// What a valid bearer token gives access to.
+#[derive(Clone, Debug)]
+pub(crate) enum Access {
+    /// A generation 2 or 3 application token: every PRM with a consent on
+    /// record (in the sandbox: every known, non-revoked meter).
+    Application,
+    /// A generation 1 customer token: only the PRMs of its consent.
+    Customer { usage_points: Vec<String> },
+}
+
+impl Sandbox {
+    /// Builds the emulator's state from its configuration.
+    pub fn new(config: SandboxConfig) -> std::io::Result<Self> {
+        let clock = clock::Clock::new(config.today);
+        let platform = platform::Platform::new(&config)?;
+        Ok(Sandbox { inner: Arc::new(Inner { config, clock, platform }) })
+    }
+
+    pub(crate) fn config(&self) -> &SandboxConfig {
+        &self.inner.config
+    }
+
+    pub(crate) fn clock(&self) -> &clock::Clock {
+        &self.inner.clock
+    }
+
+    pub(crate) fn platform(&self) -> &platform::Platform {
+        &self.inner.platform
+    }
+}
+
+/// The emulator as a router. Having a function that produces the app makes
+/// it easy to call it from tests without creating an HTTP server.
+pub fn app(state: Sandbox) -> Router {
+    let routes = data::routes().merge(platform::routes());
+    platform::layers(routes, state.clone()).with_state(state)
+}
+
+/// Serves the emulator on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Sandbox,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+}
