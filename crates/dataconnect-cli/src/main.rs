@@ -1,1 +1,68 @@
-fn main() {}
+//! `dataconnect`: consent, sync into SQLite with the fewest calls, export,
+//! and an embedded Data Connect sandbox, in one binary.
+//!
+//! This file only parses the command line, runs the chosen subcommand on a
+//! tokio runtime and turns its error into one line on standard error and an
+//! exit code (see `error.rs` for the table). Subcommands live one per file
+//! under `cmd/`; adding one is a file and a variant in `cmd.rs`.
+
+mod chart;
+mod charts;
+mod cmd;
+mod error;
+mod output;
+mod progress;
+mod settings;
+mod source;
+mod store;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::error::{Class, CliError};
+
+/// Enedis Data Connect from the command line: collect consents, keep Linky
+/// meter data current in SQLite, export it, and try it all offline with the
+/// embedded sandbox (`dataconnect demo`).
+#[derive(Parser, Debug)]
+#[command(name = "dataconnect", version, about, after_help = EXIT_CODES)]
+struct Cli {
+    #[command(subcommand)]
+    command: cmd::Command,
+}
+
+const EXIT_CODES: &str = "Exit codes: 0 ok, 1 internal, 2 usage, 3 date range, 4 config, 5 credentials refused, \
+6 consent, 7 network, 8 database, 9 API refusal or quota, 10 sync incomplete (run it again).";
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind as K;
+            if matches!(e.kind(), K::DisplayHelp | K::DisplayVersion | K::DisplayHelpOnMissingArgumentOrSubcommand) {
+                e.exit();
+            }
+            // clap's own report spans several lines; the first one names the
+            // problem, and the hint points at the fix.
+            let rendered = e.render().to_string();
+            let first = rendered.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid arguments");
+            let first = first.trim_start_matches("error: ");
+            eprintln!("error: {first} (see dataconnect --help)");
+            return ExitCode::from(Class::Usage.exit_code());
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().worker_threads(2).build() {
+        Ok(rt) => rt,
+        Err(e) => return fail(&CliError::internal(format!("cannot start the async runtime: {e}"))),
+    };
+    match runtime.block_on(cli.command.run()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+fn fail(e: &CliError) -> ExitCode {
+    eprintln!("error: {}", e.line());
+    ExitCode::from(e.class().exit_code())
+}

@@ -1,0 +1,59 @@
+//! The subcommands, one file each under `cmd/`.
+//!
+//! Each file holds a `#[derive(Args)] pub struct Cmd` and its
+//! `pub async fn run(self) -> Result<(), CliError>`. Commands that talk to
+//! the API or the store flatten [`GlobalArgs`](crate::settings::GlobalArgs)
+//! into their `Cmd` (not as global flags, because `sandbox` has its own
+//! `--client-id`, `--today`… for the server side).
+//! Adding a command is one file, one `mod` line and one variant below (its
+//! doc comment is the `--help` line).
+
+pub mod consent;
+pub mod demo;
+pub mod export;
+pub mod fetch;
+pub mod plot;
+pub mod sandbox;
+pub mod sync;
+
+mod bench;
+
+use clap::Subcommand;
+
+use crate::error::CliError;
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the whole journey against the embedded sandbox: consent, token, contract, full backfill, summary.
+    Demo(demo::Cmd),
+    /// Ask a customer for consent (prints the authorize URL), or complete it from the redirect.
+    Consent(consent::Cmd),
+    /// Fetch what the store lacks for every consented meter, in the fewest calls.
+    Sync(sync::Cmd),
+    /// Fetch one series straight from the API to standard output (no store).
+    Fetch(fetch::Cmd),
+    /// Write stored readings as CSV, JSON or JSON lines.
+    Export(export::Cmd),
+    /// Draw one stored series as an SVG or PNG chart, or in the terminal.
+    Plot(plot::Cmd),
+    /// Run the offline Data Connect sandbox as a server.
+    Sandbox(sandbox::Cmd),
+    /// Measure calls against the minimum and the store's ingest rate.
+    #[command(hide = true)]
+    Bench(bench::Cmd),
+}
+
+impl Command {
+    pub async fn run(self) -> Result<(), CliError> {
+        match self {
+            Command::Demo(c) => c.run().await,
+            Command::Consent(c) => c.run().await,
+            Command::Sync(c) => c.run().await,
+            Command::Fetch(c) => c.run().await,
+            Command::Export(c) => c.run().await,
+            Command::Plot(c) => c.run().await,
+            Command::Sandbox(c) => c.run().await,
+            Command::Bench(c) => c.run().await,
+        }
+    }
+}

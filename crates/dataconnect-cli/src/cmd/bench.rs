@@ -1,0 +1,153 @@
+//! `dataconnect bench` (hidden): the two figures the sync engine promises.
+//!
+//! 1. Calls: one meter's full backfill against the embedded sandbox (quota
+//!    raised so it runs in seconds), counting the data calls the client made
+//!    against the fewest the API's window limits allow. They must be equal.
+//! 2. Ingest: synthetic load-curve points written through
+//!    `Store::upsert_window` (one transaction per window of `--window`
+//!    points), against a baseline measured in the same run on the same
+//!    schema: one `INSERT` per statement in autocommit mode.
+
+use std::time::Instant;
+
+use clap::Args;
+use dataconnect::{DateRange, Reading, Series, Unit, UsagePointId};
+use dataconnect_sandbox::SandboxConfig;
+use dataconnect_store::{Store, WindowWrite};
+use dataconnect_sync::{PlanConfig, QuietProgress, SeriesTarget, SyncConfig};
+use jiff::civil::date;
+use jiff::{SignedDuration, Timestamp};
+
+use crate::error::{Class, CliError};
+use crate::source::ClientSource;
+
+#[derive(Args, Debug)]
+pub struct Cmd {
+    /// Points written through the store.
+    #[arg(long, default_value_t = 2_000_000)]
+    points: u64,
+    /// Points per window (one transaction each).
+    #[arg(long, default_value_t = 20_000)]
+    window: usize,
+    /// Points written by the baseline (one autocommit INSERT each).
+    #[arg(long, default_value_t = 20_000)]
+    baseline_points: u64,
+    /// Skip the calls measurement.
+    #[arg(long)]
+    no_calls: bool,
+}
+
+impl Cmd {
+    pub async fn run(self) -> Result<(), CliError> {
+        if !self.no_calls {
+            calls().await?;
+        }
+        ingest(&self)
+    }
+}
+
+async fn calls() -> Result<(), CliError> {
+    let today = date(2026, 11, 28);
+    let sandbox = crate::cmd::demo::start_sandbox(SandboxConfig {
+        today: Some(today),
+        quota_per_second: 1000,
+        ..SandboxConfig::default()
+    })
+    .await?;
+    let settings = crate::cmd::demo::sandbox_client_settings(sandbox.base_url.clone(), dataconnect::Generation::default(), Some(today), 1000)?;
+    let dir = tempdir()?;
+    let db = dir.join("calls.db");
+    let store = crate::store::open_rw(&db)?;
+    let source = ClientSource::new(crate::source::client(&settings, &db)?);
+    let prm = UsagePointId::new("12345678901234").map_err(|e| CliError::internal(e.to_string()))?;
+    let plan = PlanConfig { today, revision_days: 7, since: None, until: None };
+    let series = [Series::ConsumptionCurve, Series::ConsumptionDaily, Series::ConsumptionMaxPower];
+    let targets: Vec<SeriesTarget> =
+        series.iter().map(|&series| SeriesTarget { prm: prm.clone(), series, activation: None }).collect();
+    let minimum: usize = series
+        .iter()
+        .filter_map(|&s| dataconnect_sync::plan::wanted(s, &plan, None).map(|w| dataconnect_sync::minimum_calls(s, w)))
+        .sum();
+    let before = source.client().stats().calls;
+    let report = dataconnect_sync::run(&store, &source, &targets, &SyncConfig { plan, concurrency: 8 }, &QuietProgress).await;
+    let made = source.client().stats().calls - before;
+    println!(
+        "calls: full backfill of {prm} ({}): {made} data calls, minimum {minimum}, {} points{}",
+        series.map(|s| s.as_str()).join(", "),
+        report.points,
+        if made as usize == minimum { " (equal)" } else { " (NOT EQUAL)" }
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    if !report.is_complete() {
+        return Err(CliError::new(Class::Internal, format!("the backfill did not complete: {report:?}")));
+    }
+    Ok(())
+}
+
+fn tempdir() -> Result<std::path::PathBuf, CliError> {
+    let dir = std::env::temp_dir().join(format!("dataconnect-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+/// `n` half-hour points starting at `from`, values varying.
+fn points(from: Timestamp, n: usize) -> Vec<Reading> {
+    (0..n)
+        .map(|i| {
+            let start = from + SignedDuration::from_mins(30 * i as i64);
+            Reading {
+                start,
+                end: start + SignedDuration::from_mins(30),
+                value: Some((i % 9000) as f64),
+                unit: Unit::W,
+                peak_at: None,
+            }
+        })
+        .collect()
+}
+
+fn ingest(cmd: &Cmd) -> Result<(), CliError> {
+    let dir = tempdir()?;
+    let prm = UsagePointId::new("12345678901234").map_err(|e| CliError::internal(e.to_string()))?;
+    let window = DateRange::day(date(2024, 1, 1));
+    let origin = Timestamp::from_second(1_500_000_000).map_err(|e| CliError::internal(e.to_string()))?;
+
+    // The store: one transaction per window, prepared statement reused.
+    let store = crate::store::open_rw(&dir.join("ingest.db"))?;
+    let per = cmd.window.max(1);
+    let batches: Vec<Vec<Reading>> = (0..cmd.points.div_ceil(per as u64))
+        .map(|b| points(origin + SignedDuration::from_mins(30 * (b as i64) * per as i64), per))
+        .collect();
+    let total: u64 = batches.iter().map(|b| b.len() as u64).sum();
+    let t = Instant::now();
+    for batch in &batches {
+        store.upsert_window(&WindowWrite { prm: &prm, series: Series::ConsumptionCurve, window, readings: batch })?;
+    }
+    let store_rate = total as f64 / t.elapsed().as_secs_f64();
+
+    // The baseline: the same upsert, one statement per point, autocommit.
+    let base_path = dir.join("baseline.db");
+    drop(crate::store::open_rw(&base_path)?);
+    let conn = rusqlite::Connection::open(&base_path).map_err(|e| CliError::internal(e.to_string()))?;
+    let _ = conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()));
+    let _ = conn.pragma_update(None, "synchronous", "NORMAL");
+    let rows = points(origin, cmd.baseline_points as usize);
+    let t = Instant::now();
+    for r in &rows {
+        conn.execute(
+            "INSERT INTO reading (usage_point_id, series, start, \"end\", value, unit, peak_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL)
+             ON CONFLICT (usage_point_id, series, start) DO UPDATE SET value = excluded.value",
+            rusqlite::params![prm.as_str(), "consumption-curve", r.start.as_second(), r.end.as_second(), r.value, "W"],
+        )
+        .map_err(|e| CliError::internal(e.to_string()))?;
+    }
+    let base_rate = rows.len() as f64 / t.elapsed().as_secs_f64();
+    println!(
+        "ingest: {total} points through Store::upsert_window in windows of {per}: {store_rate:.0} points/s; \
+baseline (one INSERT per statement, autocommit, {} points): {base_rate:.0} points/s; {:.0}x",
+        rows.len(),
+        store_rate / base_rate
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}

@@ -1,0 +1,205 @@
+//! `dataconnect sync`: for each consented meter and series, fetch what the
+//! store lacks (plus the revision window), in the fewest calls the API's
+//! window limits allow, inside the quota, one transaction per window.
+//!
+//! A second run right after the first fetches only the revision window. A
+//! run killed at any point (even `kill -9`) and started again finishes with
+//! exactly the rows a clean run stores, because coverage is committed with
+//! each window's readings.
+
+use clap::Args;
+use dataconnect::{Direction, Series, UsagePointId};
+use dataconnect_store::{SqliteStore, Store, SyncRunOutcome};
+use dataconnect_sync::{PlanConfig, SeriesTarget, SyncConfig, SyncReport};
+use jiff::Timestamp;
+
+use crate::error::{Class, CliError};
+use crate::progress::Reporter;
+use crate::settings::{GlobalArgs, Settings};
+use crate::source::ClientSource;
+
+#[derive(Args, Debug)]
+pub struct Cmd {
+    #[command(flatten)]
+    global: GlobalArgs,
+    /// Only these meters (repeat or separate with commas) [default: every consented meter].
+    #[arg(long, value_name = "PRM")]
+    prm: Vec<String>,
+    /// Only these series (repeat or separate with commas) [default: all five].
+    #[arg(long, value_name = "SERIES")]
+    series: Vec<String>,
+    /// Do not fetch before this Paris day, YYYY-MM-DD.
+    #[arg(long, value_name = "DATE")]
+    since: Option<String>,
+    /// Do not fetch from this Paris day on, YYYY-MM-DD (exclusive) [default: today].
+    #[arg(long, value_name = "DATE")]
+    until: Option<String>,
+    /// Days fetched again on every run, because Enedis corrects recent data [default: 7, or revision_days in the config file].
+    #[arg(long, value_name = "DAYS")]
+    revision_days: Option<i32>,
+    /// Also try the series an earlier run stopped (wrong direction, curve not collected).
+    #[arg(long)]
+    retry_stopped: bool,
+    /// Windows in flight at once (the quota paces them anyway).
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    concurrency: usize,
+}
+
+impl Cmd {
+    pub async fn run(self) -> Result<(), CliError> {
+        let settings = Settings::resolve(&self.global)?;
+        let only_prms = crate::store::prms(&self.prm)?;
+        let only_series = crate::store::series(&self.series)?;
+        let since = crate::store::date("--since", self.since.as_deref())?;
+        let until = crate::store::date("--until", self.until.as_deref())?;
+        let today = settings.today();
+        if let (Some(s), Some(u)) = (since, until) {
+            dataconnect::DateRange::new(s, u).map_err(|e| CliError::new(Class::Range, e.to_string()))?;
+        }
+        if let Some(s) = since.filter(|s| *s >= today) {
+            return Err(CliError::new(
+                Class::Range,
+                format!("--since {s} is not before today ({today} in Paris): the API serves days up to yesterday"),
+            ));
+        }
+        let client_settings = settings.client()?;
+        let store = crate::store::open_rw(&settings.db)?;
+        let meters = consented_meters(&store, &only_prms, today)?;
+        let client = crate::source::client(&client_settings, &settings.db)?;
+        let mut source = ClientSource::new(client);
+        let reporter = Reporter::new();
+        let series = if only_series.is_empty() { Series::ALL.to_vec() } else { only_series.clone() };
+        let stopped = store.series_states()?;
+        let mut targets = Vec::new();
+        for prm in &meters {
+            let info = store.meter_info(prm)?;
+            for s in &series {
+                let was_stopped = stopped.iter().find(|st| st.usage_point_id == *prm && st.series == *s).and_then(|st| st.stopped_reason.clone());
+                if let (Some(reason), false) = (was_stopped, self.retry_stopped) {
+                    reporter.line(&format!("{prm} {s}: skipped, stopped by an earlier run ({reason}); pass --retry-stopped to try again"));
+                    continue;
+                }
+                targets.push(SeriesTarget { prm: prm.clone(), series: *s, activation: info.as_ref().and_then(|i| i.activation) });
+            }
+            if let Some(day) = info.as_ref().and_then(|i| i.activation) {
+                source.set_activation(prm, Direction::Consumption, day);
+                source.set_activation(prm, Direction::Production, day);
+            }
+        }
+        let plan = PlanConfig { today, revision_days: self.revision_days.unwrap_or(settings.revision_days).max(0), since, until };
+        let config = SyncConfig { plan, concurrency: self.concurrency.clamp(1, 16) };
+        let report = run_sync(&store, &source, &targets, &config, &reporter).await?;
+        finish(&report, &source)
+    }
+}
+
+/// The consented meters to sync: all of them, or the ones named, each of
+/// which must have a consent that is neither lost nor expired.
+pub fn consented_meters(store: &SqliteStore, only: &[UsagePointId], today: jiff::civil::Date) -> Result<Vec<UsagePointId>, CliError> {
+    let consents = store.consents()?;
+    let usable = |c: &&dataconnect_store::ConsentRecord| !c.needs_consent && c.expiry > today;
+    if only.is_empty() {
+        let meters: Vec<UsagePointId> = consents.iter().filter(usable).map(|c| c.usage_point_id.clone()).collect();
+        if meters.is_empty() {
+            return Err(CliError::new(
+                Class::Consent,
+                "no consented meter in the database: run `dataconnect consent` and complete it (or `dataconnect consent complete --url …`) first",
+            ));
+        }
+        return Ok(meters);
+    }
+    for prm in only {
+        match consents.iter().find(|c| c.usage_point_id == *prm) {
+            None => {
+                return Err(CliError::new(
+                    Class::Consent,
+                    format!("no consent recorded for meter {prm}: ask its customer with `dataconnect consent`, or check the PRM"),
+                ));
+            }
+            Some(c) if c.needs_consent => {
+                return Err(CliError::new(
+                    Class::Consent,
+                    format!(
+                        "meter {prm} needs a new consent ({}): ask its customer again with `dataconnect consent`",
+                        c.reason.as_deref().unwrap_or("the API refused it")
+                    ),
+                ));
+            }
+            Some(c) if c.expiry <= today => {
+                return Err(CliError::new(
+                    Class::Consent,
+                    format!("the consent for meter {prm} expired on {}: ask its customer again with `dataconnect consent`", c.expiry),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(only.to_vec())
+}
+
+/// Runs the sync engine, recording the run and the calls it made.
+pub async fn run_sync(
+    store: &SqliteStore,
+    source: &ClientSource,
+    targets: &[SeriesTarget],
+    config: &SyncConfig,
+    reporter: &Reporter,
+) -> Result<SyncReport, CliError> {
+    let started = Timestamp::now();
+    let run = store.begin_sync_run(started)?;
+    let calls_before = source.client().stats().calls;
+    let report = dataconnect_sync::run(store, source, targets, config, reporter).await;
+    let calls = source.client().stats().calls.saturating_sub(calls_before);
+    // Bookkeeping failures must not hide the sync's own outcome.
+    let _ = store.record_calls(started, calls);
+    let status = if report.is_complete() { "ok" } else if report.stored > 0 { "partial" } else { "failed" };
+    let message = report
+        .stopped_run
+        .clone()
+        .or_else(|| report.failures.first().map(|f| f.message.clone()))
+        .or_else(|| report.store_error.as_ref().map(|e| e.to_string()));
+    let outcome = SyncRunOutcome { finished_at: Timestamp::now(), status: status.into(), calls, points: report.points, message };
+    let _ = store.finish_sync_run(run, &outcome);
+    let mut report = report;
+    report.calls = calls;
+    Ok(report)
+}
+
+/// Prints the outcome and picks the exit status.
+pub fn finish(report: &SyncReport, source: &ClientSource) -> Result<(), CliError> {
+    eprintln!(
+        "sync: {} windows stored, {} points, {} data calls{}",
+        report.stored,
+        report.points,
+        report.calls,
+        if report.stopped.is_empty() { String::new() } else { format!(", {} series stopped", report.stopped.len()) }
+    );
+    for (_, _, why) in &report.stopped {
+        eprintln!("stopped {why}");
+    }
+    if let Some(e) = &report.store_error {
+        return Err(CliError::new(Class::Store, e.to_string()));
+    }
+    if report.stopped_run.is_some() {
+        return Err(source.take_fatal().unwrap_or_else(|| {
+            CliError::new(Class::Network, report.stopped_run.clone().unwrap_or_default())
+        }));
+    }
+    if let Some((prm, why)) = report.needs_consent.first() {
+        return Err(CliError::new(
+            Class::Consent,
+            format!("meter {prm} needs a new consent ({why}): ask its customer again with `dataconnect consent`; other meters were synced"),
+        ));
+    }
+    if let Some(f) = report.failures.first() {
+        return Err(CliError::new(
+            Class::Partial,
+            format!(
+                "{} window(s) failed after retries (first: {}): run `dataconnect sync` again to fetch only what is missing",
+                report.failures.len(),
+                f.message
+            ),
+        ));
+    }
+    Ok(())
+}

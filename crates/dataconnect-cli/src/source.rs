@@ -1,0 +1,122 @@
+//! Building the client from the settings, and the sync engine's
+//! [`Source`] on top of it.
+//!
+//! The client owns the quota gate, the retries and the clamping of a window
+//! to the activation date; this module only sorts its errors by what the
+//! sync should do, and keeps the first fatal one so the command can exit
+//! with the right code.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dataconnect::{Client, ClientConfig, ClientSecret, DateRange, FileTokenStore, QuotaConfig, Reading, Series, UsagePointId};
+use dataconnect_sync::{ErrorAction, FetchError, Source};
+use jiff::civil::Date;
+
+use crate::error::{CliError, from_client};
+use crate::settings::ClientSettings;
+
+/// Where generation 1 refresh tokens are kept: next to the database, in
+/// their own 0600 file (never in the database, never in logs).
+pub fn token_path(db: &Path) -> std::path::PathBuf {
+    let mut name = db.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".tokens.json");
+    db.with_file_name(name)
+}
+
+/// Builds the client from resolved settings.
+pub fn client(settings: &ClientSettings, db: &Path) -> Result<Client, CliError> {
+    let mut config = ClientConfig::new(
+        settings.base_url.clone(),
+        settings.generation,
+        settings.client_id.clone(),
+        ClientSecret::new(settings.client_secret.expose()),
+    );
+    config.redirect_uri = settings.redirect_uri.clone();
+    config.today = settings.today;
+    config.quota = QuotaConfig { per_second: settings.quota_per_second, per_hour: settings.quota_per_hour };
+    config.timeout = Duration::from_secs(30);
+    config.token_store = Some(Arc::new(FileTokenStore::new(token_path(db))));
+    Client::new(config).map_err(|e| from_client(&e))
+}
+
+/// The sync engine's view of the client.
+pub struct ClientSource {
+    client: Client,
+    /// Activation days per meter and direction, from the stored contracts.
+    activation: HashMap<(UsagePointId, dataconnect::Direction), Date>,
+    fatal: Mutex<Option<CliError>>,
+}
+
+impl ClientSource {
+    pub fn new(client: Client) -> Self {
+        ClientSource { client, activation: HashMap::new(), fatal: Mutex::new(None) }
+    }
+
+    /// Tells the source a meter's activation day for one direction.
+    pub fn set_activation(&mut self, prm: &UsagePointId, direction: dataconnect::Direction, day: Date) {
+        self.activation.insert((prm.clone(), direction), day);
+    }
+
+    /// The first error that stopped the run, classified for the exit code.
+    pub fn take_fatal(&self) -> Option<CliError> {
+        self.fatal.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+/// Sorts a client error by what the sync should do about it.
+pub fn action(e: &dataconnect::Error) -> ErrorAction {
+    use dataconnect::ErrorKind as K;
+    if e.is_clamp() || e.is_no_data() {
+        ErrorAction::Empty
+    } else if e.stops_series() || *e.kind() == K::UnknownUsagePoint || *e.kind() == K::Unsupported {
+        ErrorAction::StopSeries
+    } else if e.needs_consent() {
+        ErrorAction::NeedsConsent
+    } else {
+        match e.kind() {
+            K::Authentication | K::Unauthorized | K::Config | K::NotSubscribed | K::Transport | K::RateLimited => {
+                ErrorAction::StopRun
+            }
+            _ => ErrorAction::SkipWindow,
+        }
+    }
+}
+
+impl Source for ClientSource {
+    async fn fetch(&self, prm: &UsagePointId, series: Series, window: DateRange) -> Result<Vec<Reading>, FetchError> {
+        let mut request = self.client.readings(prm, series, window).concurrency(1);
+        if let Some(day) = self.activation.get(&(prm.clone(), series.direction())) {
+            request = request.activation(*day);
+        }
+        match request.send().await {
+            Ok(fetched) => Ok(fetched.readings),
+            Err(e) => {
+                let action = action(&e);
+                if action == ErrorAction::StopRun {
+                    let mut fatal = self.fatal.lock().unwrap_or_else(|p| p.into_inner());
+                    if fatal.is_none() {
+                        *fatal = Some(from_client(&e));
+                    }
+                }
+                Err(FetchError { action, message: format!("{prm} {series}: {}", short(&e)) })
+            }
+        }
+    }
+}
+
+/// The API's code and text when it sent them (`ADAM-ERR0069: Le sens de la
+/// mesure…`), else the client's description.
+pub fn short(e: &dataconnect::Error) -> String {
+    match (e.code(), e.api_message()) {
+        (Some(code), Some(text)) => format!("{code}: {text}"),
+        (Some(code), None) => code.to_owned(),
+        _ => e.to_string(),
+    }
+}
