@@ -1,0 +1,175 @@
+//! Generation 3 ("Data Connect 2026"): the five `mesure_synchrone_auto/v2`
+//! routes and the four contract ("ITC") APIs with the PRM in the path.
+//!
+//! Shapes follow `dataconnect-2026.md` sections 4, 5 and 10, with the key
+//! order of the real captures: daily `idPrm, etapeMetier, periode,
+//! typeValeur, modeCalcul, pas, grandeur, contexte`; max power the same
+//! without `typeValeur`; curves without `typeValeur` and `pas` (the step is
+//! on each point, `v, d, p, n, iv, ec`). Values are strings; `calendrier`
+//! and `contexte` are empty arrays.
+
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::get;
+
+use super::rules::{self, DataError, Endpoint, ErrorKind, Query, Valid};
+use super::v5::step_name;
+use super::{Flow, Generation, Kind, Series, customer, json, json_response, metering, metering_route, stamp};
+use crate::Sandbox;
+use crate::meters::Meter;
+
+const BASE: &str = "/mesure_synchrone_auto/v2";
+
+/// The generation 3 routes.
+pub(super) fn routes() -> Router<Sandbox> {
+    let ep = |flow, kind| Endpoint { generation: Generation::Dc2026, flow, kind };
+    let c = Flow::Consumption;
+    let p = Flow::Production;
+    let max_power = ep(c, Kind::MaxPower);
+    Router::new()
+        .route(&format!("{BASE}/consommation_quotidienne"), metering_route(ep(c, Kind::Daily), render))
+        .route(&format!("{BASE}/production_quotidienne"), metering_route(ep(p, Kind::Daily), render))
+        .route(&format!("{BASE}/courbe_de_charge_consommation"), metering_route(ep(c, Kind::Curve), render))
+        .route(&format!("{BASE}/courbe_de_charge_production"), metering_route(ep(p, Kind::Curve), render))
+        .route(
+            &format!("{BASE}/puissance_conso_max_quotidienne"),
+            get(move |State(sandbox): State<Sandbox>, headers: HeaderMap, RawQuery(query): RawQuery| async move {
+                metering(
+                    &sandbox,
+                    &headers,
+                    query.as_deref(),
+                    max_power,
+                    &["mesuresPas", "grandeurPhysique"],
+                    check_max_params,
+                    render,
+                )
+            }),
+        )
+        .route(
+            "/situation_contrat_auto/v1/{prm}",
+            itc_route("Situation contractuelle ou PRM non existant", customer::situation_contrat),
+        )
+        .route("/synth_contrat_auto/v1/{prm}", itc_route("Synthèse contractuelle ou PRM non existant", customer::synth_contrat))
+        .route("/comptage_auto/v1/{prm}", itc_route("Situation comptage ou PRM non existant", customer::comptage))
+        .route("/donnees_generales_auto/v1/{prm}", itc_route("Données générales ou PRM non existant", customer::donnees_generales))
+}
+
+/// `mesuresPas` (P1D or P1M) and `grandeurPhysique` (PMA or TOUT) are
+/// required on the max-power route.
+fn check_max_params(query: &Query) -> Result<(), DataError> {
+    for (name, allowed) in [("mesuresPas", ["P1D", "P1M"]), ("grandeurPhysique", ["PMA", "TOUT"])] {
+        let value = query.get(name).ok_or(ErrorKind::MissingParam(name))?;
+        if !allowed.contains(&value) {
+            return Err(ErrorKind::BadParam(name).into());
+        }
+    }
+    Ok(())
+}
+
+fn itc_route(label: &'static str, body: fn(&Meter) -> Vec<u8>) -> axum::routing::MethodRouter<Sandbox> {
+    get(move |State(sandbox): State<Sandbox>, headers: HeaderMap, Path(prm): Path<String>, RawQuery(query): RawQuery| async move {
+        match rules::validate_itc(&sandbox, &headers, query.as_deref(), &prm, label) {
+            Ok(meter) => json_response(StatusCode::OK, body(meter)),
+            Err(response) => response,
+        }
+    })
+}
+
+/// Writes a `mesure_synchrone_auto/v2` body.
+fn render(valid: &Valid, endpoint: Endpoint, series: &Series) -> Vec<u8> {
+    let mut out = Vec::with_capacity(super::v5::capacity(series));
+    out.push(b'{');
+    json::field(&mut out, "idPrm", valid.meter.prm);
+    out.extend_from_slice(b",\"etapeMetier\":\"BRUT\",\"periode\":{\"dateDebut\":");
+    json::date(&mut out, valid.start);
+    out.extend_from_slice(b",\"dateFin\":");
+    json::date(&mut out, valid.end);
+    out.push(b'}');
+    let metier = match endpoint.flow {
+        Flow::Consumption => "CONS",
+        Flow::Production => "PROD",
+    };
+    let monthly = valid.query.get("mesuresPas") == Some("P1M");
+    match endpoint.kind {
+        Kind::Daily => out.extend_from_slice(b",\"typeValeur\":\"GLOBALE\",\"modeCalcul\":\"DIFF.INDEX\",\"pas\":\"P1D\""),
+        Kind::MaxPower if monthly => out.extend_from_slice(b",\"modeCalcul\":\"MESURE\",\"pas\":\"P1M\""),
+        Kind::MaxPower => out.extend_from_slice(b",\"modeCalcul\":\"MESURE\",\"pas\":\"P1D\""),
+        Kind::Curve => out.extend_from_slice(b",\"modeCalcul\":\"MESURE\""),
+    }
+    out.extend_from_slice(b",\"grandeur\":[{");
+    json::field(&mut out, "grandeurMetier", metier);
+    let (physique, unite) = match endpoint.kind {
+        Kind::Daily => ("EA", "Wh"),
+        Kind::Curve => ("PA", "W"),
+        Kind::MaxPower => ("PMA", "VA"),
+    };
+    out.push(b',');
+    json::field(&mut out, "grandeurPhysique", physique);
+    out.push(b',');
+    json::field(&mut out, "unite", unite);
+    out.extend_from_slice(b",\"points\":[");
+    match series {
+        Series::Curve(points) => {
+            for (i, p) in points.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(b"{\"v\":");
+                // A missing curve value is written as JSON null, as v5 does
+                // (ha-linky PR #194); the string "null" is only known from a
+                // sandbox max-power replay.
+                match p.watts() {
+                    Some(w) => json::uint_string(&mut out, u64::from(w)),
+                    None => out.extend_from_slice(b"null"),
+                }
+                out.extend_from_slice(b",\"d\":");
+                stamp(&mut out, p.end);
+                out.extend_from_slice(b",\"p\":\"");
+                out.extend_from_slice(step_name(p.step_min).as_bytes());
+                out.extend_from_slice(b"\",\"n\":\"B\",\"iv\":\"0\",\"ec\":\"0\"}");
+            }
+        }
+        Series::Daily(days) => {
+            for (i, (day, wh)) in days.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(b"{\"v\":");
+                json::uint_string(&mut out, *wh);
+                out.extend_from_slice(b",\"d\":");
+                json::date(&mut out, *day);
+                out.push(b'}');
+            }
+        }
+        Series::Max(days) => {
+            // P1M: one point per calendar month, the month's highest daily
+            // maximum and its instant (no example exists; inferred).
+            let mut kept: Vec<&(jiff::civil::Date, super::synth::MaxPower)> = Vec::with_capacity(days.len());
+            for item in days {
+                match kept.last_mut() {
+                    Some(last) if monthly && last.0.first_of_month() == item.0.first_of_month() => {
+                        if item.1.va > last.1.va {
+                            *last = item;
+                        }
+                    }
+                    _ => kept.push(item),
+                }
+            }
+            for (i, (_, max)) in kept.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(b"{\"v\":");
+                json::uint_string(&mut out, u64::from(max.va));
+                out.extend_from_slice(b",\"d\":");
+                stamp(&mut out, max.at);
+                out.push(b'}');
+            }
+        }
+    }
+    // A single-phase meter (all of ours) answers TOUT with the PMA
+    // element only, the spec's inferred reading.
+    out.extend_from_slice(b"],\"calendrier\":[]}],\"contexte\":[]}");
+    out
+}
