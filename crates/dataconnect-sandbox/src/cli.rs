@@ -1,17 +1,307 @@
 //! The `dataconnect sandbox` command's arguments and entry point, kept in
-//! this crate so that the CLI's subcommand is a thin wrapper.
+//! this crate so that the CLI's subcommand is a thin wrapper:
 //!
-//! SCAFFOLD: the "platform" engineer completes it.
+//! ```ignore
+//! Command::Sandbox(args) => dataconnect_sandbox::cli::run(args).await?,
+//! ```
+//!
+//! The flags are exactly those of DESIGN.md's interface contract, plus
+//! `--consent-page`. `--help` lists the defaults, the sandbox test clients
+//! and the sandbox's own test meters, generated from the meter table so it
+//! cannot drift from what the sandbox serves.
 
-/// Arguments of `dataconnect sandbox`.
-#[derive(Clone, Debug, clap::Args)]
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use jiff::civil::Date;
+
+use crate::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REDIRECT_URI, Sandbox, SandboxConfig, meters};
+
+/// Arguments of `dataconnect sandbox`: the offline Data Connect emulator,
+/// serving all three API generations on one base URL.
+#[derive(Clone, clap::Args)]
+#[command(after_long_help = long_help())]
 pub struct SandboxArgs {
-    /// Address to listen on; port 0 picks a free port.
-    #[arg(long, default_value = "127.0.0.1:8080")]
+    /// Address to listen on; port 0 picks a free port. The first line on
+    /// stdout is `listening on http://HOST:PORT`.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub listen: String,
+
+    /// Client id of the registered application.
+    #[arg(long, value_name = "ID", default_value = DEFAULT_CLIENT_ID)]
+    pub client_id: String,
+
+    /// Client secret of the registered application (the default is public:
+    /// it only opens the offline sandbox).
+    #[arg(long, value_name = "SECRET", default_value = DEFAULT_CLIENT_SECRET)]
+    pub client_secret: String,
+
+    /// Redirect URI registered for the application: consents come back
+    /// there.
+    #[arg(long, value_name = "URL", default_value = DEFAULT_REDIRECT_URI)]
+    pub redirect_uri: String,
+
+    /// Day the sandbox takes as today: its clock starts at this day 12:00
+    /// Paris time and runs from there, so any past period can be replayed
+    /// while tokens still expire. Default: the real date.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_day)]
+    pub today: Option<Date>,
+
+    /// Calls per second allowed per application (per API for the 2026
+    /// APIs); beyond, 429 with fault 900807. 0 disables the limit.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub quota_per_second: u32,
+
+    /// Calls per clock hour allowed per application (per API for the 2026
+    /// APIs); beyond, 429 with code 900804 and `nextAccessTime`. 0 disables
+    /// the limit.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub quota_per_hour: u32,
+
+    /// Share (0 to 1) of data and token calls that fail as the real service
+    /// does: 500 ADAM-DC-0500, 503, a response held past 30 s, a body cut in
+    /// the middle.
+    #[arg(long, value_name = "R", default_value_t = 0.0, value_parser = parse_rate)]
+    pub fault_rate: f64,
+
+    /// Seed of the fault injection: the same seed and the same sequence of
+    /// requests give the same faults.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub seed: u64,
+
+    /// Append one JSON line per request (time, method, path, query, status)
+    /// to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub request_log: Option<PathBuf>,
+
+    /// Show an interactive consent page (in French, as Enedis shows it)
+    /// where the customer picks a sandbox client and its meters, then
+    /// accepts or refuses; without it, consent is granted at once for the
+    /// client named by the last digit of `state`.
+    #[arg(long)]
+    pub consent_page: bool,
 }
 
-/// Runs the sandbox until Ctrl-C.
-pub async fn run(_args: SandboxArgs) -> std::io::Result<()> {
-    Ok(())
+impl std::fmt::Debug for SandboxArgs {
+    // The secret stays out of logs and error reports.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SandboxArgs")
+            .field("listen", &self.listen)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[redacted]")
+            .field("redirect_uri", &self.redirect_uri)
+            .field("today", &self.today)
+            .field("quota_per_second", &self.quota_per_second)
+            .field("quota_per_hour", &self.quota_per_hour)
+            .field("fault_rate", &self.fault_rate)
+            .field("seed", &self.seed)
+            .field("request_log", &self.request_log)
+            .field("consent_page", &self.consent_page)
+            .finish()
+    }
+}
+
+impl SandboxArgs {
+    /// The sandbox configuration these arguments describe.
+    pub fn config(&self) -> SandboxConfig {
+        SandboxConfig {
+            client_id: self.client_id.clone(),
+            client_secret: self.client_secret.clone(),
+            redirect_uri: self.redirect_uri.clone(),
+            today: self.today,
+            quota_per_second: self.quota_per_second,
+            quota_per_hour: self.quota_per_hour,
+            fault_rate: self.fault_rate,
+            seed: self.seed,
+            request_log: self.request_log.clone(),
+            consent_page: self.consent_page,
+            ..SandboxConfig::default()
+        }
+    }
+}
+
+fn parse_day(text: &str) -> Result<Date, String> {
+    text.parse::<Date>().map_err(|_| format!("`{text}` is not a day in the form YYYY-MM-DD"))
+}
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
+        _ => Err(format!("`{text}` is not a rate between 0 and 1")),
+    }
+}
+
+/// The end of `--help`: the sandbox test clients and the sandbox's own
+/// meters.
+fn long_help() -> String {
+    let mut help = String::from(
+        "Sandbox test clients (the last digit of `state` in the consent request picks one):\n",
+    );
+    for client in 0..=8u8 {
+        let prms: Vec<&str> = meters::of_client(client).iter().map(|m| m.prm).collect();
+        help.push_str(&format!("  {client}  {:<47} {}\n", prms.join(", "), client_behaviour(client)));
+    }
+    help.push_str("  9  (no meter)                                      consent ends as a refusal\n");
+    help.push_str("\nThe sandbox's own test meters (reachable with an application token):\n");
+    for meter in meters::METERS.iter().filter(|m| m.client.is_none()) {
+        help.push_str(&format!("  {}  {}\n", meter.prm, own_meter_behaviour(meter)));
+    }
+    help.push_str(
+        "\nGeneration 1: GET /group/espace-particuliers/consentement-linky/oauth2/authorize, POST /v1/oauth2/token\n\
+         Generation 2: GET /dataconnect/v1/oauth2/authorize, POST /oauth2/v3/token\n\
+         Generation 3: GET /dataconnect/v2/oauth2/authorize, POST /subscribed_services/v1\n\
+         Every route: GET /openapi.json\n",
+    );
+    help
+}
+
+fn client_behaviour(client: u8) -> &'static str {
+    match client {
+        0 => "consumption, complete data",
+        1 => "consumption, commissioned 2019-08-27",
+        2 => "consumption, load curve not collected",
+        3 => "consumption + production",
+        4 => "consumption, no data on Tuesdays and Wednesdays",
+        5 => "production only",
+        6 => "self-consumption",
+        7 => "three consumption meters",
+        8 => "consent revoked at once",
+        _ => "",
+    }
+}
+
+fn own_meter_behaviour(meter: &meters::Meter) -> &'static str {
+    match meter.step {
+        meters::StepPlan::Fixed10 => "consumption, PT10M load curve",
+        meters::StepPlan::Changing => "consumption, load-curve step changing inside each day",
+        meters::StepPlan::Fixed30 if meter.nulls => "consumption, load curve with null values",
+        meters::StepPlan::Fixed30 => "consumption",
+    }
+}
+
+/// Runs the sandbox until Ctrl-C or SIGTERM, printing
+/// `listening on http://HOST:PORT` as the first line on stdout.
+pub async fn run(args: SandboxArgs) -> std::io::Result<()> {
+    run_with(
+        args,
+        |addr| {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            // Scripts wait for this line: write it at once, flushed.
+            let _ = writeln!(out, "listening on http://{addr}");
+            let _ = out.flush();
+        },
+        shutdown_signal(),
+    )
+    .await
+}
+
+/// Runs the sandbox until `shutdown` completes; `announce` is called with
+/// the bound address once the port is open (tests use it instead of
+/// reading stdout).
+pub async fn run_with(
+    args: SandboxArgs,
+    announce: impl FnOnce(SocketAddr),
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let sandbox = Sandbox::new(args.config())?;
+    let listener = tokio::net::TcpListener::bind(&args.listen).await?;
+    announce(listener.local_addr()?);
+    crate::serve(listener, sandbox, shutdown).await
+}
+
+/// Completes on Ctrl-C, or on SIGTERM where there is one.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        // If the handler cannot be installed, only SIGTERM stops the server.
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{CommandFactory, Parser};
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: SandboxArgs,
+    }
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let cli = Cli::try_parse_from(["sandbox"]).map_err(|e| e.to_string());
+        let args = cli.map(|c| c.args);
+        let Ok(args) = args else { panic!("{args:?}") };
+        assert_eq!(args.listen, "127.0.0.1:8080");
+        let config = args.config();
+        assert_eq!(config.client_id, DEFAULT_CLIENT_ID);
+        assert_eq!(config.quota_per_second, 5);
+        assert_eq!(config.quota_per_hour, 10_000);
+        assert!(!format!("{args:?}").contains(DEFAULT_CLIENT_SECRET));
+    }
+
+    #[test]
+    fn every_flag_parses() {
+        let cli = Cli::try_parse_from([
+            "sandbox",
+            "--listen",
+            "127.0.0.1:0",
+            "--client-id",
+            "id",
+            "--client-secret",
+            "secret",
+            "--redirect-uri",
+            "http://x/cb",
+            "--today",
+            "2024-10-27",
+            "--quota-per-second",
+            "7",
+            "--quota-per-hour",
+            "100",
+            "--fault-rate",
+            "0.25",
+            "--seed",
+            "42",
+            "--request-log",
+            "/tmp/x.jsonl",
+            "--consent-page",
+        ]);
+        let Ok(Cli { args }) = cli else { panic!("did not parse") };
+        assert_eq!(args.today, Some(jiff::civil::date(2024, 10, 27)));
+        assert_eq!(args.fault_rate, 0.25);
+        assert_eq!(args.seed, 42);
+        assert!(args.consent_page);
+        assert!(Cli::try_parse_from(["sandbox", "--fault-rate", "1.5"]).is_err());
+        assert!(Cli::try_parse_from(["sandbox", "--today", "27/10/2024"]).is_err());
+    }
+
+    #[test]
+    fn help_lists_clients_and_meters() {
+        let help = Cli::command().render_long_help().to_string();
+        for prm in meters::METERS.iter().map(|m| m.prm) {
+            assert!(help.contains(prm), "{prm} missing from --help");
+        }
+        assert!(help.contains(DEFAULT_CLIENT_ID));
+        assert!(help.contains(DEFAULT_REDIRECT_URI));
+    }
 }

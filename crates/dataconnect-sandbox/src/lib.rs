@@ -30,6 +30,7 @@ mod platform;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use jiff::civil::Date;
@@ -42,6 +43,12 @@ pub const DEFAULT_CLIENT_SECRET: &str = "dataconnect-sandbox-secret";
 /// The redirect URI registered for the sandbox's application, when none is
 /// given.
 pub const DEFAULT_REDIRECT_URI: &str = "http://127.0.0.1:8081/callback";
+
+/// Lifetime of an access token, in seconds, as Enedis gives it (3 h 30 min).
+pub const DEFAULT_TOKEN_TTL_SECS: u64 = 12_600;
+/// Lifetime of a generation 1 authorization code, in seconds (the seed:
+/// "Valable 180 s").
+pub const DEFAULT_CODE_TTL_SECS: u64 = 180;
 
 /// The registered application and the emulator's settings.
 #[derive(Clone)]
@@ -69,6 +76,15 @@ pub struct SandboxConfig {
     pub request_log: Option<PathBuf>,
     /// Show an interactive consent page instead of granting at once.
     pub consent_page: bool,
+    /// Lifetime of an access token (Enedis: 12600 s). Tests shorten it to
+    /// see expiry without waiting hours.
+    pub token_ttl: Duration,
+    /// Lifetime of a generation 1 authorization code (Enedis: 180 s).
+    pub code_ttl: Duration,
+    /// How long an injected "timeout" fault holds its response (Enedis's
+    /// gateway gives up after 30 s; the default is 31 s so a client with a
+    /// 30 s timeout sees it as a timeout). Tests shorten it.
+    pub fault_delay: Duration,
 }
 
 impl Default for SandboxConfig {
@@ -84,6 +100,9 @@ impl Default for SandboxConfig {
             seed: 0,
             request_log: None,
             consent_page: false,
+            token_ttl: Duration::from_secs(DEFAULT_TOKEN_TTL_SECS),
+            code_ttl: Duration::from_secs(DEFAULT_CODE_TTL_SECS),
+            fault_delay: Duration::from_secs(31),
         }
     }
 }
@@ -103,6 +122,9 @@ impl std::fmt::Debug for SandboxConfig {
             .field("seed", &self.seed)
             .field("request_log", &self.request_log)
             .field("consent_page", &self.consent_page)
+            .field("token_ttl", &self.token_ttl)
+            .field("code_ttl", &self.code_ttl)
+            .field("fault_delay", &self.fault_delay)
             .finish()
     }
 }
