@@ -12,10 +12,12 @@
 //! `today_paris`); readings themselves carry UTC instants.
 
 mod consent;
+mod customer;
 mod range;
 mod series;
 mod usage_point;
 
+pub use customer::{Address, Contact, Contract, GeoPoint, Identity, LegalEntity, NaturalPerson, OffPeakRange};
 pub use consent::{Consent, ConsentDuration, ConsentDurationError, Generation, ParseGenerationError};
 pub use range::{DateRange, DateRangeError, paris, paris_day_start, today_paris};
 pub use series::{Direction, Measure, ParseSeriesError, Series, Unit};

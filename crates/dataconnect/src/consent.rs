@@ -1,0 +1,269 @@
+//! The consent journey: the authorize URL to send the customer to, and the
+//! redirect that comes back.
+//!
+//! | generation | authorize path | redirect | then |
+//! |---|---|---|---|
+//! | 1 (legacy) | `dataconnect/v1/oauth2/authorize` with `redirect_uri` | `code`, `state`, `usage_point_id` (`,`-separated) | exchange the code at `POST /v1/oauth2/token?redirect_uri=…`, keep the refresh token |
+//! | 2 (v5) | `dataconnect/v1/oauth2/authorize` | `code` (unused), `state`, `usage_point_id` (`;`-separated) | nothing: the application token is enough |
+//! | 3 (2026) | `dataconnect/v2/oauth2/authorize` | `autorisation_id`, `state` | `POST /subscribed_services/v1` gives the PRM(s) |
+//!
+//! The `state` carries 192 random bits (base64url), plus, for the sandbox,
+//! a last digit that selects the sandbox test client. It is compared in
+//! constant time, and before anything is exchanged.
+
+use std::fmt;
+
+use base64::Engine;
+use subtle::ConstantTimeEq;
+use url::Url;
+
+use crate::client::{Auth, Body, Call, Client, PRODUCTION_AUTHORIZE_BASE_URL, api_of};
+use crate::domain::{Consent, ConsentDuration, Generation, UsagePointId};
+use crate::error::{Error, ErrorKind, normalize_code};
+use crate::secret::AuthorizationCode;
+use crate::wire;
+
+/// A consent request: the URL to send the customer to, and the `state` to
+/// check when the redirect comes back. Keep the state (in the customer's
+/// session) until then.
+#[derive(Clone)]
+pub struct ConsentRequest {
+    url: Url,
+    state: String,
+    duration: ConsentDuration,
+    generation: Generation,
+}
+
+impl ConsentRequest {
+    /// The authorize URL.
+    pub fn url(&self) -> Url {
+        self.url.clone()
+    }
+
+    /// The `state` the URL carries.
+    pub fn state(&self) -> &str {
+        &self.state
+    }
+
+    /// The consent duration asked for.
+    pub fn duration(&self) -> ConsentDuration {
+        self.duration
+    }
+
+    /// The generation of the consent page.
+    pub fn generation(&self) -> Generation {
+        self.generation
+    }
+}
+
+impl fmt::Debug for ConsentRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The state is a one-time anti-forgery value: keep it out of logs
+        // until it has been used.
+        f.debug_struct("ConsentRequest")
+            .field("generation", &self.generation)
+            .field("duration", &self.duration)
+            .field("state", &"[redacted]")
+            .finish_non_exhaustive()
+    }
+}
+
+/// How many pending consent requests the client remembers (to recover the
+/// duration when the redirect comes back); older ones are forgotten.
+const MAX_PENDING: usize = 4096;
+
+fn random_state() -> Result<String, Error> {
+    let mut b = [0u8; 24];
+    getrandom::fill(&mut b)
+        .map_err(|e| Error::new(ErrorKind::Config, format!("the OS gave no randomness for the consent state: {e}")))?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b))
+}
+
+impl Client {
+    /// Builds the authorize URL for a consent of `duration`.
+    ///
+    /// `sandbox_client`, 0 to 9, makes the state end with that digit, which
+    /// selects the sandbox test client (Enedis' sandbox and ours).
+    pub fn consent_request(&self, duration: ConsentDuration, sandbox_client: Option<u8>) -> Result<ConsentRequest, Error> {
+        let mut state = random_state()?;
+        if let Some(n) = sandbox_client {
+            if n > 9 {
+                return Err(Error::new(ErrorKind::Config, format!("sandbox client {n} does not exist: use 0 to 9")));
+            }
+            state.push(char::from(b'0' + n));
+        }
+        let generation = self.generation();
+        let cfg = self.config();
+        // Production consent pages live on the customer-account host, not
+        // on the API gateway; anywhere else (a sandbox, a local emulator)
+        // one base URL serves everything.
+        let prod_hosts = ["gw.ext.prod.api.enedis.fr", "gw.prd.api.enedis.fr", "ext.prod.api.enedis.fr"];
+        let mut url = if cfg.base_url.host_str().is_some_and(|h| prod_hosts.contains(&h)) {
+            Url::parse(PRODUCTION_AUTHORIZE_BASE_URL)
+                .map_err(|e| Error::new(ErrorKind::Config, "bad authorize host").with_source(e))?
+                .join(authorize_path(generation))
+                .map_err(|e| Error::new(ErrorKind::Config, "bad authorize path").with_source(e))?
+        } else {
+            self.url(authorize_path(generation))?
+        };
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("client_id", &cfg.client_id);
+            q.append_pair("response_type", "code");
+            q.append_pair("state", &state);
+            q.append_pair("duration", &duration.to_string());
+            if generation == Generation::Legacy {
+                let r = cfg.redirect_uri.as_ref().ok_or_else(|| {
+                    Error::new(ErrorKind::Config, "generation 1 consent needs the registered redirect_uri")
+                })?;
+                q.append_pair("redirect_uri", r.as_str());
+            }
+        }
+        if let Ok(mut p) = self.inner.pending_consents.lock() {
+            if p.len() >= MAX_PENDING {
+                p.clear();
+            }
+            p.insert(state.clone(), duration);
+        }
+        Ok(ConsentRequest { url, state, duration, generation })
+    }
+
+    /// Completes a consent from the redirect URL, checking its `state`
+    /// against `expected_state` (in constant time) before anything else.
+    ///
+    /// Generation 1 exchanges the code and keeps the refresh token in the
+    /// token store; generation 3 resolves the `autorisation_id` into
+    /// usage points with `POST /subscribed_services/v1`.
+    pub async fn complete_consent(&self, redirect: &Url, expected_state: &str) -> Result<Consent, Error> {
+        let duration = self.inner.pending_consents.lock().ok().and_then(|mut p| p.remove(expected_state));
+        self.complete(redirect, expected_state, duration).await
+    }
+
+    /// Like [`complete_consent`](Self::complete_consent), with the request
+    /// the consent was asked with (its duration is then known for sure).
+    pub async fn complete_consent_for(&self, redirect: &Url, request: &ConsentRequest) -> Result<Consent, Error> {
+        if let Ok(mut p) = self.inner.pending_consents.lock() {
+            p.remove(request.state());
+        }
+        self.complete(redirect, request.state(), Some(request.duration())).await
+    }
+
+    async fn complete(&self, redirect: &Url, expected_state: &str, duration: Option<ConsentDuration>) -> Result<Consent, Error> {
+        let get = |k: &str| redirect.query_pairs().find(|(n, _)| n == k).map(|(_, v)| v.into_owned());
+        let state = get("state");
+        if let Some(s) = &state
+            && !bool::from(s.as_bytes().ct_eq(expected_state.as_bytes()))
+        {
+            return Err(Error::new(ErrorKind::StateMismatch, "the redirect's state is not the one the consent was asked with"));
+        }
+        if let Some(err) = get("error") {
+            let desc = get("error_description").unwrap_or_default();
+            let kind = if normalize_code(&err) == "ACCESS-DENIED" { ErrorKind::ConsentDenied } else { ErrorKind::ConsentFailed };
+            return Err(Error::new(kind, format!("the consent page answered {err}: {desc}")));
+        }
+        if state.is_none() {
+            return Err(Error::new(ErrorKind::StateMismatch, "the redirect carries no state"));
+        }
+        let mut usage_points = Vec::new();
+        if let Some(list) = get("usage_point_id") {
+            // `;` in v5, `,` in legacy; split on both (conso-api #2).
+            for p in list.split([';', ',']).map(str::trim).filter(|p| !p.is_empty()) {
+                let prm = UsagePointId::new(p)
+                    .map_err(|e| Error::new(ErrorKind::InvalidRedirect, "the redirect's usage_point_id is invalid").with_source(e))?;
+                if !usage_points.contains(&prm) {
+                    usage_points.push(prm);
+                }
+            }
+        }
+        let generation = self.generation();
+        let autorisation_id = get("autorisation_id");
+        let mut start = self.today();
+        let mut end = None;
+        match generation {
+            Generation::Legacy => {
+                let code = get("code")
+                    .filter(|c| !c.is_empty())
+                    .map(AuthorizationCode::new)
+                    .ok_or_else(|| Error::new(ErrorKind::InvalidRedirect, "the redirect carries no code"))?;
+                let answer = self
+                    .legacy_token(vec![("grant_type", "authorization_code".into()), ("code", code.secret().to_owned())])
+                    .await?;
+                for p in answer.usage_points.iter().filter_map(|p| UsagePointId::new(p).ok()) {
+                    if !usage_points.contains(&p) {
+                        usage_points.push(p);
+                    }
+                }
+                if usage_points.is_empty() {
+                    return Err(Error::new(ErrorKind::InvalidRedirect, "neither the redirect nor the token names a usage point"));
+                }
+                self.keep_legacy_tokens(&answer, &usage_points).await?;
+            }
+            Generation::V5 | Generation::Dc2026 => {
+                // Generation 3 always resolves the authorisation; v5 only
+                // when no usage point came back (the most tolerant reading).
+                if let Some(id) = autorisation_id.as_deref().filter(|_| generation == Generation::Dc2026 || usage_points.is_empty()) {
+                    let sub = self.subscribed_services(id).await?;
+                    for p in sub.usage_points {
+                        if !usage_points.contains(&p) {
+                            usage_points.push(p);
+                        }
+                    }
+                    start = sub.start.unwrap_or(start);
+                    end = sub.end;
+                    if usage_points.is_empty() {
+                        return Err(Error::new(
+                            ErrorKind::NoSubscribedService,
+                            format!("authorisation {id} has no active or requested service yet"),
+                        ));
+                    }
+                }
+                if usage_points.is_empty() {
+                    let what = if generation == Generation::Dc2026 { "autorisation_id" } else { "usage_point_id" };
+                    return Err(Error::new(ErrorKind::InvalidRedirect, format!("the redirect carries no {what}")));
+                }
+            }
+        }
+        // The duration: the one asked for when this client asked, else the
+        // service's validity in days, else the three-year maximum.
+        let duration = duration
+            .or_else(|| {
+                let days = start.until(end?).ok()?.get_days();
+                ConsentDuration::parse(&format!("P{days}D")).ok()
+            })
+            .unwrap_or(ConsentDuration::MAX);
+        Ok(Consent { usage_points, generation, start, duration, state: expected_state.to_owned(), autorisation_id })
+    }
+
+    async fn subscribed_services(&self, autorisation_id: &str) -> Result<wire::dc2026::Subscribed, Error> {
+        // A positive int64, as LMDB checks it.
+        let id: i64 = autorisation_id
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| Error::new(ErrorKind::InvalidRedirect, "the redirect's autorisation_id is not a positive integer"))?;
+        let body = serde_json::json!({
+            "autorisationId": id,
+            "comptage": false,
+            "etatCode": ["ACTIF", "DEMANDE"],
+            "serviceType": "ACCES",
+        });
+        let path = "subscribed_services/v1";
+        let call = Call {
+            post: true,
+            path: path.into(),
+            query: Vec::new(),
+            body: Body::Json(body),
+            auth: Auth::App,
+            api: api_of(Generation::Dc2026, path),
+        };
+        self.call(&call, wire::dc2026::decode_subscribed).await
+    }
+}
+
+fn authorize_path(g: Generation) -> &'static str {
+    match g {
+        Generation::Legacy | Generation::V5 => "dataconnect/v1/oauth2/authorize",
+        Generation::Dc2026 => "dataconnect/v2/oauth2/authorize",
+    }
+}

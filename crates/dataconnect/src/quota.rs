@@ -1,0 +1,179 @@
+//! The quota gate: one per application, shared by every clone of the
+//! client and every task, through which every request passes.
+//!
+//! Data Connect allows 5 calls per second and an hourly cap (10,000 per
+//! hour per application in v5, 1,000 per hour **per API** in 2026). The
+//! gate keeps, per budget, the send times of the last calls (a sliding
+//! window log) and hands out send slots in order: a caller reserves the
+//! earliest instant at which one more call keeps every window within its
+//! budget, then sleeps until it. Reserving before sleeping makes the gate
+//! first come, first served, with no thundering herd when many tasks wait.
+//!
+//! A sliding window is the strictest reading of "N per second": whatever
+//! the server counts (fixed windows, token bucket or sliding window), no
+//! one-second span ever holds more than N calls. A small margin is added to
+//! each window so that network jitter between our send time and the
+//! server's arrival time does not push two calls into one server window.
+//!
+//! After a 429 the gate is closed for everyone until the time the server
+//! named (or one window when it named none).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// The budgets of the quota gate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QuotaConfig {
+    /// Calls per second (Data Connect: 5).
+    pub per_second: u32,
+    /// Calls per hour (10,000 per application in v5; 1,000 per API in
+    /// 2026, where the client applies the budgets to each API separately).
+    pub per_hour: u32,
+}
+
+impl Default for QuotaConfig {
+    /// 5 calls per second and 10,000 per hour.
+    fn default() -> Self {
+        QuotaConfig { per_second: 5, per_hour: 10_000 }
+    }
+}
+
+/// Margin added to the one-second window (see the module docs).
+const SECOND_MARGIN: Duration = Duration::from_millis(40);
+/// Margin added to the one-hour window.
+const HOUR_MARGIN: Duration = Duration::from_secs(2);
+
+struct Window {
+    len: Duration,
+    budget: usize,
+    /// Send times (reserved slots, possibly in the future), oldest first.
+    log: VecDeque<Instant>,
+}
+
+impl Window {
+    fn new(len: Duration, budget: u32) -> Self {
+        Window { len, budget: budget.max(1) as usize, log: VecDeque::new() }
+    }
+
+    /// The earliest instant at which one more call fits.
+    fn earliest(&mut self, now: Instant) -> Instant {
+        while self.log.front().is_some_and(|t| *t + self.len <= now) {
+            self.log.pop_front();
+        }
+        if self.log.len() < self.budget {
+            return now;
+        }
+        // The call that must leave the window first is the budget-th most
+        // recent one.
+        let idx = self.log.len() - self.budget;
+        self.log.get(idx).map_or(now, |t| *t + self.len)
+    }
+}
+
+struct Bucket {
+    second: Window,
+    hour: Window,
+}
+
+struct State {
+    buckets: HashMap<&'static str, Bucket>,
+    closed_until: Option<Instant>,
+}
+
+/// The gate. See the module docs.
+pub(crate) struct Gate {
+    config: QuotaConfig,
+    state: Mutex<State>,
+}
+
+impl Gate {
+    pub(crate) fn new(config: QuotaConfig) -> Self {
+        Gate { config, state: Mutex::new(State { buckets: HashMap::new(), closed_until: None }) }
+    }
+
+    /// Waits for a slot in the budget of `api`; returns how long it waited.
+    pub(crate) async fn acquire(&self, api: &'static str) -> Duration {
+        let now = Instant::now();
+        let slot = {
+            let mut st = match self.state.lock() {
+                Ok(g) => g,
+                // A panic while holding the lock cannot leave the logs in a
+                // state worse than "a few slots too many", so keep going.
+                Err(p) => p.into_inner(),
+            };
+            let closed = st.closed_until.filter(|c| *c > now);
+            let cfg = self.config;
+            let b = st.buckets.entry(api).or_insert_with(|| Bucket {
+                second: Window::new(Duration::from_secs(1) + SECOND_MARGIN, cfg.per_second),
+                hour: Window::new(Duration::from_secs(3600) + HOUR_MARGIN, cfg.per_hour),
+            });
+            let slot = b.second.earliest(now).max(b.hour.earliest(now)).max(closed.unwrap_or(now));
+            // Reservations are handed out in increasing order, so the logs
+            // stay sorted.
+            let slot = b.second.log.back().map_or(slot, |l| slot.max(*l));
+            b.second.log.push_back(slot);
+            b.hour.log.push_back(slot);
+            slot
+        };
+        if slot > now {
+            tokio::time::sleep_until(slot).await;
+        }
+        slot - now
+    }
+
+    /// Closes the gate for every API until `wait` from now (after a 429).
+    pub(crate) fn close_for(&self, wait: Duration) {
+        let until = Instant::now() + wait;
+        let mut st = match self.state.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        st.closed_until = Some(st.closed_until.map_or(until, |c| c.max(until)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn never_more_than_the_budget_in_any_second() {
+        let gate = std::sync::Arc::new(Gate::new(QuotaConfig { per_second: 5, per_hour: 10_000 }));
+        let start = Instant::now();
+        let mut handles = Vec::new();
+        for _ in 0..20 {
+            let g = gate.clone();
+            handles.push(tokio::spawn(async move {
+                g.acquire("x").await;
+                Instant::now()
+            }));
+        }
+        let mut times = Vec::new();
+        for h in handles {
+            times.push(h.await.unwrap());
+        }
+        times.sort();
+        for (i, t) in times.iter().enumerate() {
+            let in_window = times[i..].iter().take_while(|u| **u < *t + Duration::from_secs(1)).count();
+            assert!(in_window <= 5, "{in_window} calls within one second");
+        }
+        // 20 calls at 5/s: the last batch starts after three windows.
+        let last = *times.last().unwrap() - start;
+        assert!(last >= Duration::from_secs(3) && last < Duration::from_secs(4), "{last:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn budgets_are_per_api_and_closing_stops_all() {
+        let gate = Gate::new(QuotaConfig { per_second: 1, per_hour: 2 });
+        assert_eq!(gate.acquire("a").await, Duration::ZERO);
+        assert_eq!(gate.acquire("b").await, Duration::ZERO);
+        assert!(gate.acquire("a").await >= Duration::from_secs(1));
+        // The hourly budget of "a" is spent: the next call waits an hour.
+        assert!(gate.acquire("a").await >= Duration::from_secs(3600));
+        gate.close_for(Duration::from_secs(10));
+        assert!(gate.acquire("c").await >= Duration::from_secs(10));
+    }
+}
