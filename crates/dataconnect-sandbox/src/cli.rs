@@ -183,31 +183,23 @@ fn own_meter_behaviour(meter: &meters::Meter) -> &'static str {
 /// Runs the sandbox until Ctrl-C or SIGTERM, printing
 /// `listening on http://HOST:PORT` as the first line on stdout.
 pub async fn run(args: SandboxArgs) -> std::io::Result<()> {
-    run_with(
-        args,
-        |addr| {
-            use std::io::Write;
-            let mut out = std::io::stdout().lock();
-            // Scripts wait for this line: write it at once, flushed.
-            let _ = writeln!(out, "listening on http://{addr}");
-            let _ = out.flush();
-        },
-        shutdown_signal(),
-    )
-    .await
+    run_with(args, std::io::stdout(), shutdown_signal()).await
 }
 
-/// Runs the sandbox until `shutdown` completes; `announce` is called with
-/// the bound address once the port is open (tests use it instead of
-/// reading stdout).
+/// Runs the sandbox until `shutdown` completes. Once the port is open,
+/// writes `listening on http://HOST:PORT` and a newline to `out` and
+/// flushes it (scripts wait for that line; tests pass a buffer).
 pub async fn run_with(
     args: SandboxArgs,
-    announce: impl FnOnce(SocketAddr),
+    mut out: impl std::io::Write + Send,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let sandbox = Sandbox::new(args.config())?;
     let listener = tokio::net::TcpListener::bind(&args.listen).await?;
-    announce(listener.local_addr()?);
+    let addr: SocketAddr = listener.local_addr()?;
+    writeln!(out, "listening on http://{addr}")?;
+    out.flush()?;
+    drop(out);
     crate::serve(listener, sandbox, shutdown).await
 }
 

@@ -10,6 +10,11 @@
 //! authorisations) live in one [`Grants`] store behind a mutex: the
 //! operations on it are short and never await.
 
+// Refusals are `Response`s by design: every check ends in the answer the
+// real gateway gives, and building it where the check fails keeps each
+// error body next to its rule. They are built once per refused request.
+#![allow(clippy::result_large_err)]
+
 mod consent;
 mod duration;
 mod faults;

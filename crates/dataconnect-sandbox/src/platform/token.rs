@@ -449,3 +449,50 @@ async fn v3_revoke(
     }
     StatusCode::OK.into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SandboxConfig;
+    use crate::platform::consent::Consent;
+
+    fn refresh_pairs(token: &str) -> Vec<(String, String)> {
+        let config = SandboxConfig::default();
+        vec![
+            ("grant_type".to_owned(), "refresh_token".to_owned()),
+            ("client_id".to_owned(), config.client_id),
+            ("client_secret".to_owned(), config.client_secret),
+            ("refresh_token".to_owned(), token.to_owned()),
+        ]
+    }
+
+    /// A refresh token outlives its access tokens but not its consent: the
+    /// consent's end is what a whole-HTTP test cannot wait for, so it is
+    /// set in the past here.
+    #[test]
+    fn refresh_token_dies_with_its_consent() {
+        let Ok(sandbox) = Sandbox::new(SandboxConfig::default()) else { panic!("sandbox") };
+        let now = sandbox.clock().now();
+        let hour = SignedDuration::from_hours(1);
+        {
+            let mut grants = sandbox.platform().grants();
+            for end in [now.checked_add(hour), now.checked_sub(hour)] {
+                let Ok(end) = end else { panic!("instant") };
+                let consent = grants.consents.len();
+                grants.consents.push(Consent {
+                    client_id: SandboxConfig::default().client_id,
+                    prms: vec!["22516914714270".to_owned()],
+                    end,
+                    revoked: false,
+                });
+                let client_id = SandboxConfig::default().client_id;
+                grants.refresh.insert(format!("refresh-{consent}"), Refresh { client_id, consent, issued: now });
+            }
+        }
+        let headers = HeaderMap::new();
+        let live = legacy_grant(&sandbox, &headers, &refresh_pairs("refresh-0"));
+        assert_eq!(live.map(|t| t.usage_points_id).ok().as_deref(), Some("22516914714270"));
+        let ended = legacy_grant(&sandbox, &headers, &refresh_pairs("refresh-1"));
+        assert_eq!(ended.err(), Some(TokenError::InvalidGrant));
+    }
+}

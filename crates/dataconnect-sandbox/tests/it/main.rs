@@ -7,3 +7,4 @@ mod platform_token;
 mod data_rules;
 mod data_clients;
 mod data_props;
+mod platform_gateway;
