@@ -1,7 +1,7 @@
 //! The `dataconnect sandbox` command's arguments and entry point, kept in
 //! this crate so that the CLI's subcommand is a thin wrapper:
 //!
-//! ```ignore
+//! ```text
 //! Command::Sandbox(args) => dataconnect_sandbox::cli::run(args).await?,
 //! ```
 //!
@@ -151,6 +151,7 @@ fn long_help() -> String {
         "\nGeneration 1: GET /group/espace-particuliers/consentement-linky/oauth2/authorize, POST /v1/oauth2/token\n\
          Generation 2: GET /dataconnect/v1/oauth2/authorize, POST /oauth2/v3/token\n\
          Generation 3: GET /dataconnect/v2/oauth2/authorize, POST /subscribed_services/v1\n\
+         (one meter per generation 3 consent: the client's first, or the one picked with --consent-page)\n\
          Every route: GET /openapi.json\n",
     );
     help

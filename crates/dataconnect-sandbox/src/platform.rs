@@ -58,6 +58,8 @@ pub(crate) struct Grants {
     access: HashMap<String, token::Issued>,
     /// Generation 3 authorisations, by `autorisation_id`.
     autorisations: HashMap<u64, consent::Autorisation>,
+    /// The size of `access` at which expired tokens are next swept.
+    prune_at: usize,
 }
 
 impl Platform {

@@ -908,6 +908,63 @@ mod tests {
         assert_eq!(js_string("https://x/cb?code=1&state=2"), "https://x/cb?code=1&state=2");
     }
 
+    use proptest::prelude::*;
+
+    /// Query strings built from the parameter names the page reads, with
+    /// arbitrary values, and raw arbitrary strings.
+    fn query() -> impl Strategy<Value = String> {
+        let name = prop_oneof![
+            Just("client_id"),
+            Just("response_type"),
+            Just("state"),
+            Just("duration"),
+            Just("redirect_uri"),
+            Just("redirect_URI"),
+            Just("x"),
+        ];
+        let value = prop_oneof![
+            Just(crate::DEFAULT_CLIENT_ID.to_owned()),
+            Just("code".to_owned()),
+            Just("P1Y".to_owned()),
+            Just(crate::DEFAULT_REDIRECT_URI.to_owned()),
+            "P[0-9]{0,3}[YMWD]{0,2}(T[0-9]{0,2}[HMS])?",
+            ".{0,120}",
+        ];
+        let pair = (name, value).prop_map(|(n, v)| format!("{n}={}", percent_encode(&v)));
+        prop_oneof![prop::collection::vec(pair, 0..7).prop_map(|p| p.join("&")), ".{0,200}"]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+        /// Whatever the query, the page answers a page, a redirect or a
+        /// 400; a 500 only for the catalogue's odd-duration error. Never a
+        /// panic.
+        #[test]
+        fn authorize_never_fails_on_bad_input(q in query(), path in prop_oneof![Just(LEGACY_PATH), Just(V1_PATH), Just(V2_PATH)], page in any::<bool>()) {
+            let config = crate::SandboxConfig { consent_page: page, ..crate::SandboxConfig::default() };
+            let Ok(sandbox) = Sandbox::new(config) else { panic!("sandbox") };
+            let response = authorize_get(&sandbox, path, Some(q.clone()));
+            let status = response.status().as_u16();
+            prop_assert!(matches!(status, 200 | 302 | 400 | 500), "{status} for {q}");
+            let post = authorize_post(&sandbox, path, q.as_bytes());
+            prop_assert!(matches!(post.status().as_u16(), 200 | 302 | 400 | 500), "{} for {q}", post.status());
+        }
+
+        /// Arbitrary bodies never panic the subscribed-services parser.
+        #[test]
+        fn subscribed_services_body_never_panics(body in prop_oneof![
+            ".{0,200}",
+            Just("{\"comptage\":true}".to_owned()),
+            "\\{\"autorisationId\":[0-9a-z\"]{0,25},\"comptage\":(true|false|1|null)(,\"etatCode\":\\[\"[A-Z]{0,8}\"\\])?\\}",
+        ]) {
+            match parse_filter(body.as_bytes()) {
+                Ok(_) => {}
+                Err(refusal) => prop_assert_eq!(refusal.status(), StatusCode::BAD_REQUEST),
+            }
+        }
+    }
+
     #[test]
     fn query_building() {
         let url = with_query("https://a/cb", &[("state", "<x> &".to_owned()), ("usage_point_id", "1;2".to_owned())]);
