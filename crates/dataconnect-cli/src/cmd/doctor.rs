@@ -1,0 +1,617 @@
+//! `dataconnect doctor --prm PRM`: checks, for one meter, the failures
+//! users of Data Connect hit most (`spec/peers.md` section 3 and
+//! `spec/dataconnect-api.md` section 6), and prints one line per check:
+//! ok, warn or fail, what it means in plain words, and the fix.
+//!
+//! It asks the configured API a few cheap questions (the contract, one week
+//! of daily energy per direction, one day of load curve, one day at the
+//! oldest date the API serves: seven calls at most, all through the client's
+//! quota gate) and reads what the store knows (consent, stopped series,
+//! calls in the last hour). The diagnosis is made from the answers, not from
+//! the error text alone: for example, a load curve answering "no data" for a
+//! day whose daily energy exists is the sign that the customer has not
+//! enabled the hourly collection, whatever code the API chose to send.
+//!
+//! The exit code is non-zero when a check fails; warnings alone exit 0.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use dataconnect::domain::paris;
+use dataconnect::{
+    Client, ClientConfig, ClientSecret, Contract, DateRange, Direction, ErrorKind, FileTokenStore, QuotaConfig, Reading,
+    Series, UsagePointId, history_deadline,
+};
+use dataconnect_store::Store;
+use jiff::civil::Date;
+use jiff::{SignedDuration, Timestamp, ToSpan};
+
+use crate::error::{Class, CliError};
+use crate::settings::{GlobalArgs, Settings};
+
+#[derive(Args, Debug)]
+pub struct Cmd {
+    #[command(flatten)]
+    global: GlobalArgs,
+    /// The meter to check (14 digits).
+    #[arg(long, value_name = "PRM")]
+    prm: String,
+}
+
+/// How a check came out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Level {
+    Ok,
+    Warn,
+    Fail,
+    /// Not run, because an earlier check failed (no connection, refused credentials).
+    Skip,
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(match self {
+            Level::Ok => "ok",
+            Level::Warn => "warn",
+            Level::Fail => "FAIL",
+            Level::Skip => "skip",
+        })
+    }
+}
+
+/// One line of the report.
+struct Check {
+    name: &'static str,
+    level: Level,
+    /// What was found, in plain words.
+    what: String,
+    /// What to do about it, for warnings and failures.
+    fix: Option<String>,
+    /// The exit class when this check fails.
+    class: Class,
+}
+
+impl Check {
+    fn ok(name: &'static str, what: impl Into<String>) -> Check {
+        Check { name, level: Level::Ok, what: what.into(), fix: None, class: Class::Api }
+    }
+    fn warn(name: &'static str, what: impl Into<String>, fix: impl Into<String>) -> Check {
+        Check { name, level: Level::Warn, what: what.into(), fix: Some(fix.into()), class: Class::Api }
+    }
+    fn fail(name: &'static str, class: Class, what: impl Into<String>, fix: impl Into<String>) -> Check {
+        Check { name, level: Level::Fail, what: what.into(), fix: Some(fix.into()), class }
+    }
+    fn skip(name: &'static str, why: &str) -> Check {
+        Check { name, level: Level::Skip, what: format!("not checked: {why}"), fix: None, class: Class::Api }
+    }
+}
+
+impl fmt::Display for Check {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:<4}  {:<12}  {}", self.level, self.name, self.what)?;
+        if let Some(fix) = &self.fix {
+            write!(f, ". Fix: {fix}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The report so far; lines are printed as they are added.
+struct Report {
+    checks: Vec<Check>,
+}
+
+impl Report {
+    fn add(&mut self, check: Check) {
+        println!("{check}");
+        self.checks.push(check);
+    }
+}
+
+const CURVE_FIX: &str = "the customer must enable \"Collecte de la consommation horaire\" (and \"Enregistrement de la consommation horaire\") in their Enedis account (mon-compte-particulier.enedis.fr); the curve is available from the next day on, never for the days before. Daily energy works meanwhile";
+const CONSENT_FIX: &str = "ask the customer to consent again: `dataconnect consent`, then `dataconnect consent complete --url …`";
+
+impl Cmd {
+    pub async fn run(self) -> Result<(), CliError> {
+        let prm = UsagePointId::new(&self.prm).map_err(|e| CliError::usage(format!("{e} (--prm)")))?;
+        let settings = Settings::resolve(&self.global)?;
+        let mut report = Report { checks: Vec::new() };
+        let today = settings.today();
+        let now = Timestamp::now();
+        let paris_now = now.to_zoned_datetime(paris());
+        // A replayed day (--today) is taken as after 08:00, as the sandbox's
+        // frozen clock is.
+        let published_today = settings.today.is_some() || paris_now.hour() >= 8;
+
+        let store = open_store(&settings, &prm, today, &mut report);
+
+        match client(&settings) {
+            Ok(client) => {
+                let probe = Probe { client: &client, prm: &prm, today, published_today };
+                probe.run(&mut report, store.as_deref(), paris_now).await;
+            }
+            Err(check) => {
+                report.add(*check);
+                for name in ["connection", "credentials", "consent", "direction", "load curve", "activation", "publication"] {
+                    report.add(Check::skip(name, "no usable client settings"));
+                }
+            }
+        }
+        quota(&mut report, store.as_deref(), &settings, now);
+
+        let failed: Vec<&Check> = report.checks.iter().filter(|c| c.level == Level::Fail).collect();
+        let warned = report.checks.iter().filter(|c| c.level == Level::Warn).count();
+        match failed.first() {
+            None => {
+                println!("{} checks: no failure, {warned} warning(s)", report.checks.len());
+                Ok(())
+            }
+            Some(first) => Err(CliError::new(
+                first.class,
+                format!(
+                    "{} of {} checks failed for {prm} (first: {}): see the lines above for the fix",
+                    failed.len(),
+                    report.checks.len(),
+                    first.name
+                ),
+            )),
+        }
+    }
+}
+
+/// Opens the store if there is one and adds the store's checks: the
+/// recorded consent and the series a sync stopped.
+fn open_store(settings: &Settings, prm: &UsagePointId, today: Date, report: &mut Report) -> Option<Box<dyn Store>> {
+    if !settings.db.exists() {
+        report.add(Check::warn(
+            "store",
+            format!("no database at {}, so no recorded consent or sync history to check", settings.db.display()),
+            "pass --db PATH if the database is elsewhere; otherwise record a consent with `dataconnect consent` and run `dataconnect sync`",
+        ));
+        return None;
+    }
+    let store = match crate::store::open_ro(&settings.db) {
+        Ok(s) => s,
+        Err(e) => {
+            report.add(Check::fail(
+                "store",
+                Class::Store,
+                format!("cannot read the database {}: {}", settings.db.display(), e.line()),
+                "check the file's permissions, or pass --db PATH to another database",
+            ));
+            return None;
+        }
+    };
+    let consent = store.consents().map(|all| all.into_iter().find(|c| &c.usage_point_id == prm));
+    let check = match consent {
+        Err(e) => Check::fail("stored consent", Class::Store, format!("cannot read the consents: {e}"), "check the database file"),
+        Ok(None) => Check::warn(
+            "stored consent",
+            format!("no consent for {prm} is recorded in {}, so `sync` does not fetch it", settings.db.display()),
+            "ask the customer with `dataconnect consent` (each meter, including a production meter, needs its own consent)",
+        ),
+        Ok(Some(c)) if c.needs_consent => Check::fail(
+            "stored consent",
+            Class::Consent,
+            format!(
+                "the last sync was refused for {prm}: {} (ADAM-DC-0008: consent missing, revoked or expired; ADAM-DC-0007: the customer moved)",
+                c.reason.as_deref().unwrap_or("the consent is no longer valid")
+            ),
+            CONSENT_FIX,
+        ),
+        Ok(Some(c)) if c.expiry <= today => Check::fail(
+            "stored consent",
+            Class::Consent,
+            format!("the consent for {prm} expired on {}", c.expiry),
+            CONSENT_FIX,
+        ),
+        Ok(Some(c)) => {
+            let left = (c.expiry - today).get_days();
+            if left <= 30 {
+                Check::warn(
+                    "stored consent",
+                    format!("the consent for {prm} expires on {} ({left} days left)", c.expiry),
+                    "ask the customer to renew it before then: `dataconnect consent`",
+                )
+            } else {
+                Check::ok("stored consent", format!("given on {}, valid until {} ({left} days left)", c.start, c.expiry))
+            }
+        }
+    };
+    report.add(check);
+    if let Ok(states) = store.series_states() {
+        let stopped: Vec<String> = states
+            .iter()
+            .filter(|s| &s.usage_point_id == prm)
+            .filter_map(|s| s.stopped_reason.as_ref().map(|r| format!("{}: {r}", s.series)))
+            .collect();
+        if !stopped.is_empty() {
+            report.add(Check::warn(
+                "stopped",
+                format!("sync stopped asking for {}", stopped.join("; ")),
+                "see the checks below; once the cause is fixed, `dataconnect sync --retry-stopped` asks again",
+            ));
+        }
+    }
+    Some(Box::new(store))
+}
+
+/// Builds a client for diagnosis: one retry at most and a short timeout, so
+/// a dead base URL is reported in seconds, not after minutes of backoff.
+fn client(settings: &Settings) -> Result<Client, Box<Check>> {
+    let cs = settings.client().map_err(|e| {
+        Box::new(Check::fail("settings", Class::Config, e.line(), "see `dataconnect config init` for every setting"))
+    })?;
+    let mut config = ClientConfig::new(
+        cs.base_url.clone(),
+        cs.generation,
+        cs.client_id.clone(),
+        ClientSecret::new(cs.client_secret.expose()),
+    );
+    config.redirect_uri = cs.redirect_uri.clone();
+    config.today = cs.today;
+    config.quota = QuotaConfig { per_second: cs.quota_per_second, per_hour: cs.quota_per_hour };
+    config.timeout = Duration::from_secs(10);
+    config.max_attempts = 2;
+    config.token_store = Some(Arc::new(FileTokenStore::new(crate::source::token_path(&settings.db))));
+    Client::new(config).map_err(|e| {
+        Box::new(Check::fail("settings", Class::Config, format!("{e}"), "fix the setting it names (`dataconnect config init` lists them)"))
+    })
+}
+
+/// The API questions of one diagnosis.
+struct Probe<'a> {
+    client: &'a Client,
+    prm: &'a UsagePointId,
+    today: Date,
+    published_today: bool,
+}
+
+/// What one daily call said.
+type Answer = Result<Vec<Reading>, dataconnect::Error>;
+
+fn code_of(e: &dataconnect::Error) -> String {
+    match (e.code(), e.status()) {
+        (Some(code), Some(status)) => format!("{status} {code}"),
+        (Some(code), None) => code.to_owned(),
+        (None, Some(status)) => format!("HTTP {status}"),
+        (None, None) => format!("{:?}", e.kind()),
+    }
+}
+
+fn is_moved(e: &dataconnect::Error) -> bool {
+    e.code().is_some_and(|c| c.to_ascii_uppercase().replace('_', "-") == "ADAM-DC-0007")
+}
+
+impl Probe<'_> {
+    async fn run(&self, report: &mut Report, store: Option<&dyn Store>, paris_now: jiff::ZonedDateTime) {
+        let base = self.client.config().base_url.as_str().to_owned();
+        // 1. The contract: the cheapest call, and it needs a token, so it
+        // tells whether the base URL answers and the credentials are accepted.
+        let contract = self.client.contract(self.prm).send().await;
+        let contract: Option<Contract> = match contract {
+            Err(e) if matches!(e.kind(), ErrorKind::Transport | ErrorKind::Timeout) => {
+                report.add(Check::fail(
+                    "connection",
+                    Class::Network,
+                    format!("{base} cannot be reached ({e})"),
+                    "check --base-url / DATACONNECT_BASE_URL, the network and any proxy; for the offline sandbox, start `dataconnect sandbox` first",
+                ));
+                for name in ["credentials", "consent", "direction", "load curve", "activation", "publication"] {
+                    report.add(Check::skip(name, "the API cannot be reached"));
+                }
+                return;
+            }
+            Err(e) if matches!(e.kind(), ErrorKind::Authentication | ErrorKind::Unauthorized) => {
+                report.add(Check::ok("connection", format!("{base} answers")));
+                report.add(Check::fail(
+                    "credentials",
+                    Class::Auth,
+                    format!("the API refused the application's credentials ({})", code_of(&e)),
+                    "check the client id and secret (DATACONNECT_CLIENT_ID, DATACONNECT_CLIENT_SECRET or --client-secret-file) against Enedis DataHub, and that they belong to this base URL (sandbox and production credentials differ)",
+                ));
+                for name in ["consent", "direction", "load curve", "activation", "publication"] {
+                    report.add(Check::skip(name, "the credentials were refused"));
+                }
+                return;
+            }
+            Err(e) if *e.kind() == ErrorKind::Config => {
+                report.add(Check::fail("settings", Class::Config, e.to_string(), "fix the setting it names"));
+                return;
+            }
+            Ok(c) => {
+                report.add(Check::ok("connection", format!("{base} answers")));
+                report.add(Check::ok("credentials", "the application's token was granted"));
+                Some(c)
+            }
+            Err(e) => {
+                report.add(Check::ok("connection", format!("{base} answers")));
+                // Customer data does not exist for production-only points,
+                // and the API then answers with codes that look like consent
+                // errors (conso-api #155), so this is not a verdict.
+                report.add(Check::ok(
+                    "credentials",
+                    format!("the application's token was granted (the contract itself was refused: {})", code_of(&e)),
+                ));
+                None
+            }
+        };
+
+        // 2. One week of daily energy per direction, ending at the last
+        // published day: one call each.
+        let end = if self.published_today { self.today } else { self.today.yesterday().unwrap_or(self.today) };
+        let week = end.checked_sub(7.days()).ok().and_then(|s| DateRange::new(s, end).ok());
+        let Some(week) = week else {
+            report.add(Check::skip("consent", "no valid date range before today"));
+            return;
+        };
+        let cons = self.client.window(self.prm, Series::ConsumptionDaily, week).send().await;
+        let prod = self.client.window(self.prm, Series::ProductionDaily, week).send().await;
+        if self.rate_limited(report, &[&cons, &prod]).is_some() {
+            return;
+        }
+
+        // 3. Consent, from the data calls.
+        let refusal = [&cons, &prod].into_iter().find_map(|a| a.as_ref().err().filter(|e| e.needs_consent()));
+        match refusal {
+            Some(e) if is_moved(e) => {
+                report.add(Check::fail(
+                    "consent",
+                    Class::Consent,
+                    format!("ADAM-DC-0007: the customer is no longer the holder of {} (they moved out, or the contract changed hands)", self.prm),
+                    "the consent died with the contract: ask the new holder (or the customer at their new meter) to consent; stop syncing this meter meanwhile",
+                ));
+                for name in ["direction", "load curve", "activation", "publication"] {
+                    report.add(Check::skip(name, "no valid consent"));
+                }
+                return;
+            }
+            Some(e) => {
+                report.add(Check::fail(
+                    "consent",
+                    Class::Consent,
+                    format!(
+                        "{}: no valid consent for {} (never given, revoked by the customer, or expired)",
+                        code_of(e),
+                        self.prm
+                    ),
+                    CONSENT_FIX,
+                ));
+                for name in ["direction", "load curve", "activation", "publication"] {
+                    report.add(Check::skip(name, "no valid consent"));
+                }
+                return;
+            }
+            None => report.add(Check::ok("consent", format!("the API serves {}'s data", self.prm))),
+        }
+
+        // 4. Direction.
+        let wrong = |a: &Answer| a.as_ref().err().is_some_and(|e| *e.kind() == ErrorKind::WrongDirection);
+        let measured: Vec<Direction> = match (wrong(&cons), wrong(&prod)) {
+            (false, true) => {
+                report.add(Check::ok(
+                    "direction",
+                    "a consumption meter: production series answer ADAM-ERR0069 (the meter does not measure that direction), which is expected",
+                ));
+                vec![Direction::Consumption]
+            }
+            (true, false) => {
+                report.add(Check::warn(
+                    "direction",
+                    "a production-only meter: every consumption series answers ADAM-ERR0069 (\"le sens de la mesure ne correspond pas\"), because the meter does not measure consumption",
+                    "ask only for production-curve and production-daily for this meter (`sync` stops the consumption series by itself); if the customer also consumes, their consumption meter has another PRM and needs its own consent",
+                ));
+                vec![Direction::Production]
+            }
+            (false, false) => {
+                report.add(Check::ok("direction", "the meter answers for both consumption and production"));
+                vec![Direction::Consumption, Direction::Production]
+            }
+            (true, true) => {
+                report.add(Check::fail(
+                    "direction",
+                    Class::Api,
+                    "both consumption and production answer ADAM-ERR0069: the API does not serve this meter's measures",
+                    "check the PRM (the 14 digits on the customer's bill or the Linky display) and the scopes the consent covers",
+                ));
+                vec![]
+            }
+        };
+
+        // 5. The load curve of each measured direction, on the latest day
+        // of the week whose daily energy exists.
+        for direction in &measured {
+            let (daily, curve) = match direction {
+                Direction::Consumption => (&cons, Series::ConsumptionCurve),
+                Direction::Production => (&prod, Series::ProductionCurve),
+            };
+            let day_with_data = daily.as_ref().ok().and_then(|r| last_day_with_value(r));
+            let day = day_with_data.unwrap_or_else(|| week.end().yesterday().unwrap_or(week.end()));
+            let answer = self.client.window(self.prm, curve, DateRange::day(day)).send().await;
+            if self.rate_limited(report, &[&answer]).is_some() {
+                return;
+            }
+            report.add(curve_check(curve, day, day_with_data.is_some(), &answer));
+        }
+
+        // 6. Activation: one day at the oldest date the API keeps.
+        let activation = contract.as_ref().and_then(|c| match measured.first() {
+            Some(Direction::Production) => c.production_activation_date.or(c.activation_date),
+            _ => c.activation_date,
+        });
+        if let Some(direction) = measured.first() {
+            let series = match direction {
+                Direction::Consumption => Series::ConsumptionDaily,
+                Direction::Production => Series::ProductionDaily,
+            };
+            let oldest = history_deadline(series, self.today).tomorrow().unwrap_or(self.today);
+            let answer = self.client.window(self.prm, series, DateRange::day(oldest)).send().await;
+            if self.rate_limited(report, &[&answer]).is_some() {
+                return;
+            }
+            let stored = store.and_then(|s| s.meter_info(self.prm).ok().flatten()).and_then(|m| m.activation);
+            report.add(activation_check(oldest, activation.or(stored), &answer));
+        } else {
+            report.add(Check::skip("activation", "no direction answers"));
+        }
+
+        // 7. Publication: day D appears on D+1 from 08:00 Paris.
+        let yesterday = self.today.yesterday().unwrap_or(self.today);
+        let daily = match measured.first() {
+            Some(Direction::Production) => &prod,
+            _ => &cons,
+        };
+        let has_yesterday = daily.as_ref().ok().is_some_and(|r| r.iter().any(|x| x.value.is_some() && day_of(x.start) == yesterday));
+        let check = if !self.published_today {
+            Check::warn(
+                "publication",
+                format!(
+                    "it is {} in Paris: data for {yesterday} is published from 08:00 today (J+1), so asking for it now gives 404 no_data_found",
+                    paris_now.strftime("%H:%M")
+                ),
+                "sync after 08:00 Paris (better: later in the day, at a time of your own, since the quota is shared by all of the application's users)",
+            )
+        } else if has_yesterday {
+            Check::ok("publication", format!("data up to {yesterday} is published (day D appears on D+1 from 08:00 Paris)"))
+        } else if measured.is_empty() {
+            Check::skip("publication", "no direction answers")
+        } else {
+            Check::warn(
+                "publication",
+                format!(
+                    "no daily value for {yesterday} yet: day D is published on D+1 from 08:00 Paris, and some meters report a day later (D+2)"
+                ),
+                "nothing to do: `sync` fetches it on a later run (the last 7 days are asked again every time)",
+            )
+        };
+        report.add(check);
+    }
+
+    /// Adds a quota failure and returns `Some` to stop when an answer was a 429.
+    fn rate_limited(&self, report: &mut Report, answers: &[&Answer]) -> Option<()> {
+        let e = answers.iter().find_map(|a| a.as_ref().err().filter(|e| *e.kind() == ErrorKind::RateLimited))?;
+        let wait = e.retry_after().map(|d| format!(" (the API says to wait {}s)", d.as_secs())).unwrap_or_default();
+        report.add(Check::fail(
+            "quota",
+            Class::Api,
+            format!("the API answered 429: the application's quota is used up{wait} ({})", code_of(e)),
+            "wait for the quota to refill; the quota (5 calls per second, an hourly cap) is shared by every user of the application, so spread syncs over the day and keep `sync` incremental",
+        ));
+        Some(())
+    }
+}
+
+fn day_of(t: Timestamp) -> Date {
+    t.to_zoned_datetime(paris()).date()
+}
+
+fn last_day_with_value(readings: &[Reading]) -> Option<Date> {
+    readings.iter().filter(|r| r.value.is_some()).map(|r| day_of(r.start)).max()
+}
+
+fn curve_check(curve: Series, day: Date, daily_has_data: bool, answer: &Answer) -> Check {
+    let name = "load curve";
+    match answer {
+        Ok(points) if points.iter().any(|p| p.value.is_some()) => {
+            Check::ok(name, format!("{curve} is collected ({} points on {day})", points.len()))
+        }
+        Err(e) if *e.kind() == ErrorKind::CurveNotCollected => Check::fail(
+            name,
+            Class::Api,
+            format!("{curve}: the customer objected to the load curve, or its collection is not enabled ({})", code_of(e)),
+            CURVE_FIX,
+        ),
+        // ADAM-ERR0069 on a curve whose daily series answers means the
+        // curve, not the direction, is missing (the client's advice says
+        // the same).
+        Err(e) if *e.kind() == ErrorKind::WrongDirection && daily_has_data => Check::fail(
+            name,
+            Class::Api,
+            format!("{curve} answers {} although the daily energy of {day} exists: the load curve is not collected", code_of(e)),
+            CURVE_FIX,
+        ),
+        Err(e) if !e.is_no_data() => {
+            Check::warn(name, format!("{curve} could not be checked: {e}"), e.advice().to_owned())
+        }
+        // No data (or an empty answer) for the curve on a day the daily
+        // energy exists: the usual sign of a curve that is not collected
+        // (conso-api #77, bokub/linky #45).
+        _ if daily_has_data => Check::fail(
+            name,
+            Class::Api,
+            format!("{curve} has no data for {day} although the daily energy of that day exists: the load curve collection is not enabled"),
+            CURVE_FIX,
+        ),
+        _ => Check::warn(
+            name,
+            format!("{curve} has no data for {day}, and neither has the daily energy: a gap in the meter's data, or data not published yet"),
+            "try again tomorrow after 08:00 Paris; if it lasts, the meter may not be communicating (the customer can check their Enedis account)",
+        ),
+    }
+}
+
+fn activation_check(oldest: Date, activation: Option<Date>, answer: &Answer) -> Check {
+    let name = "activation";
+    let known = activation.map(|d| format!(" on {d}")).unwrap_or_default();
+    match answer {
+        Err(e) if *e.kind() == ErrorKind::BeforeActivation => Check::warn(
+            name,
+            format!(
+                "the meter's data starts at its last activation{known} (ADAM-ERR0123 for {oldest}: \"the requested period cannot be anterior to the meter's last activation date\"); nothing before it can be fetched, e.g. from a previous occupant"
+            ),
+            match activation {
+                Some(d) => format!("ask from {d} on; `sync` clamps to it by itself"),
+                None => "ask from the activation date on (the contract gives it); `sync` finds and clamps to it by itself".to_owned(),
+            },
+        ),
+        Err(e) if e.is_clamp() => Check::ok(
+            name,
+            format!("the oldest day the API keeps moves daily; {oldest} was just refused ({}), `sync` clamps to it", code_of(e)),
+        ),
+        _ => Check::ok(
+            name,
+            match activation {
+                Some(_) => format!("activated{known}, before the oldest day the API keeps ({oldest}): the full history is available"),
+                None => format!("the full history is available (from {oldest})"),
+            },
+        ),
+    }
+}
+
+/// Adds the quota check: calls recorded by syncs in the last hour against
+/// the configured hourly cap.
+fn quota(report: &mut Report, store: Option<&dyn Store>, settings: &Settings, now: Timestamp) {
+    if report.checks.iter().any(|c| c.name == "quota") {
+        return;
+    }
+    let Some(store) = store else {
+        report.add(Check::ok("quota", "no 429 answer during these checks (no store to count past calls)"));
+        return;
+    };
+    let used = store.calls_since(now - SignedDuration::from_hours(1)).unwrap_or(0);
+    let cap = u64::from(settings.quota_per_hour);
+    if used >= cap {
+        report.add(Check::warn(
+            "quota",
+            format!("syncs made {used} calls in the last hour, the configured cap is {cap} per hour: the next calls may get 429"),
+            "wait for the next hour; the quota is shared by every user of the application, so spread syncs over the day",
+        ));
+    } else {
+        report.add(Check::ok("quota", format!("{used} calls in the last hour (cap {cap} per hour), no 429 during these checks")));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_holds_the_level_the_check_and_the_fix() {
+        let c = Check::fail("load curve", Class::Api, "no curve", "enable it");
+        assert_eq!(c.to_string(), "FAIL  load curve    no curve. Fix: enable it");
+        let c = Check::ok("consent", "fine");
+        assert_eq!(c.to_string(), "ok    consent       fine");
+    }
+}
