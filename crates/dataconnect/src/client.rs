@@ -369,6 +369,12 @@ impl Client {
                 ErrorKind::RateLimited => {
                     bump(&self.inner.counters.throttled_429);
                     throttled += 1;
+                    // The hourly cap without a usable time would only be
+                    // hammered by retries: give it back to the caller. The
+                    // per-second one clears within a second.
+                    if e.is_hourly_quota() && e.retry_after().is_none() {
+                        return Err(e);
+                    }
                     let wait = e.retry_after().unwrap_or_else(|| Duration::from_secs(1) + jitter(Duration::from_millis(250)));
                     if wait > MAX_429_WAIT || throttled > MAX_429_IN_A_ROW {
                         return Err(e);
@@ -451,8 +457,10 @@ impl Client {
     }
 
     /// The application token (generations 2 and 3), fetched once and
-    /// shared by every task until shortly before it expires.
-    pub(crate) async fn app_token(&self) -> Result<AccessToken, Error> {
+    /// shared by every task until shortly before it expires. The client
+    /// uses it by itself; it is public for tools that need the bearer (a
+    /// `curl` recipe, a diagnostic) and for tests. Never log it.
+    pub async fn app_token(&self) -> Result<AccessToken, Error> {
         // Holding the lock while fetching makes the fetch single-flight:
         // tasks that need a token meanwhile wait for this one.
         let mut slot = self.inner.app_token.lock().await;

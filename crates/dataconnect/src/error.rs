@@ -224,6 +224,14 @@ impl Error {
         matches!(self.inner.kind, ErrorKind::WrongDirection | ErrorKind::CurveNotCollected)
     }
 
+    /// True for a 429 of the hourly cap (WSO2 900804, legacy "Quota Q4"),
+    /// as opposed to the per-second one.
+    pub fn is_hourly_quota(&self) -> bool {
+        self.inner.kind == ErrorKind::RateLimited
+            && (self.inner.code.as_deref().is_some_and(|c| normalize_code(c) == "900804")
+                || self.inner.message.as_deref().is_some_and(|m| m.contains("Q4")))
+    }
+
     /// True when the API had no data for the period (see
     /// [`ErrorKind::NoData`]).
     pub fn is_no_data(&self) -> bool {
@@ -522,8 +530,10 @@ pub(crate) fn parse_next_access_time(s: &str, now: Timestamp) -> Option<Duration
         .ok()
         .and_then(|b| b.to_timestamp().ok())
         .or_else(|| s.parse::<Timestamp>().ok())?;
-    let secs = ts.as_millisecond() - now.as_millisecond();
-    Some(Duration::from_millis(secs.max(0) as u64))
+    let ms = ts.as_millisecond() - now.as_millisecond();
+    // A time already past says nothing usable (a clock skew, or a
+    // replaying sandbox writing its frozen clock's time): no wait then.
+    (ms > 0).then(|| Duration::from_millis(ms as u64))
 }
 
 /// Parses a `Retry-After` header value: delay-seconds or an HTTP date.

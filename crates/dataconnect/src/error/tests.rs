@@ -55,8 +55,12 @@ fn gateway_faults() {
 fn next_access_time() {
     let now: Timestamp = "2026-07-17T04:59:00Z".parse().unwrap();
     assert_eq!(parse_next_access_time("2026-Jul-17 05:00:00+0000 UTC", now), Some(Duration::from_secs(60)));
+    assert_eq!(parse_next_access_time("2020-Jul-17 05:00:00+0000 UTC", now), None);
     let body = br#"{"code":"900804","message":"Message throttled out","description":"You have exceeded your quota .You can access API after 2099-Jul-17 05:00:00+0000 UTC","nextAccessTime":"2099-Jul-17 05:00:00+0000 UTC"}"#;
     assert!(ErrorBody::parse(body).retry_after.unwrap() > Duration::from_secs(3600));
+    let e = Error::from_response(429, None, body, "t".into());
+    assert!(e.is_hourly_quota());
+    assert!(!err(429, r#"{"fault":{"code":900807,"message":"Message throttled out"}}"#).is_hourly_quota());
     assert_eq!(parse_retry_after("3", now), Some(Duration::from_secs(3)));
     assert_eq!(parse_retry_after("Fri, 17 Jul 2026 05:00:00 GMT", now), Some(Duration::from_secs(60)));
 }
