@@ -17,6 +17,7 @@ use std::fmt;
 use std::path::Path;
 
 use jiff::Timestamp;
+use plotters::coord::combinators::BindKeyPoints;
 use plotters::prelude::*;
 
 /// How the points are drawn.
@@ -39,6 +40,10 @@ pub struct Chart {
     pub kind: ChartKind,
     /// (start of the interval, value) in time order; `None` is a gap.
     pub points: Vec<(Timestamp, Option<f64>)>,
+    /// The horizontal extent `[from, to)` to show, when it should be the
+    /// period asked for rather than the points' own extent (so that days
+    /// without data show as empty, not as a shorter chart).
+    pub span: Option<(Timestamp, Timestamp)>,
 }
 
 /// Why a chart could not be written.
@@ -121,11 +126,15 @@ impl Chart {
             return Err(ChartError::Empty);
         }
         let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
-        let t0 = self.points.iter().map(|p| p.0.as_second()).min().unwrap_or(0);
+        let mut t0 = self.points.iter().map(|p| p.0.as_second()).min().unwrap_or(0);
         let mut t1 = self.points.iter().map(|p| p.0.as_second()).max().unwrap_or(0);
         if self.kind == ChartKind::Bars {
             // Bars cover their whole day, so the frame ends a day after the last start.
             t1 += DAY;
+        }
+        if let Some((from, to)) = self.span {
+            t0 = t0.min(from.as_second());
+            t1 = t1.max(to.as_second());
         }
         if t1 <= t0 {
             t1 = t0 + 3600;
@@ -168,6 +177,49 @@ fn time_label(secs: i64, span_secs: i64) -> String {
     } else {
         format!("{:02}/{:02} {:02}:{:02}", z.day(), z.month(), z.hour(), z.minute())
     }
+}
+
+/// Tick positions on Paris midnights (spans up to 40 days) or on the first
+/// of a month (longer spans), at most about ten of them, so that a label
+/// like `08/01` sits exactly where that day starts.
+fn time_ticks(t0: i64, t1: i64) -> Vec<i64> {
+    let zone = dataconnect::domain::paris();
+    let (Ok(a), Ok(b)) = (Timestamp::from_second(t0), Timestamp::from_second(t1)) else { return Vec::new() };
+    let (first, last) = (a.to_zoned_datetime(zone.clone()).date(), b.to_zoned_datetime(zone.clone()).date());
+    let span_days = (t1 - t0) / DAY;
+    let mut ticks = Vec::new();
+    if span_days <= 40 {
+        let every = (span_days / 10 + 1).max(1);
+        let mut day = first;
+        let mut i = 0i64;
+        while day <= last {
+            if i % every == 0 {
+                ticks.push(dataconnect::domain::paris_day_start(day).as_second());
+            }
+            i += 1;
+            match day.tomorrow() {
+                Ok(d) => day = d,
+                Err(_) => break,
+            }
+        }
+    } else {
+        let months = span_days / 30;
+        let every = ((months + 11) / 12).max(1) as i8;
+        let mut month = first.first_of_month();
+        let mut i = 0i64;
+        while month <= last {
+            if i % i64::from(every) == 0 {
+                ticks.push(dataconnect::domain::paris_day_start(month).as_second());
+            }
+            i += 1;
+            match month.checked_add(jiff::Span::new().months(1)) {
+                Ok(m) => month = m,
+                Err(_) => break,
+            }
+        }
+    }
+    ticks.retain(|t| (t0..=t1).contains(t));
+    ticks
 }
 
 /// Formats a value label with as many decimals as the range needs.
@@ -218,10 +270,9 @@ where
         .margin(12)
         .x_label_area_size(36)
         .y_label_area_size(70)
-        .build_cartesian_2d(f.t0..f.t1, f.ymin..f.ymax)
+        .build_cartesian_2d((f.t0..f.t1).with_key_points(time_ticks(f.t0, f.t1)), f.ymin..f.ymax)
         .map_err(e)?;
     ctx.configure_mesh()
-        .x_labels(8)
         .y_labels(8)
         .x_label_formatter(&|s| time_label(*s, span))
         .y_label_formatter(&|v| value_label(*v, yrange))
@@ -321,7 +372,7 @@ mod tests {
             .enumerate()
             .map(|(i, v)| (Timestamp::from_second(t0.as_second() + i as i64 * step).unwrap(), *v))
             .collect();
-        Chart { title: "t".into(), unit: "W".into(), kind, points }
+        Chart { title: "t".into(), unit: "W".into(), kind, points, span: None }
     }
 
     #[test]
@@ -344,6 +395,19 @@ mod tests {
         assert_eq!(FileFormat::of(Path::new("b.png")).unwrap(), FileFormat::Png);
         assert!(matches!(FileFormat::of(Path::new("b.jpg")), Err(ChartError::UnknownFormat(_))));
         assert!(matches!(FileFormat::of(Path::new("b")), Err(ChartError::UnknownFormat(_))));
+    }
+
+    #[test]
+    fn ticks_sit_on_paris_midnights_or_month_starts() {
+        let day = |y, m, d| dataconnect::domain::paris_day_start(jiff::civil::date(y, m, d)).as_second();
+        let week = time_ticks(day(2021, 1, 8), day(2021, 1, 15));
+        assert_eq!(week, (8..=15).map(|d| day(2021, 1, d)).collect::<Vec<_>>());
+        // Across the spring DST change, midnights are 23 hours apart.
+        let dst = time_ticks(day(2021, 3, 27), day(2021, 3, 29));
+        assert_eq!(dst, vec![day(2021, 3, 27), day(2021, 3, 28), day(2021, 3, 29)]);
+        let year = time_ticks(day(2020, 1, 15), day(2021, 1, 15));
+        assert_eq!(year.first(), Some(&day(2020, 2, 1)));
+        assert!(year.len() <= 12, "{}", year.len());
     }
 
     #[test]

@@ -65,7 +65,8 @@ pub fn series_chart(store: &dyn Store, prm: &UsagePointId, series: Series, range
     let kind = if series.is_curve() { ChartKind::Line } else { ChartKind::Bars };
     let last_day = range.end().yesterday().unwrap_or(range.end());
     let title = format!("{prm} {series}, {} to {last_day}", range.start());
-    Ok(Some(Chart { title, unit: unit.to_owned(), kind, points }))
+    let span = Some((paris_day_start(range.start()), paris_day_start(range.end())));
+    Ok(Some(Chart { title, unit: unit.to_owned(), kind, points, span }))
 }
 
 /// Turns a drawing failure into the CLI's error.

@@ -272,7 +272,12 @@ pub fn collect(store: &dyn Store, input: &StatusInput<'_>) -> Result<Status, Cli
                 empty_days: count(&empty),
                 empty,
                 last_synced_at: state.and_then(|s| s.last_synced_at),
-                stopped_reason: state.and_then(|s| s.stopped_reason.clone()),
+                stopped_reason: state.and_then(|s| s.stopped_reason.as_deref()).map(|r| {
+                    // The sync's message names the meter and series again;
+                    // the row already does.
+                    let prefix = format!("{prm} {series}: ");
+                    r.strip_prefix(prefix.as_str()).unwrap_or(r).to_owned()
+                }),
             });
         }
     }
@@ -498,6 +503,12 @@ fn render(s: &Status) -> String {
 fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_style(presets::UTF8_FULL_CONDENSED);
+    // Wrap long cells to the terminal's width when the shell says what it
+    // is; otherwise (pipes, files) rows stay whole, one per line.
+    if let Some(width) = std::env::var("COLUMNS").ok().and_then(|c| c.trim().parse::<u16>().ok()).filter(|w| *w >= 40) {
+        t.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+        t.set_width(width);
+    }
     t.set_header(header.iter().copied());
     t
 }
