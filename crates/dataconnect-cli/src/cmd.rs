@@ -8,12 +8,15 @@
 //! Adding a command is one file, one `mod` line and one variant below (its
 //! doc comment is the `--help` line).
 
+pub mod config;
 pub mod consent;
 pub mod demo;
+pub mod doctor;
 pub mod export;
 pub mod fetch;
 pub mod plot;
 pub mod sandbox;
+pub mod status;
 pub mod sync;
 
 mod bench;
@@ -36,6 +39,12 @@ pub enum Command {
     Export(export::Cmd),
     /// Draw one stored series as an SVG or PNG chart, or in the terminal.
     Plot(plot::Cmd),
+    /// Show consents and their expiry, what is stored and missing per series, the last sync and the quota used.
+    Status(status::Cmd),
+    /// Write a commented config file template (`config init`), or print where it is read from (`config path`).
+    Config(config::Cmd),
+    /// Check one meter for the failures users hit most (curve collection, direction, activation, consent, quota…), with the fix for each.
+    Doctor(doctor::Cmd),
     /// Run the offline Data Connect sandbox as a server.
     Sandbox(sandbox::Cmd),
     /// Measure calls against the minimum and the store's ingest rate.
@@ -52,6 +61,9 @@ impl Command {
             Command::Fetch(c) => c.run().await,
             Command::Export(c) => c.run().await,
             Command::Plot(c) => c.run().await,
+            Command::Status(c) => c.run().await,
+            Command::Config(c) => c.run().await,
+            Command::Doctor(c) => c.run().await,
             Command::Sandbox(c) => c.run().await,
             Command::Bench(c) => c.run().await,
         }
