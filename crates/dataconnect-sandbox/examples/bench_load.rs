@@ -5,7 +5,7 @@
 //! Run it in release mode (a debug build measures the debug build):
 //!
 //! ```text
-//! cargo run --release -p dataconnect-sandbox --example bench_load -- [SECONDS] [CONNECTIONS]
+//! cargo run --release -p dataconnect-sandbox --example bench_load -- [SECONDS] [CONNECTIONS] [ONLY]
 //! ```
 //!
 //! It serves the sandbox (quotas lifted, no request log, no faults) on
@@ -14,7 +14,8 @@
 //! alone) and `/same-size` (the exact bytes of a 7-day curve answer, the
 //! cost of moving them). The load generator is a keep-alive HTTP/1.1 client
 //! on its own thread with CONNECTIONS connections (default 32), each
-//! sending the next request as soon as the previous answer is read. It
+//! sending the next request as soon as the previous answer is read (ONLY,
+//! if given, keeps the targets whose name contains it, for profiling). It
 //! shares the machine's cores with the server, as wrk on the same box would.
 //!
 //! The printed lines give responses per second for each target; the
@@ -42,6 +43,7 @@ fn main() -> Result<(), BoxError> {
     let mut args = std::env::args().skip(1);
     let seconds: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(5);
     let connections: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(32);
+    let only: Option<String> = args.next();
 
     let server = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let (sandbox_addr, static_addr, token, curve_len) = server.block_on(async {
@@ -94,23 +96,32 @@ fn main() -> Result<(), BoxError> {
         ("sandbox 7-day PT30M curve (v5)", sandbox_addr, CURVE, Some(token.as_str())),
         ("sandbox 7-day PT30M curve (2026)", sandbox_addr, CURVE_2026, Some(token.as_str())),
     ];
+    println!("{:<50} {:>12} {:>16}", "target", "responses/s", "per CPU-second");
     for (name, addr, path, token) in targets {
-        let rate = load(addr, path, token, connections, Duration::from_secs(seconds))?;
-        println!("{name:<50} {rate:>10.0} responses/s");
+        if only.as_deref().is_some_and(|o| !name.contains(o)) {
+            continue;
+        }
+        let cpu_before = process_cpu_seconds();
+        let (count, elapsed) = load(addr, path, token, connections, Duration::from_secs(seconds))?;
+        let cpu = process_cpu_seconds().zip(cpu_before).map(|(after, before)| after - before);
+        let per_cpu = cpu.filter(|c| *c > 0.0).map(|c| format!("{:.0}", count as f64 / c)).unwrap_or_else(|| "?".into());
+        println!("{name:<50} {:>12.0} {per_cpu:>16}", count as f64 / elapsed);
     }
+    println!("(per CPU-second: responses divided by the CPU time of the whole process, server and load generator;");
+    println!(" it stays meaningful when other jobs share the machine, responses/s does not)");
     server.shutdown_background();
     Ok(())
 }
 
 /// Runs the load generator against one target on its own thread and
-/// returns completed 200 responses per second.
+/// returns the completed 200 responses and the elapsed seconds.
 fn load(
     addr: std::net::SocketAddr,
     path: &str,
     token: Option<&str>,
     connections: usize,
     duration: Duration,
-) -> Result<f64, BoxError> {
+) -> Result<(u64, f64), BoxError> {
     let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
     let request: Arc<[u8]> =
         format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: application/json\r\n{auth}\r\n").into_bytes().into();
@@ -141,10 +152,22 @@ fn load(
     });
     let elapsed = started.elapsed().as_secs_f64();
     match outcome {
-        Ok(Ok(())) => Ok(done.load(Ordering::Relaxed) as f64 / elapsed),
+        Ok(Ok(())) => Ok((done.load(Ordering::Relaxed), elapsed)),
         Ok(Err(e)) => Err(e.into()),
         Err(_) => Err("load generator thread panicked".into()),
     }
+}
+
+/// User plus system CPU time of this process so far, from
+/// `/proc/self/stat` (Linux; clock ticks of 1/100 s), or `None` elsewhere.
+fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name, which is in parentheses and may hold
+    // spaces: utime and stime are the 12th and 13th of them.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
 }
 
 /// One keep-alive connection: request, read the whole answer, repeat.

@@ -101,19 +101,43 @@ pub(crate) fn date(out: &mut Vec<u8>, d: Date) {
 /// Appends `"YYYY-MM-DD HH:MM:SS"` (with quotes) for a wall-clock time
 /// given as seconds since 1970-01-01 00:00 *local* (the UTC instant plus
 /// the Paris offset in force at that instant).
+///
+/// A curve writes dozens of stamps per day, so the date part of the last
+/// day written is remembered (per thread, no lock).
 pub(crate) fn local_stamp(out: &mut Vec<u8>, local_seconds: i64) {
+    thread_local! {
+        static LAST_DAY: std::cell::Cell<(i64, [u8; 10])> = const { std::cell::Cell::new((i64::MIN, [0; 10])) };
+    }
     let days = local_seconds.div_euclid(86_400);
     let secs = local_seconds.rem_euclid(86_400) as u32;
-    let (y, m, d) = civil_from_days(days);
+    let date = match LAST_DAY.try_with(std::cell::Cell::get) {
+        Ok((d, bytes)) if d == days => bytes,
+        _ => {
+            let (y, m, d) = civil_from_days(days);
+            let mut v = Vec::with_capacity(10);
+            ymd(&mut v, y, m, d);
+            let mut bytes = [0u8; 10];
+            bytes.copy_from_slice(&v[..10]);
+            let _ = LAST_DAY.try_with(|c| c.set((days, bytes)));
+            bytes
+        }
+    };
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    let digit = |n: u32| b'0' + (n % 10) as u8;
     out.push(b'"');
-    ymd(out, y, m, d);
-    out.push(b' ');
-    two(out, secs / 3600);
-    out.push(b':');
-    two(out, secs / 60 % 60);
-    out.push(b':');
-    two(out, secs % 60);
-    out.push(b'"');
+    out.extend_from_slice(&date);
+    out.extend_from_slice(&[
+        b' ',
+        digit(h / 10),
+        digit(h),
+        b':',
+        digit(m / 10),
+        digit(m),
+        b':',
+        digit(s / 10),
+        digit(s),
+        b'"',
+    ]);
 }
 
 /// The civil date of a day count since 1970-01-01 (Howard Hinnant's

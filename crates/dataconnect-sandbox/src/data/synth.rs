@@ -76,11 +76,66 @@ pub(crate) fn paris() -> &'static TimeZone {
 }
 
 /// The Paris offset (seconds east of UTC) in force at a UTC instant.
+///
+/// Stamps ask for it once per point; the answer is the same all day
+/// except on the two change days, so it is remembered per UTC day (per
+/// thread, no lock) and the time-zone rules are only consulted per point
+/// on those two days.
 pub(crate) fn offset_at(utc: i64) -> i64 {
+    thread_local! {
+        static DAY: std::cell::Cell<(i64, i64)> = const { std::cell::Cell::new((i64::MIN, 0)) };
+    }
+    let day = utc.div_euclid(86_400);
+    if let Ok((cached_day, offset)) = DAY.try_with(std::cell::Cell::get)
+        && cached_day == day
+    {
+        return offset;
+    }
+    let (first, last) = (tz_offset(day * 86_400), tz_offset(day * 86_400 + 86_399));
+    if first == last {
+        let _ = DAY.try_with(|c| c.set((day, first)));
+        first
+    } else {
+        tz_offset(utc)
+    }
+}
+
+fn tz_offset(utc: i64) -> i64 {
     match Timestamp::from_second(utc) {
         Ok(ts) => i64::from(paris().to_offset(ts).seconds()),
         Err(_) => 3600,
     }
+}
+
+/// Profiles by time of day, tabulated every 2.5 minutes (576 slots) so
+/// that an interval costs a few table reads instead of a dozen `exp` and
+/// `sin` calls.
+struct Profiles {
+    weekday: [f32; SLOTS],
+    weekend: [f32; SLOTS],
+    /// The daily temperature swing around the day's mean, °C.
+    swing: [f32; SLOTS],
+}
+
+const SLOTS: usize = 576;
+const SLOT_SECONDS: i64 = 150;
+
+fn profiles() -> &'static Profiles {
+    static P: OnceLock<Box<Profiles>> = OnceLock::new();
+    P.get_or_init(|| {
+        let mut p = Box::new(Profiles { weekday: [0.0; SLOTS], weekend: [0.0; SLOTS], swing: [0.0; SLOTS] });
+        for i in 0..SLOTS {
+            let h = (i as f64 + 0.5) * SLOT_SECONDS as f64 / 3600.0;
+            let g = |mu: f64, sigma: f64| {
+                let x = (h - mu) / sigma;
+                (-0.5 * x * x).exp()
+            };
+            p.weekend[i] = (850.0 * g(9.3, 1.1) + 950.0 * g(12.8, 0.9) + 500.0 * g(16.0, 2.0) + 1500.0 * g(19.7, 1.4)) as f32;
+            p.weekday[i] = (1100.0 * g(7.2, 0.55) + 300.0 * g(12.6, 0.8) + 1400.0 * g(19.8, 1.3) + 450.0 * g(21.6, 0.8)) as f32;
+            p.swing[i] = (3.5 * (std::f64::consts::TAU * (h - 9.0) / 24.0).sin()) as f32;
+        }
+        p
+    })
 }
 
 /// The UTC second at which the Paris wall clock reads `h:00` on `day`
@@ -273,6 +328,11 @@ struct DayCtx {
     anomaly: f64,
     /// Today's clear-sky share, 0.25 to 1 (same for all meters).
     clearness: f64,
+    /// Seasonal mean temperature of the day (4 °C mid-January, 19 °C
+    /// mid-July), °C.
+    season: f64,
+    /// The water heater's power that day (it needs less in summer), W.
+    water: f64,
 }
 
 impl DayCtx {
@@ -282,6 +342,7 @@ impl DayCtx {
         let offset = offset_at(start);
         let day_no = days_from_civil(day) as u64;
         let weather = hash3(day_no, TAG_WEATHER, 0);
+        let seasonal = (std::f64::consts::TAU * (f64::from(day.day_of_year()) - 15.0) / 365.25).cos();
         Some(DayCtx {
             hh: Household::of(meter),
             nulls: meter.nulls,
@@ -294,6 +355,8 @@ impl DayCtx {
             doy: f64::from(day.day_of_year()),
             anomaly: 6.0 * (unit(weather) - 0.5) + 3.0 * (unit(mix(weather)) - 0.5),
             clearness: 0.25 + 0.75 * unit(hash3(day_no, TAG_CLOUD, 0)),
+            season: 11.5 - 7.5 * seasonal,
+            water: 1400.0 + 600.0 * seasonal,
         })
     }
 
@@ -307,8 +370,10 @@ impl DayCtx {
             }
         }
         let hours = f64::from(step_min) / 60.0;
-        let cons = || (self.consumption_w(a, step_min) * hours).round().max(1.0) as u32;
-        let prod = || (self.production_w(a, step_min) * hours).round().max(0.0) as u32;
+        // Rounding half up by truncation: the powers are positive, and
+        // `f64::round` is a library call on the hot path.
+        let cons = || ((self.consumption_w(a, step_min) * hours + 0.5) as u32).max(1);
+        let prod = || (self.production_w(a, step_min) * hours + 0.5).max(0.0) as u32;
         Some(match (flow, self.self_consumption) {
             (Flow::Consumption, false) => cons(),
             (Flow::Production, false) => prod(),
@@ -319,38 +384,23 @@ impl DayCtx {
         })
     }
 
-    /// The local wall-clock hour (0 to 24, fractional) at a UTC instant.
-    fn local_hour(&self, utc: i64) -> f64 {
+    /// Seconds since local midnight at a UTC instant.
+    fn local_seconds(&self, utc: i64) -> i64 {
         let offset = if self.dst_day { offset_at(utc) } else { self.offset };
-        (utc + offset).rem_euclid(86_400) as f64 / 3600.0
+        (utc + offset).rem_euclid(86_400)
     }
 
     /// The household's average consumption power over `[a, a + step)`, W.
     fn consumption_w(&self, a: i64, step_min: u16) -> f64 {
         let hh = &self.hh;
-        let mid = a + i64::from(step_min) * 30;
-        let h = self.local_hour(mid);
-        let g = |mu: f64, sigma: f64| {
-            let x = (h - mu) / sigma;
-            (-0.5 * x * x).exp()
-        };
-        let activity = if self.weekend {
-            850.0 * g(9.3, 1.1) + 950.0 * g(12.8, 0.9) + 500.0 * g(16.0, 2.0) + 1500.0 * g(19.7, 1.4)
-        } else {
-            1100.0 * g(7.2, 0.55) + 300.0 * g(12.6, 0.8) + 1400.0 * g(19.8, 1.3) + 450.0 * g(21.6, 0.8)
-        };
-        // Seasonal mean temperature (4 °C mid-January, 19 °C mid-July),
-        // a daily swing peaking mid-afternoon, and today's weather.
-        let season = 11.5 - 7.5 * (std::f64::consts::TAU * (self.doy - 15.0) / 365.25).cos();
-        let temp = season + self.anomaly + 3.5 * (std::f64::consts::TAU * (h - 9.0) / 24.0).sin();
-        let night = !(6.0..23.0).contains(&h);
+        let secs = self.local_seconds(a + i64::from(step_min) * 30);
+        let slot = usize::try_from(secs / SLOT_SECONDS).unwrap_or(0).min(SLOTS - 1);
+        let p = profiles();
+        let activity = f64::from(if self.weekend { p.weekend[slot] } else { p.weekday[slot] });
+        let temp = self.season + self.anomaly + f64::from(p.swing[slot]);
+        let night = !(6 * 3600..23 * 3600).contains(&secs);
         let heating = hh.heat_k * (17.0 - temp).max(0.0) * if night { 0.7 } else { 1.0 };
-        let water = if hh.water_heater && (h >= 23.0 || h < 1.5) {
-            // The water heater needs less in summer.
-            1400.0 + 600.0 * (std::f64::consts::TAU * (self.doy - 15.0) / 365.25).cos()
-        } else {
-            0.0
-        };
+        let water = if hh.water_heater && (secs >= 23 * 3600 || secs < 5400) { self.water } else { 0.0 };
         let noise = 0.8 + 0.4 * unit(hash3(hh.seed, a as u64, TAG_NOISE));
         let spike_draw = hash3(hh.seed, a as u64, TAG_SPIKE);
         let spike = if !night && unit(spike_draw) < 0.07 { 900.0 + 1600.0 * unit(mix(spike_draw)) } else { 0.0 };

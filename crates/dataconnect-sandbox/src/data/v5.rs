@@ -62,7 +62,7 @@ pub(super) fn render(valid: &Valid, endpoint: Endpoint, series: &Series) -> Vec<
 /// A buffer size that avoids regrowing for the usual answers.
 pub(super) fn capacity(series: &Series) -> usize {
     256 + match series {
-        Series::Curve(points) => points.len() * 90,
+        Series::Curve(points) => points.len() * 100,
         Series::Daily(days) => days.len() * 40,
         Series::Max(days) => days.len() * 50,
     }
