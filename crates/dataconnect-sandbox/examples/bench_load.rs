@@ -34,8 +34,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 const CURVE: &str =
     "/metering_data_clc/v5/consumption_load_curve?usage_point_id=22516914714270&start=2024-11-01&end=2024-11-08";
-const CURVE_2026: &str =
-    "/mesure_synchrone_auto/v2/courbe_de_charge_consommation?pointId=22516914714270&dateDebut=2024-11-01&dateFin=2024-11-08";
+const CURVE_2026: &str = "/mesure_synchrone_auto/v2/courbe_de_charge_consommation?pointId=22516914714270&dateDebut=2024-11-01&dateFin=2024-11-08";
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -104,7 +103,8 @@ fn main() -> Result<(), BoxError> {
         let cpu_before = process_cpu_seconds();
         let (count, elapsed) = load(addr, path, token, connections, Duration::from_secs(seconds))?;
         let cpu = process_cpu_seconds().zip(cpu_before).map(|(after, before)| after - before);
-        let per_cpu = cpu.filter(|c| *c > 0.0).map(|c| format!("{:.0}", count as f64 / c)).unwrap_or_else(|| "?".into());
+        let per_cpu =
+            cpu.filter(|c| *c > 0.0).map(|c| format!("{:.0}", count as f64 / c)).unwrap_or_else(|| "?".into());
         println!("{name:<50} {:>12.0} {per_cpu:>16}", count as f64 / elapsed);
     }
     println!("(per CPU-second: responses divided by the CPU time of the whole process, server and load generator;");
@@ -171,7 +171,12 @@ fn process_cpu_seconds() -> Option<f64> {
 }
 
 /// One keep-alive connection: request, read the whole answer, repeat.
-async fn connection(addr: std::net::SocketAddr, request: &[u8], done: &AtomicU64, stop: &AtomicBool) -> Result<(), String> {
+async fn connection(
+    addr: std::net::SocketAddr,
+    request: &[u8],
+    done: &AtomicU64,
+    stop: &AtomicBool,
+) -> Result<(), String> {
     let mut stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
     stream.set_nodelay(true).map_err(|e| e.to_string())?;
     let mut buf = vec![0u8; 64 * 1024];

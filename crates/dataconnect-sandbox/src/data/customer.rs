@@ -17,8 +17,10 @@ use crate::meters::Meter;
 const TITLES: &[(&str, &str)] = &[("M", "M"), ("Mme", "MME")];
 const FIRST_NAMES: &[&str] =
     &["Camille", "Julien", "Sandra", "Nicolas", "Léa", "Thomas", "Manon", "Hugo", "Chloé", "Antoine", "Inès", "Louis"];
-const LAST_NAMES: &[&str] =
-    &["Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy", "Moreau", "Simon", "Laurent"];
+const LAST_NAMES: &[&str] = &[
+    "Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy", "Moreau", "Simon",
+    "Laurent",
+];
 const STREETS: &[&str] = &[
     "rue de la Paix",
     "avenue des Tilleuls",
@@ -115,7 +117,9 @@ fn itc_date(out: &mut Vec<u8>, day: Date) {
 
 fn tariff(c: &Customer) -> (&'static str, &'static str) {
     match c.offpeak {
-        Some(_) => ("BTINFMUDT", "Tarif BT<=36kVA Moyenne Utilisation heures pleines heures creuses associées à deux saisons"),
+        Some(_) => {
+            ("BTINFMUDT", "Tarif BT<=36kVA Moyenne Utilisation heures pleines heures creuses associées à deux saisons")
+        }
         None => ("BTINFCUST", "Tarif BT<=36kVA Courte Utilisation sans différenciation temporelle"),
     }
 }
@@ -144,7 +148,9 @@ pub(crate) fn contracts(meter: &Meter) -> Vec<u8> {
         out.push(b',');
         json::field(&mut out, "offpeak_hours", hc);
     }
-    out.extend_from_slice(b",\"contract_type\":\"Contrat GRD-F\",\"contract_status\":\"SERVC\",\"last_distribution_tariff_change_date\":");
+    out.extend_from_slice(
+        b",\"contract_type\":\"Contrat GRD-F\",\"contract_status\":\"SERVC\",\"last_distribution_tariff_change_date\":",
+    );
     xsd_date(&mut out, meter.activation);
     out.extend_from_slice(b"}}]}}");
     out

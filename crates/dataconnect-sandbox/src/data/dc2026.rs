@@ -50,9 +50,15 @@ pub(super) fn routes() -> Router<Sandbox> {
             "/situation_contrat_auto/v1/{prm}",
             itc_route("Situation contractuelle ou PRM non existant", customer::situation_contrat),
         )
-        .route("/synth_contrat_auto/v1/{prm}", itc_route("Synthèse contractuelle ou PRM non existant", customer::synth_contrat))
+        .route(
+            "/synth_contrat_auto/v1/{prm}",
+            itc_route("Synthèse contractuelle ou PRM non existant", customer::synth_contrat),
+        )
         .route("/comptage_auto/v1/{prm}", itc_route("Situation comptage ou PRM non existant", customer::comptage))
-        .route("/donnees_generales_auto/v1/{prm}", itc_route("Données générales ou PRM non existant", customer::donnees_generales))
+        .route(
+            "/donnees_generales_auto/v1/{prm}",
+            itc_route("Données générales ou PRM non existant", customer::donnees_generales),
+        )
 }
 
 /// `mesuresPas` (P1D or P1M) and `grandeurPhysique` (PMA or TOUT) are
@@ -68,12 +74,17 @@ fn check_max_params(query: &Query) -> Result<(), DataError> {
 }
 
 fn itc_route(label: &'static str, body: fn(&Meter) -> Vec<u8>) -> axum::routing::MethodRouter<Sandbox> {
-    get(move |State(sandbox): State<Sandbox>, headers: HeaderMap, Path(prm): Path<String>, RawQuery(query): RawQuery| async move {
-        match rules::validate_itc(&sandbox, &headers, query.as_deref(), &prm, label) {
-            Ok(meter) => json_response(StatusCode::OK, body(meter)),
-            Err(response) => response,
-        }
-    })
+    get(
+        move |State(sandbox): State<Sandbox>,
+              headers: HeaderMap,
+              Path(prm): Path<String>,
+              RawQuery(query): RawQuery| async move {
+            match rules::validate_itc(&sandbox, &headers, query.as_deref(), &prm, label) {
+                Ok(meter) => json_response(StatusCode::OK, body(meter)),
+                Err(response) => response,
+            }
+        },
+    )
 }
 
 /// Writes a `mesure_synchrone_auto/v2` body.
@@ -92,7 +103,9 @@ fn render(valid: &Valid, endpoint: Endpoint, series: &Series) -> Vec<u8> {
     };
     let monthly = valid.query.get("mesuresPas") == Some("P1M");
     match endpoint.kind {
-        Kind::Daily => out.extend_from_slice(b",\"typeValeur\":\"GLOBALE\",\"modeCalcul\":\"DIFF.INDEX\",\"pas\":\"P1D\""),
+        Kind::Daily => {
+            out.extend_from_slice(b",\"typeValeur\":\"GLOBALE\",\"modeCalcul\":\"DIFF.INDEX\",\"pas\":\"P1D\"")
+        }
         Kind::MaxPower if monthly => out.extend_from_slice(b",\"modeCalcul\":\"MESURE\",\"pas\":\"P1M\""),
         Kind::MaxPower => out.extend_from_slice(b",\"modeCalcul\":\"MESURE\",\"pas\":\"P1D\""),
         Kind::Curve => out.extend_from_slice(b",\"modeCalcul\":\"MESURE\""),

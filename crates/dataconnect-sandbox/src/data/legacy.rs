@@ -111,9 +111,12 @@ fn render_v3(valid: &Valid, endpoint: Endpoint, series: &Series) -> Vec<u8> {
     out.extend_from_slice(b",\"reading_type\":");
     out.extend_from_slice(match endpoint.kind {
         Kind::Curve => {
-            b"{\"measurement_kind\":\"power\",\"interval_length\":\"1800\",\"unit\":\"W\",\"aggregate\":\"average\"}".as_slice()
+            b"{\"measurement_kind\":\"power\",\"interval_length\":\"1800\",\"unit\":\"W\",\"aggregate\":\"average\"}"
+                .as_slice()
         }
-        Kind::Daily => b"{\"measurement_kind\":\"energy\",\"measuring_period\":\"P1D\",\"unit\":\"Wh\",\"aggregate\":\"sum\"}",
+        Kind::Daily => {
+            b"{\"measurement_kind\":\"energy\",\"measuring_period\":\"P1D\",\"unit\":\"Wh\",\"aggregate\":\"sum\"}"
+        }
         Kind::MaxPower => {
             b"{\"measurement_kind\":\"power\",\"measuring_period\":\"P1D\",\"unit\":\"VA\",\"aggregate\":\"maximum\"}"
         }

@@ -65,7 +65,10 @@ fn decode(s: &str) -> String {
         match b {
             b'+' => out.push(b' '),
             b'%' => {
-                let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
+                let hex = bytes
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
                 if let Some(v) = hex {
                     out.push(v);
                     i += 2;
@@ -167,7 +170,9 @@ impl DataError {
         match surface {
             Surface::Metering(Generation::Dc2026) => self.response_2026(),
             Surface::Itc(label) => self.response_itc(label),
-            Surface::Metering(g) | Surface::Customers(g) => self.response_oauth(g, matches!(surface, Surface::Customers(_))),
+            Surface::Metering(g) | Surface::Customers(g) => {
+                self.response_oauth(g, matches!(surface, Surface::Customers(_)))
+            }
         }
     }
 
@@ -185,11 +190,15 @@ impl DataError {
             K::UnexpectedParam(_) | K::MissingParam(_) | K::BadParam(_) => {
                 (StatusCode::BAD_REQUEST, BAD, "Empty header, bad request format, partial or incorrect data")
             }
-            K::EndInFuture => (StatusCode::BAD_REQUEST, BAD, "The end date parameter must be earlier than the current date"),
-            K::StartNotBeforeEnd => (StatusCode::BAD_REQUEST, BAD, "Start date should be before end date"),
-            K::NoConsent => {
-                (StatusCode::FORBIDDEN, "ADAM-DC-0008", "No consent can be found for this customer and this usage point.")
+            K::EndInFuture => {
+                (StatusCode::BAD_REQUEST, BAD, "The end date parameter must be earlier than the current date")
             }
+            K::StartNotBeforeEnd => (StatusCode::BAD_REQUEST, BAD, "Start date should be before end date"),
+            K::NoConsent => (
+                StatusCode::FORBIDDEN,
+                "ADAM-DC-0008",
+                "No consent can be found for this customer and this usage point.",
+            ),
             K::DirectionMismatch => {
                 (StatusCode::BAD_REQUEST, "ADAM-ERR0069", "Le sens de la mesure ne correspond pas pour le PRM demandé.")
             }
@@ -273,7 +282,9 @@ impl DataError {
                 "ADAM-ERR0126",
                 "La période demandée doit être inférieure ou égale à 7 jours pour la courbe de charge",
             ),
-            K::DailySpan => (StatusCode::BAD_REQUEST, BAD, "La période demandée doit être inférieure ou égale à 365 jours"),
+            K::DailySpan => {
+                (StatusCode::BAD_REQUEST, BAD, "La période demandée doit être inférieure ou égale à 365 jours")
+            }
             K::HistoryDeadline => (
                 StatusCode::BAD_REQUEST,
                 "ADAM-ERR0125",
@@ -308,8 +319,12 @@ impl DataError {
                 owned = format!("Paramètre inattendu : {name}");
                 (StatusCode::BAD_REQUEST, "invalid_request", owned.as_str())
             }
-            K::MissingPrm => (StatusCode::BAD_REQUEST, "invalid_request", "Le paramètre usage_point_id est obligatoire"),
-            K::NoConsent => (StatusCode::FORBIDDEN, "ADAM-DC-0008", "Le client n'est pas autorisé pour le point demandé"),
+            K::MissingPrm => {
+                (StatusCode::BAD_REQUEST, "invalid_request", "Le paramètre usage_point_id est obligatoire")
+            }
+            K::NoConsent => {
+                (StatusCode::FORBIDDEN, "ADAM-DC-0008", "Le client n'est pas autorisé pour le point demandé")
+            }
             K::NoData | K::NotACustomer => (StatusCode::NOT_FOUND, "no_data_found", label),
             _ => (StatusCode::BAD_REQUEST, "invalid_request", "Le paramètre usage_point_id doit contenir 14 chiffres"),
         };
@@ -398,6 +413,9 @@ fn names(generation: Generation) -> (&'static str, &'static str, &'static str) {
 
 /// Runs the whole validation order for a metering call. `extra` checks
 /// the route's own parameters (2026 max power), after the date formats.
+// The error is the finished response; boxing it would cost an allocation
+// per refusal for nothing (axum handlers return `Response` by value).
+#[allow(clippy::result_large_err)]
 pub(crate) fn validate(
     sandbox: &Sandbox,
     headers: &HeaderMap,
@@ -521,6 +539,9 @@ impl Valid {
 /// Validation for the customers routes of generations 1 and 2: auth, PRM
 /// present, PRM format, consent, then the meter must be a consumption
 /// point (customer data exists only for those).
+// The error is the finished response; boxing it would cost an allocation
+// per refusal for nothing (axum handlers return `Response` by value).
+#[allow(clippy::result_large_err)]
 pub(crate) fn validate_customer(
     sandbox: &Sandbox,
     headers: &HeaderMap,
@@ -545,6 +566,9 @@ pub(crate) fn validate_customer(
 
 /// Validation for the 2026 contract APIs: auth, no query parameter at all
 /// (the PRM goes in the path), PRM format, consent.
+// The error is the finished response; boxing it would cost an allocation
+// per refusal for nothing (axum handlers return `Response` by value).
+#[allow(clippy::result_large_err)]
 pub(crate) fn validate_itc(
     sandbox: &Sandbox,
     headers: &HeaderMap,
@@ -582,7 +606,16 @@ mod tests {
     #[test]
     fn dates_are_strict() {
         assert_eq!(parse_date("2024-02-29"), Date::new(2024, 2, 29).ok());
-        for bad in ["2023-02-29", "2024-2-29", "2024/02/29", "20240229", "2024-02-29T", "+024-02-01", "2024-13-01", "２０２４-01-01"] {
+        for bad in [
+            "2023-02-29",
+            "2024-2-29",
+            "2024/02/29",
+            "20240229",
+            "2024-02-29T",
+            "+024-02-01",
+            "2024-13-01",
+            "２０２４-01-01",
+        ] {
             assert_eq!(parse_date(bad), None, "{bad}");
         }
     }

@@ -130,8 +130,10 @@ fn profiles() -> &'static Profiles {
                 let x = (h - mu) / sigma;
                 (-0.5 * x * x).exp()
             };
-            p.weekend[i] = (850.0 * g(9.3, 1.1) + 950.0 * g(12.8, 0.9) + 500.0 * g(16.0, 2.0) + 1500.0 * g(19.7, 1.4)) as f32;
-            p.weekday[i] = (1100.0 * g(7.2, 0.55) + 300.0 * g(12.6, 0.8) + 1400.0 * g(19.8, 1.3) + 450.0 * g(21.6, 0.8)) as f32;
+            p.weekend[i] =
+                (850.0 * g(9.3, 1.1) + 950.0 * g(12.8, 0.9) + 500.0 * g(16.0, 2.0) + 1500.0 * g(19.7, 1.4)) as f32;
+            p.weekday[i] =
+                (1100.0 * g(7.2, 0.55) + 300.0 * g(12.6, 0.8) + 1400.0 * g(19.8, 1.3) + 450.0 * g(21.6, 0.8)) as f32;
             p.swing[i] = (3.5 * (std::f64::consts::TAU * (h - 9.0) / 24.0).sin()) as f32;
         }
         p
@@ -365,7 +367,8 @@ impl DayCtx {
         if self.nulls {
             // Whole missing hours now and then, and scattered single points.
             let hour = a.div_euclid(3600) as u64;
-            if unit(hash3(self.hh.seed, hour, TAG_NULL)) < 0.02 || unit(hash3(self.hh.seed, a as u64, TAG_NULL)) < 0.03 {
+            if unit(hash3(self.hh.seed, hour, TAG_NULL)) < 0.02 || unit(hash3(self.hh.seed, a as u64, TAG_NULL)) < 0.03
+            {
                 return None;
             }
         }
@@ -400,7 +403,7 @@ impl DayCtx {
         let temp = self.season + self.anomaly + f64::from(p.swing[slot]);
         let night = !(6 * 3600..23 * 3600).contains(&secs);
         let heating = hh.heat_k * (17.0 - temp).max(0.0) * if night { 0.7 } else { 1.0 };
-        let water = if hh.water_heater && (secs >= 23 * 3600 || secs < 5400) { self.water } else { 0.0 };
+        let water = if hh.water_heater && !(5400..23 * 3600).contains(&secs) { self.water } else { 0.0 };
         let noise = 0.8 + 0.4 * unit(hash3(hh.seed, a as u64, TAG_NOISE));
         let spike_draw = hash3(hh.seed, a as u64, TAG_SPIKE);
         let spike = if !night && unit(spike_draw) < 0.07 { 900.0 + 1600.0 * unit(mix(spike_draw)) } else { 0.0 };
@@ -450,7 +453,8 @@ mod tests {
             let day = date(2025, 1, 14);
             let mut curve = Vec::new();
             day_curve(m, Flow::Consumption, day, &mut curve);
-            let by_steps: u64 = curve.iter().filter_map(|p| p.watts().map(|w| u64::from(w) * u64::from(p.step_min))).sum::<u64>() / 60;
+            let by_steps: u64 =
+                curve.iter().filter_map(|p| p.watts().map(|w| u64::from(w) * u64::from(p.step_min))).sum::<u64>() / 60;
             assert_eq!(day_energy(m, Flow::Consumption, day, &mut scratch), has_data(m, day).then_some(by_steps));
             if let Some(max) = day_max(m, day, &mut scratch) {
                 let top = curve.iter().filter_map(|p| p.watts()).max().unwrap_or(0);

@@ -23,7 +23,10 @@ pub(super) fn routes() -> Router<Sandbox> {
     let ep = |flow, kind| Endpoint { generation: Generation::V5, flow, kind };
     Router::new()
         .route("/metering_data_dc/v5/daily_consumption", metering_route(ep(Flow::Consumption, Kind::Daily), render))
-        .route("/metering_data_clc/v5/consumption_load_curve", metering_route(ep(Flow::Consumption, Kind::Curve), render))
+        .route(
+            "/metering_data_clc/v5/consumption_load_curve",
+            metering_route(ep(Flow::Consumption, Kind::Curve), render),
+        )
         .route(
             "/metering_data_dcmp/v5/daily_consumption_max_power",
             metering_route(ep(Flow::Consumption, Kind::MaxPower), render),
@@ -78,7 +81,9 @@ fn meter_reading(out: &mut Vec<u8>, valid: &Valid, endpoint: Endpoint, series: &
     out.extend_from_slice(b",\"quality\":\"BRUT\",\"reading_type\":");
     out.extend_from_slice(match endpoint.kind {
         Kind::Curve => b"{\"unit\":\"W\",\"measurement_kind\":\"power\",\"aggregate\":\"average\"}".as_slice(),
-        Kind::Daily => b"{\"unit\":\"Wh\",\"measurement_kind\":\"energy\",\"aggregate\":\"sum\",\"measuring_period\":\"P1D\"}",
+        Kind::Daily => {
+            b"{\"unit\":\"Wh\",\"measurement_kind\":\"energy\",\"aggregate\":\"sum\",\"measuring_period\":\"P1D\"}"
+        }
         Kind::MaxPower => {
             b"{\"unit\":\"VA\",\"measurement_kind\":\"power\",\"aggregate\":\"maximum\",\"measuring_period\":\"P1D\"}"
         }

@@ -76,8 +76,12 @@ async fn client_4_has_gaps_on_tuesdays_and_wednesdays() {
     }
     // The v3 ranks keep the holes.
     let v3 = e.ok(&v5("v3/metering_data/consumption_load_curve", prm, "2024-11-11", "2024-11-15")).await;
-    let ranks: Vec<i64> =
-        v3["usage_point"][0]["meter_reading"]["interval_reading"].as_array().expect("v3").iter().map(|i| int(&i["rank"])).collect();
+    let ranks: Vec<i64> = v3["usage_point"][0]["meter_reading"]["interval_reading"]
+        .as_array()
+        .expect("v3")
+        .iter()
+        .map(|i| int(&i["rank"]))
+        .collect();
     assert_eq!(ranks, (1..=48).chain(145..=192).collect::<Vec<_>>());
 }
 
@@ -130,7 +134,9 @@ async fn client_7_three_meters_and_client_8_revoked() {
     let token = tokens["access_token"].as_str().expect("token");
     for prm in ["64975835695673", "63695879465986", "22315546958763"] {
         assert!(granted.contains(prm), "{granted}");
-        let (status, _) = e.get_text_with(&v5("v4/metering_data/consumption_load_curve", prm, "2024-06-01", "2024-06-02"), Some(token)).await;
+        let (status, _) = e
+            .get_text_with(&v5("v4/metering_data/consumption_load_curve", prm, "2024-06-01", "2024-06-02"), Some(token))
+            .await;
         assert_eq!(status, 200, "{prm}");
     }
     let revoked = "26584978546985";
@@ -149,7 +155,10 @@ async fn dst_days_have_46_and_50_points_in_order() {
     let spring = e.ok(&v5(CLC, prm, "2024-03-31", "2024-04-01")).await;
     let stamps: Vec<&str> = readings(&spring).iter().map(|i| i["date"].as_str().unwrap_or("")).collect();
     assert_eq!(stamps.len(), 46);
-    assert_eq!(&stamps[..4], ["2024-03-31 00:30:00", "2024-03-31 01:00:00", "2024-03-31 01:30:00", "2024-03-31 03:00:00"]);
+    assert_eq!(
+        &stamps[..4],
+        ["2024-03-31 00:30:00", "2024-03-31 01:00:00", "2024-03-31 01:30:00", "2024-03-31 03:00:00"]
+    );
     assert!(!stamps.iter().any(|s| s.contains(" 02:")), "no 02:xx wall-clock time exists that day");
     assert_eq!(stamps[45], "2024-04-01 00:00:00");
 
@@ -196,8 +205,10 @@ async fn our_test_meters_pt10m_changing_step_and_nulls() {
 
     let changing = e.ok(&v5(CLC, "90000000000011", "2024-06-03", "2024-06-04")).await;
     let steps: Vec<&str> = readings(&changing).iter().map(|i| i["interval_length"].as_str().unwrap_or("")).collect();
-    let expected: Vec<&str> =
-        [("PT60M", 6), ("PT30M", 12), ("PT15M", 24), ("PT10M", 36)].iter().flat_map(|(s, n)| std::iter::repeat_n(*s, *n)).collect();
+    let expected: Vec<&str> = [("PT60M", 6), ("PT30M", 12), ("PT15M", 24), ("PT10M", 36)]
+        .iter()
+        .flat_map(|(s, n)| std::iter::repeat_n(*s, *n))
+        .collect();
     assert_eq!(steps, expected);
     let stamps: Vec<&str> = readings(&changing).iter().map(|i| i["date"].as_str().unwrap_or("")).collect();
     assert_eq!(&stamps[5..8], ["2024-06-03 06:00:00", "2024-06-03 06:30:00", "2024-06-03 07:00:00"]);
@@ -221,7 +232,15 @@ async fn our_test_meters_pt10m_changing_step_and_nulls() {
 #[tokio::test]
 async fn daily_is_the_sum_of_the_curve_and_max_is_above_it() {
     let e = env().await;
-    for prm in ["22516914714270", "11453290002823", "42900589957123", "12655648759651", "90000000000010", "90000000000011", "90000000000012"] {
+    for prm in [
+        "22516914714270",
+        "11453290002823",
+        "42900589957123",
+        "12655648759651",
+        "90000000000010",
+        "90000000000011",
+        "90000000000012",
+    ] {
         for (start, end) in [("2024-01-15", "2024-01-22"), ("2024-07-01", "2024-07-08")] {
             let curve = e.ok(&v5(CLC, prm, start, end)).await;
             let daily = e.ok(&v5(DC, prm, start, end)).await;

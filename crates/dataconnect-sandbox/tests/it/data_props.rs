@@ -62,6 +62,9 @@ fn expected_points(day: Date, plan: Plan, gaps: bool) -> usize {
     usize::try_from(n).unwrap_or(0)
 }
 
+/// A curve point normalised across generations: value, stamp, step minutes.
+type CurveItem = (Option<i64>, String, i64);
+
 #[test]
 fn any_meter_any_range_counts_and_sums() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
@@ -76,14 +79,21 @@ fn any_meter_any_range_counts_and_sums() {
         let (prm, production, plan, gaps) = METERS[m];
         let start = first + offset.days();
         let end = (start + len.days()).min(TODAY);
-        let days: Vec<Date> = std::iter::successors(Some(start), |d| d.tomorrow().ok()).take_while(|d| *d < end).collect();
+        let days: Vec<Date> =
+            std::iter::successors(Some(start), |d| d.tomorrow().ok()).take_while(|d| *d < end).collect();
         let (curve_path, daily_path) = match (use_2026, production) {
             (false, false) => ("metering_data_clc/v5/consumption_load_curve", "metering_data_dc/v5/daily_consumption"),
             (false, true) => ("metering_data_plc/v5/production_load_curve", "metering_data_dp/v5/daily_production"),
             (true, false) => ("courbe_de_charge_consommation", "consommation_quotidienne"),
             (true, true) => ("courbe_de_charge_production", "production_quotidienne"),
         };
-        let url = |path: &str| if use_2026 { y2026(path, prm, &start.to_string(), &end.to_string()) } else { v5(path, prm, &start.to_string(), &end.to_string()) };
+        let url = |path: &str| {
+            if use_2026 {
+                y2026(path, prm, &start.to_string(), &end.to_string())
+            } else {
+                v5(path, prm, &start.to_string(), &end.to_string())
+            }
+        };
         let (cs, curve) = rt.block_on(e.get(&url(curve_path)));
         let (ds, daily) = rt.block_on(e.get(&url(daily_path)));
         let expected: Vec<usize> = days.iter().map(|d| expected_points(*d, plan, gaps)).collect();
@@ -93,15 +103,36 @@ fn any_meter_any_range_counts_and_sums() {
         }
         prop_assert_eq!((cs, ds), (200, 200), "{} {} {}", prm, start, end);
         // Normalise both generations to (value, stamp, step) and (value, day).
-        let (curve_items, daily_items): (Vec<(Option<i64>, String, i64)>, Vec<(i64, String)>) = if use_2026 {
+        let (curve_items, daily_items): (Vec<CurveItem>, Vec<(i64, String)>) = if use_2026 {
             (
-                points(&curve).iter().map(|p| (p["v"].as_str().and_then(|v| v.parse().ok()), p["d"].as_str().unwrap_or("").to_owned(), step_minutes(p["p"].as_str().unwrap_or("")))).collect(),
+                points(&curve)
+                    .iter()
+                    .map(|p| {
+                        (
+                            p["v"].as_str().and_then(|v| v.parse().ok()),
+                            p["d"].as_str().unwrap_or("").to_owned(),
+                            step_minutes(p["p"].as_str().unwrap_or("")),
+                        )
+                    })
+                    .collect(),
                 points(&daily).iter().map(|p| (int(&p["v"]), p["d"].as_str().unwrap_or("").to_owned())).collect(),
             )
         } else {
             (
-                readings(&curve).iter().map(|p| (p["value"].as_str().and_then(|v| v.parse().ok()), p["date"].as_str().unwrap_or("").to_owned(), step_minutes(p["interval_length"].as_str().unwrap_or("")))).collect(),
-                readings(&daily).iter().map(|p| (int(&p["value"]), p["date"].as_str().unwrap_or("").to_owned())).collect(),
+                readings(&curve)
+                    .iter()
+                    .map(|p| {
+                        (
+                            p["value"].as_str().and_then(|v| v.parse().ok()),
+                            p["date"].as_str().unwrap_or("").to_owned(),
+                            step_minutes(p["interval_length"].as_str().unwrap_or("")),
+                        )
+                    })
+                    .collect(),
+                readings(&daily)
+                    .iter()
+                    .map(|p| (int(&p["value"]), p["date"].as_str().unwrap_or("").to_owned()))
+                    .collect(),
             )
         };
         prop_assert_eq!(curve_items.len(), expected.iter().sum::<usize>());
@@ -172,7 +203,11 @@ fn random_query_strings_never_give_a_5xx() {
         "[0-9-]{0,16}".prop_map(Some),
         "(19|20|99|00)[0-9]{2}-[0-9]{2}-[0-9]{2}".prop_map(Some),
     ];
-    let strategy = (0..routes.len(), proptest::collection::vec((any::<bool>(), value), 5), proptest::option::of(("[a-zA-Z_%]{1,12}", any::<String>())));
+    let strategy = (
+        0..routes.len(),
+        proptest::collection::vec((any::<bool>(), value), 5),
+        proptest::option::of(("[a-zA-Z_%]{1,12}", any::<String>())),
+    );
     let mut runner = TestRunner::new(Config { cases: 256, failure_persistence: None, ..Config::default() });
     let result = runner.run(&strategy, |(r, choices, extra)| {
         let (path, names) = &routes[r];
@@ -180,7 +215,9 @@ fn random_query_strings_never_give_a_5xx() {
         let mut itc_prm = String::from("22516914714270");
         for (i, (keep_valid, random)) in choices.iter().enumerate() {
             let Some(name) = names.get(i) else {
-                if i == 0 && let Some(v) = random {
+                if i == 0
+                    && let Some(v) = random
+                {
                     itc_prm = v.clone();
                 }
                 continue;

@@ -10,7 +10,8 @@ const PRM: &str = "22516914714270";
 #[tokio::test]
 async fn v5_daily_consumption_shape_and_key_order() {
     let e = env().await;
-    let (status, text) = e.get_text(&v5("metering_data_dc/v5/daily_consumption", PRM, "2024-03-01", "2024-03-04")).await;
+    let (status, text) =
+        e.get_text(&v5("metering_data_dc/v5/daily_consumption", PRM, "2024-03-01", "2024-03-04")).await;
     assert_eq!(status, 200, "{text}");
     let head = r#"{"meter_reading":{"usage_point_id":"22516914714270","start":"2024-03-01","end":"2024-03-04","quality":"BRUT","reading_type":{"unit":"Wh","measurement_kind":"energy","aggregate":"sum","measuring_period":"P1D"},"interval_reading":[{"value":""#;
     assert!(text.starts_with(head), "{text}");
@@ -27,9 +28,12 @@ async fn v5_daily_consumption_shape_and_key_order() {
 #[tokio::test]
 async fn v5_load_curve_shape_and_stamps() {
     let e = env().await;
-    let (status, text) = e.get_text(&v5("metering_data_clc/v5/consumption_load_curve", PRM, "2024-03-01", "2024-03-02")).await;
+    let (status, text) =
+        e.get_text(&v5("metering_data_clc/v5/consumption_load_curve", PRM, "2024-03-01", "2024-03-02")).await;
     assert_eq!(status, 200, "{text}");
-    assert!(text.contains(r#""reading_type":{"unit":"W","measurement_kind":"power","aggregate":"average"},"interval_reading":[{"value":""#));
+    assert!(text.contains(
+        r#""reading_type":{"unit":"W","measurement_kind":"power","aggregate":"average"},"interval_reading":[{"value":""#
+    ));
     let body: Value = serde_json::from_str(&text).expect("JSON");
     let items = readings(&body);
     assert_eq!(items.len(), 48);
@@ -55,7 +59,9 @@ async fn v5_max_power_and_production() {
     let (status, text) =
         e.get_text(&v5("metering_data_dcmp/v5/daily_consumption_max_power", PRM, "2024-03-01", "2024-03-03")).await;
     assert_eq!(status, 200);
-    assert!(text.contains(r#""reading_type":{"unit":"VA","measurement_kind":"power","aggregate":"maximum","measuring_period":"P1D"}"#));
+    assert!(text.contains(
+        r#""reading_type":{"unit":"VA","measurement_kind":"power","aggregate":"maximum","measuring_period":"P1D"}"#
+    ));
     let body: Value = serde_json::from_str(&text).expect("JSON");
     let items = readings(&body);
     assert_eq!(items.len(), 2);
@@ -102,7 +108,8 @@ async fn every_metering_route_answers_200() {
     for (path, curve, _) in LEGACY_METERING.iter().chain(V5_METERING) {
         let end = if *curve { "2024-06-03" } else { "2024-06-10" };
         let body = e.ok(&v5(path, consumer, "2024-06-01", end)).await;
-        let reading = if path.starts_with("v3/") { &body["usage_point"][0]["meter_reading"] } else { &body["meter_reading"] };
+        let reading =
+            if path.starts_with("v3/") { &body["usage_point"][0]["meter_reading"] } else { &body["meter_reading"] };
         assert_eq!(reading["usage_point_id"], consumer, "{path}");
         assert!(!reading["interval_reading"].as_array().map(Vec::is_empty).unwrap_or(true), "{path}");
     }
@@ -135,11 +142,17 @@ async fn y2026_bodies_follow_the_captured_key_order() {
             p["d"].as_str().unwrap_or("")
         );
         assert!(curve.contains(&raw), "{raw}");
-        assert_eq!((p["p"].as_str(), p["n"].as_str(), p["iv"].as_str(), p["ec"].as_str()), (Some("PT30M"), Some("B"), Some("0"), Some("0")));
+        assert_eq!(
+            (p["p"].as_str(), p["n"].as_str(), p["iv"].as_str(), p["ec"].as_str()),
+            (Some("PT30M"), Some("B"), Some("0"), Some("0"))
+        );
     }
 
     let (_, max) = e
-        .get_text(&format!("{}&mesuresPas=P1D&grandeurPhysique=PMA", y2026("puissance_conso_max_quotidienne", PRM, "2024-09-29", "2024-10-01")))
+        .get_text(&format!(
+            "{}&mesuresPas=P1D&grandeurPhysique=PMA",
+            y2026("puissance_conso_max_quotidienne", PRM, "2024-09-29", "2024-10-01")
+        ))
         .await;
     assert!(max.starts_with(r#"{"idPrm":"22516914714270","etapeMetier":"BRUT","periode":{"dateDebut":"2024-09-29","dateFin":"2024-10-01"},"modeCalcul":"MESURE","pas":"P1D","grandeur":[{"grandeurMetier":"CONS","grandeurPhysique":"PMA","unite":"VA","points":[{"v":""#), "{max}");
     let body: Value = serde_json::from_str(&max).expect("JSON");
@@ -211,7 +224,8 @@ async fn y2026_contract_apis() {
     assert!(contracts[0]["contract_start"].as_str().unwrap_or("").ends_with("T00:00:00+0100"));
 
     let selfc = e.ok("/situation_contrat_auto/v1/12655648759651").await;
-    let segments: Vec<&str> = selfc.as_array().expect("array").iter().map(|c| c["segment"].as_str().unwrap_or("")).collect();
+    let segments: Vec<&str> =
+        selfc.as_array().expect("array").iter().map(|c| c["segment"].as_str().unwrap_or("")).collect();
     assert_eq!(segments, ["C5", "P4"]);
     let synth = e.ok("/synth_contrat_auto/v1/12655648759651").await;
     assert_eq!(synth["segments"], serde_json::json!([{"segment": "C5"}, {"segment": "P4"}]));
@@ -239,7 +253,10 @@ async fn same_meter_same_values_in_every_generation() {
     let values = |items: &[Value], key: &str| items.iter().map(|i| i[key].clone()).collect::<Vec<_>>();
     let reference = values(readings(&v5c), "value");
     assert_eq!(values(readings(&v4c), "value"), reference);
-    assert_eq!(values(v3c["usage_point"][0]["meter_reading"]["interval_reading"].as_array().expect("v3"), "value"), reference);
+    assert_eq!(
+        values(v3c["usage_point"][0]["meter_reading"]["interval_reading"].as_array().expect("v3"), "value"),
+        reference
+    );
     assert_eq!(values(points(&y26), "v"), reference);
     assert_eq!(values(points(&y26), "d"), values(readings(&v5c), "date"));
 

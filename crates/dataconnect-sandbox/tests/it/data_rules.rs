@@ -42,30 +42,198 @@ const IR: &str = "invalid_request";
 /// TODAY is 2024-11-20: the curve history starts 2022-11-05, the daily one
 /// 2021-11-05.
 const CASES: &[Case] = &[
-    case("missing PRM", false, (None, Some("2024-01-01"), Some("2024-01-02")), 400, IR, "usage_point_id parameter is required", IR),
-    case("short PRM", false, (Some("1234"), Some("2024-01-01"), Some("2024-01-02")), 400, IR, "usage_point_id parameter must be 14 digits long", IR),
-    case("letters in PRM", false, (Some("2251691471427a"), Some("2024-01-01"), Some("2024-01-02")), 400, IR, "usage_point_id parameter must be 14 digits long", IR),
-    case("missing start", false, (Some(PRM), None, Some("2024-01-02")), 400, IR, "Start date parameter is required", IR),
-    case("bad start", false, (Some(PRM), Some("2024-1-01"), Some("2024-01-02")), 400, IR, "Start date parameter must be in the format YYYY-MM-DD", IR),
-    case("impossible start", false, (Some(PRM), Some("2023-02-29"), Some("2024-01-02")), 400, IR, "Start date parameter must be in the format YYYY-MM-DD", IR),
+    case(
+        "missing PRM",
+        false,
+        (None, Some("2024-01-01"), Some("2024-01-02")),
+        400,
+        IR,
+        "usage_point_id parameter is required",
+        IR,
+    ),
+    case(
+        "short PRM",
+        false,
+        (Some("1234"), Some("2024-01-01"), Some("2024-01-02")),
+        400,
+        IR,
+        "usage_point_id parameter must be 14 digits long",
+        IR,
+    ),
+    case(
+        "letters in PRM",
+        false,
+        (Some("2251691471427a"), Some("2024-01-01"), Some("2024-01-02")),
+        400,
+        IR,
+        "usage_point_id parameter must be 14 digits long",
+        IR,
+    ),
+    case(
+        "missing start",
+        false,
+        (Some(PRM), None, Some("2024-01-02")),
+        400,
+        IR,
+        "Start date parameter is required",
+        IR,
+    ),
+    case(
+        "bad start",
+        false,
+        (Some(PRM), Some("2024-1-01"), Some("2024-01-02")),
+        400,
+        IR,
+        "Start date parameter must be in the format YYYY-MM-DD",
+        IR,
+    ),
+    case(
+        "impossible start",
+        false,
+        (Some(PRM), Some("2023-02-29"), Some("2024-01-02")),
+        400,
+        IR,
+        "Start date parameter must be in the format YYYY-MM-DD",
+        IR,
+    ),
     case("missing end", false, (Some(PRM), Some("2024-01-01"), None), 400, IR, "End date parameter is required", IR),
-    case("bad end", false, (Some(PRM), Some("2024-01-01"), Some("02/01/2024")), 400, IR, "End date parameter must be in the format YYYY-MM-DD", IR),
-    case("end after today", false, (Some(PRM), Some("2024-11-19"), Some("2024-11-21")), 400, IR, "The end date parameter must be earlier than the current date", IR),
-    case("start equals end", true, (Some(PRM), Some("2024-01-01"), Some("2024-01-01")), 400, IR, "Start date should be before end date", IR),
-    case("start after end", false, (Some(PRM), Some("2024-01-03"), Some("2024-01-01")), 400, IR, "Start date should be before end date", IR),
-    case("unknown PRM", false, (Some(UNKNOWN), Some("2024-01-01"), Some("2024-01-02")), 403, "ADAM-DC-0008", "No consent can be found for this customer and this usage point.", "ADAM-DC-0008"),
-    case("revoked consent (client 8)", true, (Some(REVOKED), Some("2024-01-01"), Some("2024-01-02")), 403, "ADAM-DC-0008", "No consent can be found for this customer and this usage point.", "ADAM-DC-0008"),
-    case("consumption on a production PRM", false, (Some(PRODUCER), Some("2024-01-01"), Some("2024-01-02")), 400, "ADAM-ERR0069", "Le sens de la mesure ne correspond pas pour le PRM demandé.", "ADAM-ERR0069"),
-    case("curve over 7 days", true, (Some(PRM), Some("2024-01-01"), Some("2024-01-09")), 400, "ADAM-ERR0126", "The requested period must be less than 7 days for an access to the load curve.", "ADAM-ERR0126"),
-    case("daily over 365 days", false, (Some(PRM), Some("2023-01-01"), Some("2024-01-02")), 400, IR, "The requested period must be less than 365 days.", IR),
-    case("curve history", true, (Some(PRM), Some("2022-11-04"), Some("2022-11-06")), 400, "ADAM-ERR0125", "The start date must be greater than the history deadline.", "ADAM-ERR0125"),
-    case("daily history", false, (Some(PRM), Some("2021-11-04"), Some("2021-11-06")), 400, "ADAM-ERR0125", "The start date must be greater than the history deadline.", "ADAM-ERR0125"),
+    case(
+        "bad end",
+        false,
+        (Some(PRM), Some("2024-01-01"), Some("02/01/2024")),
+        400,
+        IR,
+        "End date parameter must be in the format YYYY-MM-DD",
+        IR,
+    ),
+    case(
+        "end after today",
+        false,
+        (Some(PRM), Some("2024-11-19"), Some("2024-11-21")),
+        400,
+        IR,
+        "The end date parameter must be earlier than the current date",
+        IR,
+    ),
+    case(
+        "start equals end",
+        true,
+        (Some(PRM), Some("2024-01-01"), Some("2024-01-01")),
+        400,
+        IR,
+        "Start date should be before end date",
+        IR,
+    ),
+    case(
+        "start after end",
+        false,
+        (Some(PRM), Some("2024-01-03"), Some("2024-01-01")),
+        400,
+        IR,
+        "Start date should be before end date",
+        IR,
+    ),
+    case(
+        "unknown PRM",
+        false,
+        (Some(UNKNOWN), Some("2024-01-01"), Some("2024-01-02")),
+        403,
+        "ADAM-DC-0008",
+        "No consent can be found for this customer and this usage point.",
+        "ADAM-DC-0008",
+    ),
+    case(
+        "revoked consent (client 8)",
+        true,
+        (Some(REVOKED), Some("2024-01-01"), Some("2024-01-02")),
+        403,
+        "ADAM-DC-0008",
+        "No consent can be found for this customer and this usage point.",
+        "ADAM-DC-0008",
+    ),
+    case(
+        "consumption on a production PRM",
+        false,
+        (Some(PRODUCER), Some("2024-01-01"), Some("2024-01-02")),
+        400,
+        "ADAM-ERR0069",
+        "Le sens de la mesure ne correspond pas pour le PRM demandé.",
+        "ADAM-ERR0069",
+    ),
+    case(
+        "curve over 7 days",
+        true,
+        (Some(PRM), Some("2024-01-01"), Some("2024-01-09")),
+        400,
+        "ADAM-ERR0126",
+        "The requested period must be less than 7 days for an access to the load curve.",
+        "ADAM-ERR0126",
+    ),
+    case(
+        "daily over 365 days",
+        false,
+        (Some(PRM), Some("2023-01-01"), Some("2024-01-02")),
+        400,
+        IR,
+        "The requested period must be less than 365 days.",
+        IR,
+    ),
+    case(
+        "curve history",
+        true,
+        (Some(PRM), Some("2022-11-04"), Some("2022-11-06")),
+        400,
+        "ADAM-ERR0125",
+        "The start date must be greater than the history deadline.",
+        "ADAM-ERR0125",
+    ),
+    case(
+        "daily history",
+        false,
+        (Some(PRM), Some("2021-11-04"), Some("2021-11-06")),
+        400,
+        "ADAM-ERR0125",
+        "The start date must be greater than the history deadline.",
+        "ADAM-ERR0125",
+    ),
     // Validation order: the format of the dates comes before consent, the
     // dates' logic before consent, consent before the span.
-    case("bad start beats unknown PRM", false, (Some(UNKNOWN), Some("x"), Some("2024-01-02")), 400, IR, "Start date parameter must be in the format YYYY-MM-DD", IR),
-    case("future end beats unknown PRM", false, (Some(UNKNOWN), Some("2024-01-01"), Some("2025-01-02")), 400, IR, "The end date parameter must be earlier than the current date", IR),
-    case("consent beats span", true, (Some(UNKNOWN), Some("2024-01-01"), Some("2024-02-01")), 403, "ADAM-DC-0008", "No consent can be found for this customer and this usage point.", "ADAM-DC-0008"),
-    case("span beats history", true, (Some(PRM), Some("2021-01-01"), Some("2021-02-01")), 400, "ADAM-ERR0126", "The requested period must be less than 7 days for an access to the load curve.", "ADAM-ERR0126"),
+    case(
+        "bad start beats unknown PRM",
+        false,
+        (Some(UNKNOWN), Some("x"), Some("2024-01-02")),
+        400,
+        IR,
+        "Start date parameter must be in the format YYYY-MM-DD",
+        IR,
+    ),
+    case(
+        "future end beats unknown PRM",
+        false,
+        (Some(UNKNOWN), Some("2024-01-01"), Some("2025-01-02")),
+        400,
+        IR,
+        "The end date parameter must be earlier than the current date",
+        IR,
+    ),
+    case(
+        "consent beats span",
+        true,
+        (Some(UNKNOWN), Some("2024-01-01"), Some("2024-02-01")),
+        403,
+        "ADAM-DC-0008",
+        "No consent can be found for this customer and this usage point.",
+        "ADAM-DC-0008",
+    ),
+    case(
+        "span beats history",
+        true,
+        (Some(PRM), Some("2021-01-01"), Some("2021-02-01")),
+        400,
+        "ADAM-ERR0126",
+        "The requested period must be less than 7 days for an access to the load curve.",
+        "ADAM-ERR0126",
+    ),
 ];
 
 fn query(c: &Case, names: (&str, &str, &str)) -> String {
@@ -87,9 +255,18 @@ async fn legacy_and_v5_errors() {
     let e = env().await;
     for c in CASES {
         let paths: &[&str] = if c.curve {
-            &["metering_data_clc/v5/consumption_load_curve", "v4/metering_data/consumption_load_curve", "v3/metering_data/consumption_load_curve"]
+            &[
+                "metering_data_clc/v5/consumption_load_curve",
+                "v4/metering_data/consumption_load_curve",
+                "v3/metering_data/consumption_load_curve",
+            ]
         } else {
-            &["metering_data_dc/v5/daily_consumption", "v4/metering_data/daily_consumption", "v3/metering_data/daily_consumption", "metering_data_dcmp/v5/daily_consumption_max_power"]
+            &[
+                "metering_data_dc/v5/daily_consumption",
+                "v4/metering_data/daily_consumption",
+                "v3/metering_data/daily_consumption",
+                "metering_data_dcmp/v5/daily_consumption_max_power",
+            ]
         };
         for path in paths {
             let (status, body) = e.get(&format!("/{path}?{}", query(c, ("usage_point_id", "start", "end")))).await;
@@ -138,11 +315,18 @@ async fn before_activation_is_adam_err0123_in_every_generation() {
     // Client 1's meter was commissioned on 2019-08-27; freeze the calendar
     // early enough for that date to be inside the history window.
     let e = env_at(jiff::civil::date(2020, 6, 1)).await;
-    for path in ["metering_data_dc/v5/daily_consumption", "v4/metering_data/daily_consumption", "v3/metering_data/daily_consumption"] {
+    for path in [
+        "metering_data_dc/v5/daily_consumption",
+        "v4/metering_data/daily_consumption",
+        "v3/metering_data/daily_consumption",
+    ] {
         let (status, body) = e.get(&v5(path, CLIENT1, "2019-08-20", "2019-08-30")).await;
         assert_eq!(status, 400, "{path}");
         assert_eq!(body["error"], "ADAM-ERR0123");
-        assert_eq!(body["error_description"], "The requested period cannot be anterior to the meter's last activation date");
+        assert_eq!(
+            body["error_description"],
+            "The requested period cannot be anterior to the meter's last activation date"
+        );
     }
     let (status, body) = e.get(&y2026("consommation_quotidienne", CLIENT1, "2019-08-26", "2019-08-30")).await;
     assert_eq!(status, 400);
@@ -177,7 +361,8 @@ async fn y2026_parameter_rules() {
         assert_eq!(status, 400, "{extra}");
         assert!(body["message"].as_str().unwrap_or("").contains(needle), "{extra}: {body}");
     }
-    let (status, _) = e.get(&format!("{}&cache=1", y2026("consommation_quotidienne", PRM, "2024-01-01", "2024-01-02"))).await;
+    let (status, _) =
+        e.get(&format!("{}&cache=1", y2026("consommation_quotidienne", PRM, "2024-01-01", "2024-01-02"))).await;
     assert_eq!(status, 400);
 }
 
@@ -187,7 +372,10 @@ async fn no_data_is_404_in_each_family() {
     // Client 4 has no data on Tuesdays and Wednesdays: 2024-11-12/13.
     let gap = "42900589957123";
     let (status, body) = e.get(&v5("metering_data_dc/v5/daily_consumption", gap, "2024-11-12", "2024-11-14")).await;
-    assert_eq!((status, &body["error"], &body["error_description"]), (404, &Value::from("no_data_found"), &Value::from("no measure found for this usage point")));
+    assert_eq!(
+        (status, &body["error"], &body["error_description"]),
+        (404, &Value::from("no_data_found"), &Value::from("no measure found for this usage point"))
+    );
     let (status, body) = e.get(&y2026("courbe_de_charge_consommation", gap, "2024-11-12", "2024-11-14")).await;
     assert_eq!((status, &body["message"]), (404, &Value::from("Pas de mesure trouvée pour ce point")));
     // Today itself is never published: [today, today) is refused anyway,
@@ -228,7 +416,8 @@ async fn auth_comes_first() {
     // A bad query without a token is a 401, not a 400.
     let (status, _) = e.get_text_with("/metering_data_dc/v5/daily_consumption", None).await;
     assert_eq!(status, 401);
-    let (status, _) = e.get_text_with("/mesure_synchrone_auto/v2/consommation_quotidienne?usage_point_id=1", None).await;
+    let (status, _) =
+        e.get_text_with("/mesure_synchrone_auto/v2/consommation_quotidienne?usage_point_id=1", None).await;
     assert_eq!(status, 401);
     let (status, _) = e.get_text_with(&format!("/situation_contrat_auto/v1/{PRM}"), Some("not-a-token")).await;
     assert_eq!(status, 401);
@@ -246,7 +435,7 @@ async fn legacy_token_reaches_only_its_consent() {
     assert_eq!(status, 200);
     let (status, text) = e.get_text_with(&path("64975835695673"), Some(token)).await;
     assert_eq!(status, 403, "{text}");
-    let (status, _) = e.get_text_with(&format!("/v3/customers/identity?usage_point_id=64975835695673"), Some(token)).await;
+    let (status, _) = e.get_text_with("/v3/customers/identity?usage_point_id=64975835695673", Some(token)).await;
     assert_eq!(status, 403);
 }
 

@@ -147,4 +147,5 @@ pub const CUSTOMERS: &[&str] = &[
 ];
 
 /// The 2026 contract APIs (PRM in the path).
-pub const ITC: &[&str] = &["situation_contrat_auto/v1", "synth_contrat_auto/v1", "comptage_auto/v1", "donnees_generales_auto/v1"];
+pub const ITC: &[&str] =
+    &["situation_contrat_auto/v1", "synth_contrat_auto/v1", "comptage_auto/v1", "donnees_generales_auto/v1"];
