@@ -10,6 +10,7 @@
 
 pub mod config;
 pub mod consent;
+pub mod costs;
 pub mod demo;
 pub mod doctor;
 pub mod export;
@@ -45,6 +46,8 @@ pub enum Command {
     Config(config::Cmd),
     /// Check one meter for the failures users hit most (curve collection, direction, activation, consent, quota…), with the fix for each.
     Doctor(doctor::Cmd),
+    /// Compute what the stored consumption cost per month, with a base or an off-peak (HP/HC) tariff.
+    Costs(costs::Cmd),
     /// Run the offline Data Connect sandbox as a server.
     Sandbox(sandbox::Cmd),
     /// Measure calls against the minimum and the store's ingest rate.
@@ -64,6 +67,7 @@ impl Command {
             Command::Status(c) => c.run().await,
             Command::Config(c) => c.run().await,
             Command::Doctor(c) => c.run().await,
+            Command::Costs(c) => c.run().await,
             Command::Sandbox(c) => c.run().await,
             Command::Bench(c) => c.run().await,
         }

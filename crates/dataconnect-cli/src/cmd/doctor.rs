@@ -15,6 +15,7 @@
 //! The exit code is non-zero when a check fails; warnings alone exit 0.
 
 use std::fmt;
+use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -90,7 +91,7 @@ impl Check {
 
 impl fmt::Display for Check {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:<4}  {:<12}  {}", self.level, self.name, self.what)?;
+        write!(f, "{:<4}  {:<14}  {}", self.level, self.name, self.what)?;
         if let Some(fix) = &self.fix {
             write!(f, ". Fix: {fix}")?;
         }
@@ -105,7 +106,9 @@ struct Report {
 
 impl Report {
     fn add(&mut self, check: Check) {
-        println!("{check}");
+        // A reader that stopped reading (`| head`) does not stop the
+        // checks; the exit code still tells the outcome.
+        let _ = writeln!(std::io::stdout().lock(), "{check}");
         self.checks.push(check);
     }
 }
@@ -145,7 +148,7 @@ impl Cmd {
         let warned = report.checks.iter().filter(|c| c.level == Level::Warn).count();
         match failed.first() {
             None => {
-                println!("{} checks: no failure, {warned} warning(s)", report.checks.len());
+                let _ = writeln!(std::io::stdout().lock(), "{} checks: no failure, {warned} warning(s)", report.checks.len());
                 Ok(())
             }
             Some(first) => Err(CliError::new(
@@ -222,15 +225,30 @@ fn open_store(settings: &Settings, prm: &UsagePointId, today: Date, report: &mut
     };
     report.add(check);
     if let Ok(states) = store.series_states() {
-        let stopped: Vec<String> = states
+        // A stop for ADAM-ERR0069 is the normal state of the direction a
+        // meter does not measure; the other stops need the customer.
+        let (direction, other): (Vec<_>, Vec<_>) = states
             .iter()
             .filter(|s| &s.usage_point_id == prm)
-            .filter_map(|s| s.stopped_reason.as_ref().map(|r| format!("{}: {r}", s.series)))
-            .collect();
-        if !stopped.is_empty() {
+            .filter_map(|s| {
+                let reason = s.stopped_reason.as_deref()?;
+                let prefix = format!("{prm} {}: ", s.series);
+                let reason = reason.strip_prefix(prefix.as_str()).unwrap_or(reason).trim_end_matches('.');
+                Some((s.series, reason.to_owned()))
+            })
+            .partition(|(_, r)| r.to_ascii_uppercase().contains("ERR0069"));
+        if !direction.is_empty() {
+            let names: Vec<&str> = direction.iter().map(|(s, _)| s.as_str()).collect();
+            report.add(Check::ok(
+                "stopped",
+                format!("sync skips {}: the meter does not measure that direction (ADAM-ERR0069)", names.join(", ")),
+            ));
+        }
+        if !other.is_empty() {
+            let list: Vec<String> = other.iter().map(|(s, r)| format!("{s} ({r})")).collect();
             report.add(Check::warn(
                 "stopped",
-                format!("sync stopped asking for {}", stopped.join("; ")),
+                format!("sync stopped asking for {}", list.join("; ")),
                 "see the checks below; once the cause is fixed, `dataconnect sync --retry-stopped` asks again",
             ));
         }
@@ -610,8 +628,8 @@ mod tests {
     #[test]
     fn a_line_holds_the_level_the_check_and_the_fix() {
         let c = Check::fail("load curve", Class::Api, "no curve", "enable it");
-        assert_eq!(c.to_string(), "FAIL  load curve    no curve. Fix: enable it");
+        assert_eq!(c.to_string(), "FAIL  load curve      no curve. Fix: enable it");
         let c = Check::ok("consent", "fine");
-        assert_eq!(c.to_string(), "ok    consent       fine");
+        assert_eq!(c.to_string(), "ok    consent         fine");
     }
 }

@@ -72,17 +72,28 @@ impl Cmd {
                     chart::ChartError::Empty => nothing_stored(&prm, series, range),
                     e => chart_error(&e),
                 })?;
-                println!("{}", out.display());
+                print_stdout(&format!("{}\n", out.display()))?;
             }
             None => {
                 let text = chart::to_terminal(&chart, TermSize::from_env()).map_err(|e| match e {
                     chart::ChartError::Empty => nothing_stored(&prm, series, range),
                     e => chart_error(&e),
                 })?;
-                print!("{text}");
+                print_stdout(&text)?;
             }
         }
         Ok(())
+    }
+}
+
+/// Writes `text` to standard output; a reader that closed the pipe
+/// (`| head`) is its choice, not a failure.
+pub fn print_stdout(text: &str) -> Result<(), CliError> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
     }
 }
 

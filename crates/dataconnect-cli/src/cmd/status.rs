@@ -178,8 +178,7 @@ impl Cmd {
             }
             StatusFormat::Table => render(&status),
         };
-        print!("{text}");
-        Ok(())
+        crate::cmd::plot::print_stdout(&text)
     }
 }
 
