@@ -18,6 +18,14 @@
 //! if given, keeps the targets whose name contains it, for profiling). It
 //! shares the machine's cores with the server, as wrk on the same box would.
 //!
+//! `bench_load serve` only serves the same sandbox and prints the curve's
+//! URL and a token, for an external generator:
+//!
+//! ```text
+//! cargo run --release -p dataconnect-sandbox --example bench_load -- serve > /tmp/sbx &
+//! wrk -t1 -c32 -d10s -H "Authorization: Bearer $(sed -n 2p /tmp/sbx)" "$(sed -n 1p /tmp/sbx)"
+//! ```
+//!
 //! The printed lines give responses per second for each target; the
 //! difference between `/same-size` and the curve is what generating the
 //! curve (and checking the token and the query) costs.
@@ -39,6 +47,9 @@ const CURVE_2026: &str = "/mesure_synchrone_auto/v2/courbe_de_charge_consommatio
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 fn main() -> Result<(), BoxError> {
+    if std::env::args().nth(1).as_deref() == Some("serve") {
+        return serve_only();
+    }
     let mut args = std::env::args().skip(1);
     let seconds: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(5);
     let connections: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(32);
@@ -111,6 +122,39 @@ fn main() -> Result<(), BoxError> {
     println!(" it stays meaningful when other jobs share the machine, responses/s does not)");
     server.shutdown_background();
     Ok(())
+}
+
+/// `bench_load serve`: serves the benchmark's sandbox (quotas lifted,
+/// frozen day) on a free port, prints its URL and a token, and runs until
+/// killed, so an external load generator such as wrk can be pointed at it.
+fn serve_only() -> Result<(), BoxError> {
+    let server = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    server.block_on(async {
+        let config = SandboxConfig {
+            today: Some(jiff::civil::date(2024, 11, 20)),
+            quota_per_second: 0,
+            quota_per_hour: 0,
+            ..SandboxConfig::default()
+        };
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let serving = tokio::spawn(dataconnect_sandbox::serve(listener, Sandbox::new(config)?, std::future::pending()));
+        let token: serde_json::Value = reqwest::Client::new()
+            .post(format!("http://{addr}/oauth2/v3/token"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", DEFAULT_CLIENT_ID),
+                ("client_secret", DEFAULT_CLIENT_SECRET),
+            ])
+            .send()
+            .await?
+            .json()
+            .await?;
+        println!("http://{addr}{CURVE}");
+        println!("{}", token["access_token"].as_str().unwrap_or_default());
+        serving.await??;
+        Ok(())
+    })
 }
 
 /// Runs the load generator against one target on its own thread and

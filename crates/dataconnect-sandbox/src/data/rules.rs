@@ -621,6 +621,19 @@ mod tests {
     }
 
     #[test]
+    fn unpublished_days_are_simply_absent() {
+        let meter = meters::find("22516914714270").unwrap_or(&meters::METERS[0]);
+        let d = |day| Date::new(2024, 11, day).unwrap_or_default();
+        // At 07:59 on the 20th the 19th is not published yet; the range
+        // keeps its other days.
+        let valid = Valid { meter, start: d(15), end: d(20), last_published: d(18), query: Query::default() };
+        assert_eq!(valid.days().collect::<Vec<_>>(), vec![d(15), d(16), d(17), d(18)]);
+        assert_eq!(valid.curve(Flow::Consumption).len(), 4 * 48);
+        let only_yesterday = Valid { meter, start: d(19), end: d(20), last_published: d(18), query: Query::default() };
+        assert!(only_yesterday.daily(Flow::Consumption).is_empty());
+    }
+
+    #[test]
     fn consent_rules() {
         let app = Access::Application;
         assert!(consented(&app, "22516914714270").is_ok());

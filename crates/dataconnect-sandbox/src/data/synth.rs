@@ -464,6 +464,33 @@ mod tests {
     }
 
     #[test]
+    fn day_d_is_published_at_d_plus_one_eight_paris() {
+        // 08:00 Paris is 07:00 UTC in winter and 06:00 UTC in summer.
+        let winter = jiff::civil::date(2024, 11, 21).at(7, 0, 0, 0).to_zoned_datetime(jiff::tz::TimeZone::UTC);
+        let summer = jiff::civil::date(2024, 7, 2).at(6, 0, 0, 0).to_zoned_datetime(jiff::tz::TimeZone::UTC);
+        assert_eq!(available_from(date(2024, 11, 20)), winter.ok().map(|z| z.timestamp().as_second()));
+        assert_eq!(available_from(date(2024, 7, 1)), summer.ok().map(|z| z.timestamp().as_second()));
+    }
+
+    #[test]
+    fn offsets_follow_paris_rules() {
+        // 2024-03-31 01:00 UTC and 2024-10-27 01:00 UTC are the changes.
+        let at = |y, m, d, h| {
+            jiff::civil::date(y, m, d)
+                .at(h, 0, 0, 0)
+                .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+                .map(|z| z.timestamp().as_second())
+                .unwrap_or(0)
+        };
+        assert_eq!(offset_at(at(2024, 3, 31, 0)), 3600);
+        assert_eq!(offset_at(at(2024, 3, 31, 1)), 7200);
+        assert_eq!(offset_at(at(2024, 6, 1, 12)), 7200);
+        assert_eq!(offset_at(at(2024, 10, 27, 0)), 7200);
+        assert_eq!(offset_at(at(2024, 10, 27, 1)), 3600);
+        assert_eq!(offset_at(at(2024, 12, 1, 12)), 3600);
+    }
+
+    #[test]
     fn production_is_zero_at_night_and_positive_at_noon() {
         let m = meter("24880057139941");
         let mut out = Vec::new();
