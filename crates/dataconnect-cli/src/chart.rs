@@ -70,7 +70,9 @@ impl fmt::Display for ChartError {
                 write!(f, "cannot tell the chart format of {name:?}: the file name must end in .svg or .png")
             }
             ChartError::Empty => f.write_str("nothing to draw: no reading with a value in the chosen period"),
-            ChartError::Draw { path, message } => write!(f, "cannot write the chart {path:?}: {message}"),
+            ChartError::Draw { path, message } => {
+                write!(f, "cannot write the chart {path:?}: {message}")
+            }
         }
     }
 }
@@ -168,7 +170,9 @@ impl Chart {
 
 /// Formats an epoch second as a Paris local label, coarser for long spans.
 fn time_label(secs: i64, span_secs: i64) -> String {
-    let Ok(ts) = Timestamp::from_second(secs) else { return String::new() };
+    let Ok(ts) = Timestamp::from_second(secs) else {
+        return String::new();
+    };
     let z = ts.to_zoned_datetime(dataconnect::domain::paris());
     if span_secs > 40 * DAY {
         format!("{:04}-{:02}", z.year(), z.month())
@@ -184,8 +188,10 @@ fn time_label(secs: i64, span_secs: i64) -> String {
 /// like `08/01` sits exactly where that day starts.
 fn time_ticks(t0: i64, t1: i64) -> Vec<i64> {
     let zone = dataconnect::domain::paris();
-    let (Ok(a), Ok(b)) = (Timestamp::from_second(t0), Timestamp::from_second(t1)) else { return Vec::new() };
-    let (first, last) = (a.to_zoned_datetime(zone.clone()).date(), b.to_zoned_datetime(zone.clone()).date());
+    let (Ok(a), Ok(b)) = (Timestamp::from_second(t0), Timestamp::from_second(t1)) else {
+        return Vec::new();
+    };
+    let (first, last) = (a.to_zoned_datetime(zone.clone()).date(), b.to_zoned_datetime(zone).date());
     let span_days = (t1 - t0) / DAY;
     let mut ticks = Vec::new();
     if span_days <= 40 {

@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use dataconnect::domain::paris_day_start;
 use dataconnect::{DateRange, Series, Unit, UsagePointId};
 use dataconnect_store::{ReadingFilter, Store};
-use jiff::ToSpan;
 use jiff::Timestamp;
+use jiff::ToSpan;
 
 use crate::chart::{self, Chart, ChartKind};
 use crate::error::{Class, CliError};
@@ -34,7 +34,12 @@ pub struct DemoCharts<'a> {
 /// shown in kWh (the unit on bills), powers as stored.
 ///
 /// Returns `Ok(None)` when nothing is stored in that range.
-pub fn series_chart(store: &dyn Store, prm: &UsagePointId, series: Series, range: DateRange) -> Result<Option<Chart>, CliError> {
+pub fn series_chart(
+    store: &dyn Store,
+    prm: &UsagePointId,
+    series: Series,
+    range: DateRange,
+) -> Result<Option<Chart>, CliError> {
     let filter = ReadingFilter {
         usage_points: vec![prm.clone()],
         series: vec![series],
@@ -73,8 +78,12 @@ pub fn series_chart(store: &dyn Store, prm: &UsagePointId, series: Series, range
 pub fn chart_error(e: &chart::ChartError) -> CliError {
     match e {
         chart::ChartError::UnknownFormat(_) => CliError::usage(e.to_string()),
-        chart::ChartError::Empty => CliError::new(Class::Usage, format!("{e}: widen --from/--to or run `dataconnect sync`")),
-        chart::ChartError::Draw { .. } => CliError::new(Class::Internal, format!("{e}: check that the directory exists and is writable")),
+        chart::ChartError::Empty => {
+            CliError::new(Class::Usage, format!("{e}: widen --from/--to or run `dataconnect sync`"))
+        }
+        chart::ChartError::Draw { .. } => {
+            CliError::new(Class::Internal, format!("{e}: check that the directory exists and is writable"))
+        }
     }
 }
 
@@ -104,7 +113,9 @@ pub fn write_demo_charts(charts: &DemoCharts<'_>) -> Result<Vec<PathBuf>, CliErr
     let mut paths = Vec::new();
     for prm in &meters {
         for (series, range, label) in wanted {
-            let Some(chart) = series_chart(charts.store, prm, series, range)? else { continue };
+            let Some(chart) = series_chart(charts.store, prm, series, range)? else {
+                continue;
+            };
             for ext in ["svg", "png"] {
                 let path = charts.out_dir.join(format!("{prm}-{series}-{label}.{ext}"));
                 match chart::write(&chart, &path) {
@@ -146,7 +157,9 @@ mod tests {
             r(date(2025, 1, 5), date(2025, 1, 6), 3000.0),
         ];
         let window = DateRange::new(date(2025, 1, 1), date(2025, 1, 6)).unwrap();
-        store.upsert_window(&WindowWrite { prm: &prm, series: Series::ConsumptionDaily, window, readings: &readings }).unwrap();
+        store
+            .upsert_window(&WindowWrite { prm: &prm, series: Series::ConsumptionDaily, window, readings: &readings })
+            .unwrap();
         let chart = series_chart(&store, &prm, Series::ConsumptionDaily, window).unwrap().unwrap();
         assert_eq!(chart.kind, ChartKind::Bars);
         assert_eq!(chart.unit, "kWh");

@@ -119,9 +119,8 @@ impl Cmd {
             Action::Init(args) => {
                 let path = match args.path {
                     Some(p) => p,
-                    None => default_config_path().ok_or_else(|| {
-                        CliError::config("cannot find the user's config directory: pass --path FILE")
-                    })?,
+                    None => default_config_path()
+                        .ok_or_else(|| CliError::config("cannot find the user's config directory: pass --path FILE"))?,
                 };
                 write_template(&path, args.force)?;
                 println!("{}", path.display());
@@ -129,8 +128,9 @@ impl Cmd {
                 Ok(())
             }
             Action::Path => {
-                let path = default_config_path()
-                    .ok_or_else(|| CliError::config("cannot find the user's config directory: pass --config FILE to commands"))?;
+                let path = default_config_path().ok_or_else(|| {
+                    CliError::config("cannot find the user's config directory: pass --config FILE to commands")
+                })?;
                 println!("{}", path.display());
                 Ok(())
             }
@@ -200,7 +200,11 @@ mod tests {
         TEMPLATE
             .lines()
             .map(|l| match l.strip_prefix("# ") {
-                Some(rest) if rest.split_once(" = ").is_some_and(|(k, _)| k.chars().all(|c| c.is_ascii_lowercase() || c == '_')) => {
+                Some(rest)
+                    if rest
+                        .split_once(" = ")
+                        .is_some_and(|(k, _)| k.chars().all(|c| c.is_ascii_lowercase() || c == '_')) =>
+                {
                     rest
                 }
                 _ => l,

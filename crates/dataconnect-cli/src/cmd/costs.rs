@@ -121,9 +121,12 @@ impl Cmd {
         let prm = UsagePointId::new(&self.prm).map_err(|e| CliError::usage(format!("{e} (--prm)")))?;
         let from = parse_date("--from", &self.from)?;
         let to = parse_date("--to", &self.to)?;
-        let range = DateRange::new(from, to)
-            .map_err(|e| CliError::new(Class::Range, format!("{e}: --to is exclusive, so one day is --from D --to D+1")))?;
-        for (flag, price) in [("--base", self.base), ("--hp", self.hp), ("--hc", self.hc), ("--subscription", self.subscription)] {
+        let range = DateRange::new(from, to).map_err(|e| {
+            CliError::new(Class::Range, format!("{e}: --to is exclusive, so one day is --from D --to D+1"))
+        })?;
+        for (flag, price) in
+            [("--base", self.base), ("--hp", self.hp), ("--hc", self.hc), ("--subscription", self.subscription)]
+        {
             if price.is_some_and(|p| !p.is_finite() || p < 0.0) {
                 return Err(CliError::usage(format!("{flag} must be a price of zero or more, like 0.2516")));
             }
@@ -157,7 +160,9 @@ impl Cmd {
                 };
                 (Tariff::HpHc { hp, hc, offpeak }, Some(source))
             }
-            _ => return Err(CliError::usage("give --base PRICE, or both --hp PRICE and --hc PRICE")),
+            _ => {
+                return Err(CliError::usage("give --base PRICE, or both --hp PRICE and --hc PRICE"));
+            }
         };
         let costs = compute(&store, &prm, range, &tariff, self.subscription.unwrap_or(0.0), offpeak_source)?;
         let text = match self.format {
@@ -201,7 +206,8 @@ pub fn split_point(start: Timestamp, end: Timestamp, watts: f64, offpeak: &[OffP
     let end = end.as_second();
     while t < end {
         let next = (t + SLICE).min(end);
-        let local: Time = Timestamp::from_second(t).map(|ts| ts.to_zoned_datetime(zone.clone()).time()).unwrap_or(Time::midnight());
+        let local: Time =
+            Timestamp::from_second(t).map(|ts| ts.to_zoned_datetime(zone.clone()).time()).unwrap_or(Time::midnight());
         if offpeak.iter().any(|r| r.contains(local)) {
             hc_secs += next - t;
         } else {
@@ -243,7 +249,9 @@ pub fn compute(
         let reading = &r.reading;
         let local = reading.start.to_zoned_datetime(zone.clone());
         let key = format!("{:04}-{:02}", local.year(), local.month());
-        let Some(line) = months.get_mut(&key) else { return Ok(()) };
+        let Some(line) = months.get_mut(&key) else {
+            return Ok(());
+        };
         let Some(value) = reading.value else {
             line.missing_values += 1;
             return Ok(());
@@ -313,10 +321,8 @@ pub fn compute(
 }
 
 fn render(c: &Costs) -> String {
-    let mut out = format!(
-        "{} from {} to {} (exclusive), {} tariff, from {}",
-        c.usage_point_id, c.from, c.to, c.tariff, c.series
-    );
+    let mut out =
+        format!("{} from {} to {} (exclusive), {} tariff, from {}", c.usage_point_id, c.from, c.to, c.tariff, c.series);
     if let (Some(h), Some(src)) = (&c.offpeak, c.offpeak_source) {
         out.push_str(&format!("; off-peak hours {h} (from the {src})"));
     }

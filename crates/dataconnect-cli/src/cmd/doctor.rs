@@ -22,8 +22,8 @@ use std::time::Duration;
 use clap::Args;
 use dataconnect::domain::paris;
 use dataconnect::{
-    Client, ClientConfig, ClientSecret, Contract, DateRange, Direction, ErrorKind, FileTokenStore, QuotaConfig, Reading,
-    Series, UsagePointId, history_deadline,
+    Client, ClientConfig, ClientSecret, Contract, DateRange, Direction, ErrorKind, FileTokenStore, QuotaConfig,
+    Reading, Series, UsagePointId, history_deadline,
 };
 use dataconnect_store::Store;
 use jiff::civil::Date;
@@ -114,7 +114,8 @@ impl Report {
 }
 
 const CURVE_FIX: &str = "the customer must enable \"Collecte de la consommation horaire\" (and \"Enregistrement de la consommation horaire\") in their Enedis account (mon-compte-particulier.enedis.fr); the curve is available from the next day on, never for the days before. Daily energy works meanwhile";
-const CONSENT_FIX: &str = "ask the customer to consent again: `dataconnect consent`, then `dataconnect consent complete --url …`";
+const CONSENT_FIX: &str =
+    "ask the customer to consent again: `dataconnect consent`, then `dataconnect consent complete --url …`";
 
 impl Cmd {
     pub async fn run(self) -> Result<(), CliError> {
@@ -137,7 +138,9 @@ impl Cmd {
             }
             Err(check) => {
                 report.add(*check);
-                for name in ["connection", "credentials", "consent", "direction", "load curve", "activation", "publication"] {
+                for name in
+                    ["connection", "credentials", "consent", "direction", "load curve", "activation", "publication"]
+                {
                     report.add(Check::skip(name, "no usable client settings"));
                 }
             }
@@ -148,7 +151,11 @@ impl Cmd {
         let warned = report.checks.iter().filter(|c| c.level == Level::Warn).count();
         match failed.first() {
             None => {
-                let _ = writeln!(std::io::stdout().lock(), "{} checks: no failure, {warned} warning(s)", report.checks.len());
+                let _ = writeln!(
+                    std::io::stdout().lock(),
+                    "{} checks: no failure, {warned} warning(s)",
+                    report.checks.len()
+                );
                 Ok(())
             }
             Some(first) => Err(CliError::new(
@@ -189,7 +196,12 @@ fn open_store(settings: &Settings, prm: &UsagePointId, today: Date, report: &mut
     };
     let consent = store.consents().map(|all| all.into_iter().find(|c| &c.usage_point_id == prm));
     let check = match consent {
-        Err(e) => Check::fail("stored consent", Class::Store, format!("cannot read the consents: {e}"), "check the database file"),
+        Err(e) => Check::fail(
+            "stored consent",
+            Class::Store,
+            format!("cannot read the consents: {e}"),
+            "check the database file",
+        ),
         Ok(None) => Check::warn(
             "stored consent",
             format!("no consent for {prm} is recorded in {}, so `sync` does not fetch it", settings.db.display()),
@@ -219,7 +231,10 @@ fn open_store(settings: &Settings, prm: &UsagePointId, today: Date, report: &mut
                     "ask the customer to renew it before then: `dataconnect consent`",
                 )
             } else {
-                Check::ok("stored consent", format!("given on {}, valid until {} ({left} days left)", c.start, c.expiry))
+                Check::ok(
+                    "stored consent",
+                    format!("given on {}, valid until {} ({left} days left)", c.start, c.expiry),
+                )
             }
         }
     };
@@ -275,7 +290,12 @@ fn client(settings: &Settings) -> Result<Client, Box<Check>> {
     config.max_attempts = 2;
     config.token_store = Some(Arc::new(FileTokenStore::new(crate::source::token_path(&settings.db))));
     Client::new(config).map_err(|e| {
-        Box::new(Check::fail("settings", Class::Config, format!("{e}"), "fix the setting it names (`dataconnect config init` lists them)"))
+        Box::new(Check::fail(
+            "settings",
+            Class::Config,
+            format!("{e}"),
+            "fix the setting it names (`dataconnect config init` lists them)",
+        ))
     })
 }
 
@@ -481,7 +501,8 @@ impl Probe<'_> {
             Some(Direction::Production) => &prod,
             _ => &cons,
         };
-        let has_yesterday = daily.as_ref().ok().is_some_and(|r| r.iter().any(|x| x.value.is_some() && day_of(x.start) == yesterday));
+        let has_yesterday =
+            daily.as_ref().ok().is_some_and(|r| r.iter().any(|x| x.value.is_some() && day_of(x.start) == yesterday));
         let check = if !self.published_today {
             Check::warn(
                 "publication",
@@ -492,7 +513,10 @@ impl Probe<'_> {
                 "sync after 08:00 Paris (better: later in the day, at a time of your own, since the quota is shared by all of the application's users)",
             )
         } else if has_yesterday {
-            Check::ok("publication", format!("data up to {yesterday} is published (day D appears on D+1 from 08:00 Paris)"))
+            Check::ok(
+                "publication",
+                format!("data up to {yesterday} is published (day D appears on D+1 from 08:00 Paris)"),
+            )
         } else if measured.is_empty() {
             Check::skip("publication", "no direction answers")
         } else {
@@ -538,7 +562,10 @@ fn curve_check(curve: Series, day: Date, daily_has_data: bool, answer: &Answer) 
         Err(e) if *e.kind() == ErrorKind::CurveNotCollected => Check::fail(
             name,
             Class::Api,
-            format!("{curve}: the customer objected to the load curve, or its collection is not enabled ({})", code_of(e)),
+            format!(
+                "{curve}: the customer objected to the load curve, or its collection is not enabled ({})",
+                code_of(e)
+            ),
             CURVE_FIX,
         ),
         // ADAM-ERR0069 on a curve whose daily series answers means the
@@ -547,7 +574,10 @@ fn curve_check(curve: Series, day: Date, daily_has_data: bool, answer: &Answer) 
         Err(e) if *e.kind() == ErrorKind::WrongDirection && daily_has_data => Check::fail(
             name,
             Class::Api,
-            format!("{curve} answers {} although the daily energy of {day} exists: the load curve is not collected", code_of(e)),
+            format!(
+                "{curve} answers {} although the daily energy of {day} exists: the load curve is not collected",
+                code_of(e)
+            ),
             CURVE_FIX,
         ),
         Err(e) if !e.is_no_data() => {
@@ -559,12 +589,16 @@ fn curve_check(curve: Series, day: Date, daily_has_data: bool, answer: &Answer) 
         _ if daily_has_data => Check::fail(
             name,
             Class::Api,
-            format!("{curve} has no data for {day} although the daily energy of that day exists: the load curve collection is not enabled"),
+            format!(
+                "{curve} has no data for {day} although the daily energy of that day exists: the load curve collection is not enabled"
+            ),
             CURVE_FIX,
         ),
         _ => Check::warn(
             name,
-            format!("{curve} has no data for {day}, and neither has the daily energy: a gap in the meter's data, or data not published yet"),
+            format!(
+                "{curve} has no data for {day}, and neither has the daily energy: a gap in the meter's data, or data not published yet"
+            ),
             "try again tomorrow after 08:00 Paris; if it lasts, the meter may not be communicating (the customer can check their Enedis account)",
         ),
     }
@@ -581,17 +615,25 @@ fn activation_check(oldest: Date, activation: Option<Date>, answer: &Answer) -> 
             ),
             match activation {
                 Some(d) => format!("ask from {d} on; `sync` clamps to it by itself"),
-                None => "ask from the activation date on (the contract gives it); `sync` finds and clamps to it by itself".to_owned(),
+                None => {
+                    "ask from the activation date on (the contract gives it); `sync` finds and clamps to it by itself"
+                        .to_owned()
+                }
             },
         ),
         Err(e) if e.is_clamp() => Check::ok(
             name,
-            format!("the oldest day the API keeps moves daily; {oldest} was just refused ({}), `sync` clamps to it", code_of(e)),
+            format!(
+                "the oldest day the API keeps moves daily; {oldest} was just refused ({}), `sync` clamps to it",
+                code_of(e)
+            ),
         ),
         _ => Check::ok(
             name,
             match activation {
-                Some(_) => format!("activated{known}, before the oldest day the API keeps ({oldest}): the full history is available"),
+                Some(_) => format!(
+                    "activated{known}, before the oldest day the API keeps ({oldest}): the full history is available"
+                ),
                 None => format!("the full history is available (from {oldest})"),
             },
         ),
@@ -617,7 +659,10 @@ fn quota(report: &mut Report, store: Option<&dyn Store>, settings: &Settings, no
             "wait for the next hour; the quota is shared by every user of the application, so spread syncs over the day",
         ));
     } else {
-        report.add(Check::ok("quota", format!("{used} calls in the last hour (cap {cap} per hour), no 429 during these checks")));
+        report.add(Check::ok(
+            "quota",
+            format!("{used} calls in the last hour (cap {cap} per hour), no 429 during these checks"),
+        ));
     }
 }
 

@@ -17,8 +17,8 @@ use clap::{Args, ValueEnum};
 use comfy_table::{Table, presets};
 use dataconnect::domain::{paris, paris_day_start};
 use dataconnect::{DateRange, Series, UsagePointId};
-use dataconnect_sync::history_start;
 use dataconnect_store::{ReadingFilter, SeriesSummary, Store};
+use dataconnect_sync::history_start;
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp, ToSpan};
 use serde::Serialize;
@@ -430,7 +430,13 @@ fn render(s: &Status) -> String {
                 "expiring" => format!("WARNING: expires in {} days: ask the customer to renew", c.days_left),
                 _ => format!("ok ({} days left)", c.days_left),
             };
-            t.add_row([c.usage_point_id.clone(), c.generation.clone(), c.start.to_string(), c.expiry.to_string(), state]);
+            t.add_row([
+                c.usage_point_id.clone(),
+                c.generation.clone(),
+                c.start.to_string(),
+                c.expiry.to_string(),
+                state,
+            ]);
         }
         out.push_str(&format!("{t}\n"));
     }
@@ -445,7 +451,15 @@ fn render(s: &Status) -> String {
     if s.series.is_empty() {
         out.push_str("  nothing stored yet: run `dataconnect sync`\n");
     } else {
-        let mut t = table(&["meter", "series", "points", "stored span", "missing (sync fetches)", "no data from the API", "last sync"]);
+        let mut t = table(&[
+            "meter",
+            "series",
+            "points",
+            "stored span",
+            "missing (sync fetches)",
+            "no data from the API",
+            "last sync",
+        ]);
         for r in &s.series {
             let span = match (r.first_day, r.last_day) {
                 (Some(a), Some(b)) => format!("{a} .. {b}"),
@@ -528,7 +542,10 @@ mod tests {
         let missing = subtract(servable, &covered);
         assert_eq!(
             missing,
-            vec![Days { from: date(2025, 1, 5), to: date(2025, 1, 10) }, Days { from: date(2025, 1, 20), to: date(2025, 1, 31) }]
+            vec![
+                Days { from: date(2025, 1, 5), to: date(2025, 1, 10) },
+                Days { from: date(2025, 1, 20), to: date(2025, 1, 31) }
+            ]
         );
         assert_eq!(count(&missing), 16);
         assert_eq!(subtract(servable, &[r(date(2020, 1, 1), date(2026, 1, 1))]), vec![]);

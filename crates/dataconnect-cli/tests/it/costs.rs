@@ -48,7 +48,10 @@ fn hp_hc_split_the_curve_and_base_costs_the_daily_energy() {
 fn costs_explain_what_is_missing() {
     let demo = demo();
     let costs = |args: &[&str]| {
-        run(dataconnect(&demo.home).args(["costs", "--from", "2020-10-01", "--to", "2021-01-01", "--db"]).arg(&demo.db).args(args))
+        run(dataconnect(&demo.home)
+            .args(["costs", "--from", "2020-10-01", "--to", "2021-01-01", "--db"])
+            .arg(&demo.db)
+            .args(args))
     };
     // The production meter's contract has no off-peak hours.
     let r = costs(&["--prm", DEMO_PRODUCTION, "--hp", "0.27", "--hc", "0.2"]);

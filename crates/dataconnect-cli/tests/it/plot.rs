@@ -90,7 +90,8 @@ fn plot_explains_bad_input_in_one_line() {
     expect(&term(DEMO_CONSUMPTION, "consumption-daily", "2020-02-01", "2020-01-01"), 3, "--to");
     let out = demo.home.join("chart.jpg");
     let jpg = out.display().to_string();
-    let base = ["--prm", DEMO_CONSUMPTION, "--series", "consumption-daily", "--from", "2020-01-01", "--to", "2020-02-01"];
+    let base =
+        ["--prm", DEMO_CONSUMPTION, "--series", "consumption-daily", "--from", "2020-01-01", "--to", "2020-02-01"];
     let mut args = base.to_vec();
     args.extend(["--out", jpg.as_str()]);
     expect(&args, 2, ".svg or .png");

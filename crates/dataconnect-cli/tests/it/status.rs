@@ -7,7 +7,13 @@ use crate::spawned::{DEMO_CONSUMPTION, DEMO_PRODUCTION, TODAY, dataconnect, demo
 
 fn status_json(args: &[&str]) -> Value {
     let demo = demo();
-    let out = run_ok(dataconnect(&demo.home).args(["status", "--format", "json", "--today", TODAY]).args(args).arg("--db").arg(&demo.db));
+    let out = run_ok(
+        dataconnect(&demo.home)
+            .args(["status", "--format", "json", "--today", TODAY])
+            .args(args)
+            .arg("--db")
+            .arg(&demo.db),
+    );
     serde_json::from_str(&out).unwrap()
 }
 
@@ -77,7 +83,19 @@ fn config_init_writes_a_template_the_settings_read_back() {
     let path = dir.path().join("conf").join("config.toml");
     run_ok(dataconnect(dir.path()).args(["config", "init", "--path"]).arg(&path));
     let template = std::fs::read_to_string(&path).unwrap();
-    for key in ["base_url", "generation", "client_id", "client_secret", "client_secret_file", "redirect_uri", "db", "today", "revision_days", "quota_per_second", "quota_per_hour"] {
+    for key in [
+        "base_url",
+        "generation",
+        "client_id",
+        "client_secret",
+        "client_secret_file",
+        "redirect_uri",
+        "db",
+        "today",
+        "revision_days",
+        "quota_per_second",
+        "quota_per_hour",
+    ] {
         assert!(template.contains(&format!("\n# {key} = ")), "{key} is not documented");
     }
     // A second init refuses to overwrite; --force replaces.
