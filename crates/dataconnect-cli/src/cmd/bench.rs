@@ -68,11 +68,12 @@ async fn calls() -> Result<(), CliError> {
         .iter()
         .filter_map(|&s| dataconnect_sync::plan::wanted(s, &plan, None).map(|w| dataconnect_sync::minimum_calls(s, w)))
         .sum();
-    let before = source.client().stats().calls;
+    let before = crate::cmd::sync::data_calls(source.client());
     let report = dataconnect_sync::run(&store, &source, &targets, &SyncConfig { plan, concurrency: 8 }, &QuietProgress).await;
-    let made = source.client().stats().calls - before;
+    let made = crate::cmd::sync::data_calls(source.client()) - before;
+    let retries = source.client().stats().retries;
     println!(
-        "calls: full backfill of {prm} ({}): {made} data calls, minimum {minimum}, {} points{}",
+        "calls: full backfill of {prm} ({}): {made} data calls ({retries} retries), minimum {minimum}, {} points{}",
         series.map(|s| s.as_str()).join(", "),
         report.points,
         if made as usize == minimum { " (equal)" } else { " (NOT EQUAL)" }

@@ -319,6 +319,31 @@ fn code_of(e: &dataconnect::Error) -> String {
     }
 }
 
+/// True for answers that come from something other than Data Connect's
+/// APIs: a body in none of its error shapes, or the gateway's 404 for a
+/// path it does not route (a numeric fault code, "No matching resource
+/// found for given API Request"), which is what a wrong base URL gives.
+fn not_data_connect(e: &dataconnect::Error) -> bool {
+    let numeric_404 =
+        e.status() == Some(404) && e.code().is_none_or(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_digit()));
+    *e.kind() == ErrorKind::Decode || (*e.kind() == ErrorKind::Api && e.code().is_none()) || numeric_404
+}
+
+/// True for the daily answers the diagnosis reads as facts about the meter
+/// (data, no data, wrong direction, before activation or the history,
+/// consent); anything else means the check itself could not be made.
+fn is_expected(a: &Answer) -> bool {
+    match a {
+        Ok(_) => true,
+        Err(e) => {
+            e.is_no_data()
+                || e.is_clamp()
+                || e.needs_consent()
+                || matches!(e.kind(), ErrorKind::WrongDirection | ErrorKind::RateLimited)
+        }
+    }
+}
+
 fn is_moved(e: &dataconnect::Error) -> bool {
     e.code().is_some_and(|c| c.to_ascii_uppercase().replace('_', "-") == "ADAM-DC-0007")
 }
@@ -363,6 +388,31 @@ impl Probe<'_> {
                 report.add(Check::ok("connection", format!("{base} answers")));
                 report.add(Check::ok("credentials", "the application's token was granted"));
                 Some(c)
+            }
+            // Something answers, but not in any of Data Connect's three
+            // error shapes: most likely a wrong base URL (a web page, a
+            // proxy, another API).
+            Err(e) if not_data_connect(&e) => {
+                report.add(Check::fail(
+                    "connection",
+                    Class::Network,
+                    format!("{base} answers, but not like Data Connect ({e})"),
+                    "check --base-url / DATACONNECT_BASE_URL: it is the API gateway (for Enedis, https://gw.ext.prod.api.enedis.fr), not a web page",
+                ));
+                for name in ["credentials", "consent", "direction", "load curve", "activation", "publication"] {
+                    report.add(Check::skip(name, "the base URL does not answer like Data Connect"));
+                }
+                return;
+            }
+            Err(e) if *e.kind() == ErrorKind::NoToken => {
+                report.add(Check::ok("connection", format!("{base} answers")));
+                // Generation 1 tokens belong to a customer's consent: without
+                // one for this meter, the credentials cannot be tried.
+                report.add(Check::skip(
+                    "credentials",
+                    "generation 1 tokens are per customer, and none is stored for this meter",
+                ));
+                None
             }
             Err(e) => {
                 report.add(Check::ok("connection", format!("{base} answers")));
@@ -423,6 +473,22 @@ impl Probe<'_> {
                 return;
             }
             None => report.add(Check::ok("consent", format!("the API serves {}'s data", self.prm))),
+        }
+
+        // Any other refusal (a server failure, a subscription missing in
+        // DataHub, a malformed answer) leaves nothing to diagnose from.
+        if let Some(e) = [&cons, &prod].into_iter().find(|a| !is_expected(a)).and_then(|a| a.as_ref().err()) {
+            let class = crate::error::from_client(e).class();
+            report.add(Check::fail(
+                "daily data",
+                class,
+                format!("asking for a week of daily energy failed: {e}"),
+                e.advice().to_owned(),
+            ));
+            for name in ["direction", "load curve", "activation", "publication"] {
+                report.add(Check::skip(name, "the daily energy could not be read"));
+            }
+            return;
         }
 
         // 4. Direction.

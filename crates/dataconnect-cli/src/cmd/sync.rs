@@ -147,9 +147,9 @@ pub async fn run_sync(
 ) -> Result<SyncReport, CliError> {
     let started = Timestamp::now();
     let run = store.begin_sync_run(started)?;
-    let calls_before = source.client().stats().calls;
+    let calls_before = data_calls(source.client());
     let report = dataconnect_sync::run(store, source, targets, config, reporter).await;
-    let calls = source.client().stats().calls.saturating_sub(calls_before);
+    let calls = data_calls(source.client()).saturating_sub(calls_before);
     // Bookkeeping failures must not hide the sync's own outcome.
     let _ = store.record_calls(started, calls);
     let status = if report.is_complete() { "ok" } else if report.stored > 0 { "partial" } else { "failed" };
@@ -163,6 +163,12 @@ pub async fn run_sync(
     let mut report = report;
     report.calls = calls;
     Ok(report)
+}
+
+/// HTTP requests the client sent, token requests excluded.
+pub fn data_calls(client: &dataconnect::Client) -> u64 {
+    let stats = client.stats();
+    stats.calls.saturating_sub(stats.token_requests)
 }
 
 /// Prints the outcome and picks the exit status.

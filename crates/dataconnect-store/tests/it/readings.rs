@@ -101,3 +101,25 @@ fn data_survives_reopening() {
     assert_eq!(store.coverage(&p, CURVE).unwrap(), vec![w]);
     assert_eq!(store.schema_version().unwrap(), 1);
 }
+
+#[test]
+fn large_windows_go_in_whole_and_idempotently() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let p = prm();
+    // 31 days of half-hours: several multi-row statements plus a remainder.
+    let w = range(d(2025, 10, 1), d(2025, 11, 1));
+    let rs = curve(w);
+    assert!(rs.len() % 64 != 0);
+    for _ in 0..2 {
+        store.upsert_window(&WindowWrite { prm: &p, series: CURVE, window: w, readings: &rs }).unwrap();
+    }
+    let mut back = Vec::new();
+    store
+        .for_each_reading(&ReadingFilter::default(), &mut |r| {
+            back.push(r.reading.clone());
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(back, rs);
+}
