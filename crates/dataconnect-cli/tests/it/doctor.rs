@@ -71,6 +71,12 @@ fn refused_credentials_a_dead_base_url_and_missing_settings_are_named() {
     assert_eq!(r.code, 7, "{r:?}");
     let l = line(&r, "connection");
     assert!(l.starts_with("FAIL") && l.contains("dataconnect sandbox"), "{l}");
+    // A URL that answers, but is not the API gateway.
+    let wrong = format!("{}/not-the-gateway/", sandbox().base_url);
+    let r = run(sandbox().client(home.path()).env("DATACONNECT_BASE_URL", &wrong).args(prm));
+    assert_eq!(r.code, 7, "{r:?}");
+    let l = line(&r, "connection");
+    assert!(l.starts_with("FAIL") && l.contains("not like Data Connect"), "{l}");
     let r = run(dataconnect(home.path()).args(prm));
     assert_eq!(r.code, 4, "{r:?}");
     assert!(line(&r, "settings").starts_with("FAIL"));
