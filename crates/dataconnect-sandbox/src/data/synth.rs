@@ -144,6 +144,16 @@ fn profiles() -> &'static Profiles {
 /// (`h` may be 24 for the next midnight).
 pub(crate) fn local_instant(day: Date, h: i8) -> Option<i64> {
     let (day, h) = if h >= 24 { (day.tomorrow().ok()?, h - 24) } else { (day, h) };
+    // Fast path through the cached offsets: the wall-clock time `local`
+    // is the instant `local − offset` for the offset in force then. Paris
+    // is at +01:00 or +02:00; an hour inside a change (none of the hours
+    // the sandbox asks for) falls back to the time-zone rules.
+    let local = days_from_civil(day) * 86_400 + i64::from(h) * 3600;
+    for offset in [3600, 7200] {
+        if offset_at(local - offset) == offset {
+            return Some(local - offset);
+        }
+    }
     let zoned = day.at(h, 0, 0, 0).to_zoned_datetime(paris().clone()).ok()?;
     Some(zoned.timestamp().as_second())
 }
@@ -255,7 +265,6 @@ pub(crate) fn prm_seed(prm: &str) -> u64 {
 }
 
 const TAG_NOISE: u64 = 1;
-const TAG_SPIKE: u64 = 2;
 const TAG_NULL: u64 = 3;
 const TAG_MAX: u64 = 4;
 const TAG_WEATHER: u64 = 5;
@@ -404,9 +413,15 @@ impl DayCtx {
         let night = !(6 * 3600..23 * 3600).contains(&secs);
         let heating = hh.heat_k * (17.0 - temp).max(0.0) * if night { 0.7 } else { 1.0 };
         let water = if hh.water_heater && !(5400..23 * 3600).contains(&secs) { self.water } else { 0.0 };
-        let noise = 0.8 + 0.4 * unit(hash3(hh.seed, a as u64, TAG_NOISE));
-        let spike_draw = hash3(hh.seed, a as u64, TAG_SPIKE);
-        let spike = if !night && unit(spike_draw) < 0.07 { 900.0 + 1600.0 * unit(mix(spike_draw)) } else { 0.0 };
+        // One hash gives three independent draws (its high, middle and low
+        // bits): the noise, whether an appliance runs, and its power.
+        let draw = hash3(hh.seed, a as u64, TAG_NOISE);
+        let noise = 0.8 + 0.4 * (draw >> 40) as f64 / (1u64 << 24) as f64;
+        let spike = if !night && ((draw >> 20) & 0xF_FFFF) < (0.07 * (1u64 << 20) as f64) as u64 {
+            900.0 + 1600.0 * (draw & 0xF_FFFF) as f64 / (1u64 << 20) as f64
+        } else {
+            0.0
+        };
         (hh.base + activity * hh.activity) * noise + heating + water + spike
     }
 
