@@ -81,3 +81,15 @@ fn refused_credentials_a_dead_base_url_and_missing_settings_are_named() {
     assert_eq!(r.code, 4, "{r:?}");
     assert!(line(&r, "settings").starts_with("FAIL"));
 }
+
+#[test]
+fn an_exhausted_hourly_quota_is_named() {
+    // Two calls per hour per API: the token and contract calls pass, the
+    // second daily call is refused with the gateway's 429.
+    let small = Sandbox::spawn_with(&["--quota-per-hour", "2"]);
+    let home = tempfile::tempdir().unwrap();
+    let r = run(small.client(home.path()).args(["doctor", "--prm", "22516914714270"]));
+    assert_eq!(r.code, 9, "{r:?}");
+    let l = line(&r, "quota");
+    assert!(l.starts_with("FAIL") && l.contains("429"), "{l}");
+}

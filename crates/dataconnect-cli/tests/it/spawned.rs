@@ -63,8 +63,14 @@ pub struct Sandbox {
 impl Sandbox {
     /// Starts a sandbox on a free port of 127.0.0.1 with `--today TODAY`.
     pub fn spawn() -> Sandbox {
+        Sandbox::spawn_with(&[])
+    }
+
+    /// Same, with more sandbox flags.
+    pub fn spawn_with(extra: &[&str]) -> Sandbox {
         let mut child = Command::new(env!("CARGO_BIN_EXE_dataconnect"))
             .args(["sandbox", "--listen", "127.0.0.1:0", "--today", TODAY, "--quota-per-second", "0"])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
