@@ -3,7 +3,7 @@
 //! environment, and one store filled by `dataconnect demo`, shared by the
 //! tests that only read it.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
@@ -137,3 +137,22 @@ pub fn demo() -> &'static Demo {
 pub const DEMO_CONSUMPTION: &str = "12345678901234";
 /// Sandbox client 3's production meter.
 pub const DEMO_PRODUCTION: &str = "10284856584123";
+
+/// Plays the customer's browser on the sandbox's consent page: one GET of
+/// the authorize URL, without following the redirect, whose `Location` it
+/// returns.
+pub fn consent_redirect(authorize: &str) -> String {
+    let rest = authorize.strip_prefix("http://").expect("a local http URL");
+    let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).expect("a path");
+    let mut stream = std::net::TcpStream::connect(host).expect("the sandbox accepts");
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").expect("request sent");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("response read");
+    response
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .find_map(|l| {
+            l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("location")).map(|(_, v)| v.trim().to_owned())
+        })
+        .unwrap_or_else(|| panic!("no redirect in: {response}"))
+}

@@ -3,7 +3,9 @@
 
 use serde_json::Value;
 
-use crate::spawned::{DEMO_CONSUMPTION, DEMO_PRODUCTION, TODAY, dataconnect, demo, run, run_ok};
+use crate::spawned::{
+    DEMO_CONSUMPTION, DEMO_PRODUCTION, Sandbox, TODAY, consent_redirect, dataconnect, demo, run, run_ok,
+};
 
 fn status_json(args: &[&str]) -> Value {
     let demo = demo();
@@ -121,4 +123,29 @@ fn config_init_writes_a_template_the_settings_read_back() {
     // The default location is the user's config directory.
     let out = run_ok(dataconnect(dir.path()).args(["config", "init"]));
     assert!(out.contains(&dir.path().join("config").display().to_string()), "{out}");
+}
+
+#[test]
+fn status_marks_a_meter_whose_consent_was_revoked() {
+    // Sandbox client 8 gives consent and revokes it at once: the sync is
+    // refused with ADAM-DC-0008 and marks the meter.
+    let sandbox = Sandbox::spawn();
+    let home = tempfile::tempdir().unwrap();
+    let cmd = || {
+        let mut c = sandbox.client(home.path());
+        c.env("DATACONNECT_GENERATION", "v5").env("DATACONNECT_REDIRECT_URI", "http://127.0.0.1:8081/callback");
+        c
+    };
+    let authorize = run_ok(cmd().args(["consent", "--sandbox-client", "8"]));
+    let redirect = consent_redirect(authorize.lines().next().unwrap());
+    run_ok(cmd().args(["consent", "complete", "--url", &redirect]));
+    let sync = run(cmd().arg("sync"));
+    assert!(sync.stderr.contains("ADAM-DC-0008"), "{sync:?}");
+    let v: Value = serde_json::from_str(&run_ok(cmd().args(["status", "--format", "json"]))).unwrap();
+    let c = &v["consents"][0];
+    assert_eq!(c["usage_point_id"], "26584978546985");
+    assert_eq!(c["state"], "needs-consent");
+    assert!(c["reason"].as_str().unwrap().contains("ADAM-DC-0008"), "{c}");
+    let table = run_ok(cmd().arg("status"));
+    assert!(table.contains("NEEDS CONSENT") && table.contains("dataconnect consent"), "{table}");
 }
