@@ -64,6 +64,8 @@ pub struct Status {
     pub pending_consents: usize,
     /// One entry per meter and series the store knows.
     pub series: Vec<SeriesStatus>,
+    /// Consented meters no sync has touched yet.
+    pub never_synced: Vec<String>,
     /// The most recent sync run, if any.
     pub last_sync: Option<LastSync>,
     /// Data calls recorded by syncs.
@@ -281,6 +283,11 @@ pub fn collect(store: &dyn Store, input: &StatusInput<'_>) -> Result<Status, Cli
         }
     }
 
+    let never_synced: Vec<String> = consent_records
+        .iter()
+        .map(|c| c.usage_point_id.to_string())
+        .filter(|prm| !series_rows.iter().any(|r| &r.usage_point_id == prm))
+        .collect();
     let last_sync = store.sync_runs(1)?.into_iter().next().map(|run| match run.outcome {
         Some(o) => LastSync {
             started_at: run.started_at,
@@ -312,6 +319,7 @@ pub fn collect(store: &dyn Store, input: &StatusInput<'_>) -> Result<Status, Cli
         consents,
         pending_consents: store.pending_consents()?.len(),
         series: series_rows,
+        never_synced,
         last_sync,
         quota,
     })
@@ -486,6 +494,13 @@ fn render(s: &Status) -> String {
             ]);
         }
         out.push_str(&format!("{t}\n"));
+    }
+
+    if !s.never_synced.is_empty() {
+        out.push_str(&format!(
+            "  never synced: {}: run `dataconnect sync` to fetch their history\n",
+            s.never_synced.join(", ")
+        ));
     }
 
     out.push_str("\nLast sync: ");
