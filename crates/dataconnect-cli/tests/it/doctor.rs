@@ -3,14 +3,12 @@
 
 use crate::spawned::{Ran, Sandbox, dataconnect, run};
 
-fn sandbox() -> &'static Sandbox {
-    static SANDBOX: std::sync::OnceLock<Sandbox> = std::sync::OnceLock::new();
-    SANDBOX.get_or_init(Sandbox::spawn)
-}
-
+/// Runs doctor for `prm` against a sandbox of its own (owned by the test,
+/// so the process is killed when the test ends, even by a panic).
 fn doctor(prm: &str) -> Ran {
+    let sandbox = Sandbox::spawn();
     let home = tempfile::tempdir().unwrap();
-    run(sandbox().client(home.path()).args(["doctor", "--prm", prm]))
+    run(sandbox.client(home.path()).args(["doctor", "--prm", prm]))
 }
 
 /// The line of one check: its name starts at column 6.
@@ -61,19 +59,20 @@ fn client_1_data_starts_at_its_activation_date() {
 
 #[test]
 fn refused_credentials_a_dead_base_url_and_missing_settings_are_named() {
+    let sandbox = Sandbox::spawn();
     let home = tempfile::tempdir().unwrap();
     let prm = ["doctor", "--prm", "22516914714270"];
-    let r = run(sandbox().client(home.path()).env("DATACONNECT_CLIENT_SECRET", "wrong").args(prm));
+    let r = run(sandbox.client(home.path()).env("DATACONNECT_CLIENT_SECRET", "wrong").args(prm));
     assert_eq!(r.code, 5, "{r:?}");
     assert!(line(&r, "credentials").starts_with("FAIL"));
     // Port 1 on the loopback refuses connections at once.
-    let r = run(sandbox().client(home.path()).env("DATACONNECT_BASE_URL", "http://127.0.0.1:1").args(prm));
+    let r = run(sandbox.client(home.path()).env("DATACONNECT_BASE_URL", "http://127.0.0.1:1").args(prm));
     assert_eq!(r.code, 7, "{r:?}");
     let l = line(&r, "connection");
     assert!(l.starts_with("FAIL") && l.contains("dataconnect sandbox"), "{l}");
     // A URL that answers, but is not the API gateway.
-    let wrong = format!("{}/not-the-gateway/", sandbox().base_url);
-    let r = run(sandbox().client(home.path()).env("DATACONNECT_BASE_URL", &wrong).args(prm));
+    let wrong = format!("{}/not-the-gateway/", sandbox.base_url);
+    let r = run(sandbox.client(home.path()).env("DATACONNECT_BASE_URL", &wrong).args(prm));
     assert_eq!(r.code, 7, "{r:?}");
     let l = line(&r, "connection");
     assert!(l.starts_with("FAIL") && l.contains("not like Data Connect"), "{l}");

@@ -115,8 +115,26 @@ pub struct Demo {
 pub fn demo() -> &'static Demo {
     static DEMO: OnceLock<Demo> = OnceLock::new();
     DEMO.get_or_init(|| {
-        // The directory lives as long as the test process.
-        let home = tempfile::tempdir().expect("temp dir").keep();
+        // A static is never dropped, so a TempDir here would never be
+        // removed: the store goes under Cargo's scratch directory for
+        // integration tests instead, one per process, and earlier runs'
+        // leftovers are swept (only stale ones, so a concurrent run keeps
+        // its own).
+        let scratch = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        if let Ok(entries) = std::fs::read_dir(scratch) {
+            for entry in entries.flatten() {
+                let stale = entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| t.elapsed().is_ok_and(|age| age.as_secs() > 600));
+                if stale && entry.file_name().to_string_lossy().starts_with("cli-charts-demo-") {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                }
+            }
+        }
+        let home = scratch.join(format!("cli-charts-demo-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&home);
+        std::fs::create_dir_all(&home).expect("scratch dir");
         let db = home.join("demo.db");
         let charts = home.join("charts");
         let out = dataconnect(&home)
