@@ -53,6 +53,12 @@ impl Cmd {
         })?;
         if let Some(out) = &self.out {
             FileFormat::of(out).map_err(|e| chart_error(&e))?;
+            if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty() && !d.is_dir()) {
+                return Err(CliError::usage(format!(
+                    "the directory {} of --out does not exist: create it first, or write elsewhere",
+                    dir.display()
+                )));
+            }
         }
         let settings = Settings::resolve(&self.global)?;
         if !settings.db.exists() {

@@ -96,6 +96,10 @@ fn plot_explains_bad_input_in_one_line() {
     args.extend(["--out", jpg.as_str()]);
     expect(&args, 2, ".svg or .png");
     assert!(!out.exists());
+    let nowhere = demo.home.join("no-such-dir").join("chart.svg").display().to_string();
+    let mut args = base.to_vec();
+    args.extend(["--out", nowhere.as_str()]);
+    expect(&args, 2, "does not exist");
     // Neither --out nor --term.
     assert_eq!(plot(&base).code, 2);
 }
