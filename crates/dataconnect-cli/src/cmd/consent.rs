@@ -171,6 +171,10 @@ fn local_listen_addr(redirect: Option<&Url>) -> Result<String, CliError> {
     Ok(format!("{host}:{port}"))
 }
 
+/// How long one connection to the redirect listener may take to send its
+/// request head (a browser sends it at once).
+const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Serves requests until one arrives on the redirect path with a query; answers
 /// it with a short page and returns the full redirect URL.
 async fn receive_redirect(listener: tokio::net::TcpListener, base: &Url) -> Result<Url, CliError> {
@@ -183,15 +187,25 @@ async fn receive_redirect(listener: tokio::net::TcpListener, base: &Url) -> Resu
         let mut buf = vec![0u8; 16 * 1024];
         let mut len = 0;
         // Read the request head only; a redirect is a GET without a body.
-        while len < buf.len() {
-            let n = match stream.read(&mut buf[len..]).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => n,
-            };
-            len += n;
-            if buf[..len].windows(4).any(|w| w == b"\r\n\r\n") {
-                break;
+        // A client that connects and then sends nothing (or drips) would
+        // hold this one-at-a-time listener until the global timeout and
+        // lock the customer's browser out: each connection gets a few
+        // seconds to send its head.
+        let head = async {
+            while len < buf.len() {
+                let n = match stream.read(&mut buf[len..]).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                };
+                len += n;
+                if buf[..len].windows(4).any(|w| w == b"\r\n\r\n") {
+                    break;
+                }
             }
+        };
+        if tokio::time::timeout(HEAD_TIMEOUT, head).await.is_err() {
+            let _ = stream.write_all(b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").await;
+            continue;
         }
         let head = String::from_utf8_lossy(&buf[..len]);
         let target = head.lines().next().and_then(|l| l.split_whitespace().nth(1)).unwrap_or("");

@@ -1,0 +1,172 @@
+//! End-to-end tests of the `dataconnect` binary (assert_cmd) against a real
+//! sandbox over HTTP on 127.0.0.1, on real SQLite files.
+//!
+//! The sandbox runs in the test process on its own thread and runtime (the
+//! brief allows the in-process sandbox where simpler); its request log
+//! counts the calls the binary makes. The calendar is frozen at
+//! [`TODAY`] on both sides, so every run sees the same data.
+
+mod bad_input;
+mod consent;
+mod demo;
+mod sync;
+mod spawned;
+mod plot;
+mod status;
+mod doctor;
+mod costs;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use dataconnect_sandbox::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, SandboxConfig};
+
+pub const TODAY: &str = "2026-11-28";
+pub const CONSUMER: &str = "12345678901234";
+
+/// A sandbox serving on a free port until dropped.
+pub struct Sandbox {
+    pub url: String,
+    pub log: PathBuf,
+    pub redirect_uri: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A port that was free a moment ago (for a redirect listener).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Starts a sandbox frozen at [`TODAY`], with a high quota and a request log
+/// in `dir`; `tweak` adjusts its configuration.
+pub fn sandbox(dir: &Path, tweak: impl FnOnce(&mut SandboxConfig)) -> Sandbox {
+    let log = dir.join("requests.jsonl");
+    let redirect_uri = format!("http://127.0.0.1:{}/callback", free_port());
+    let mut config = SandboxConfig {
+        today: Some(TODAY.parse().unwrap()),
+        quota_per_second: 1000,
+        request_log: Some(log.clone()),
+        redirect_uri: redirect_uri.clone(),
+        ..SandboxConfig::default()
+    };
+    tweak(&mut config);
+    let redirect_uri = config.redirect_uri.clone();
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            addr_tx.send(listener.local_addr().unwrap()).unwrap();
+            let sandbox = dataconnect_sandbox::Sandbox::new(config).unwrap();
+            dataconnect_sandbox::serve(listener, sandbox, async move {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+    });
+    let addr = addr_rx.recv().unwrap();
+    Sandbox { url: format!("http://{addr}"), log, redirect_uri, stop: Some(stop), thread: Some(thread) }
+}
+
+/// The binary with a hermetic environment: settings for `sandbox`, the
+/// database `db`, a config file raising the client's quota, and HOME and
+/// XDG directories inside `dir` so no user file is read.
+pub fn dataconnect(dir: &Path, sandbox: &Sandbox, db: &Path) -> Command {
+    let config = dir.join("config.toml");
+    if !config.exists() {
+        std::fs::write(&config, "# Test settings.\nquota_per_second = 1000\nquota_per_hour = 100000\n").unwrap();
+    }
+    let mut cmd = bare(dir);
+    cmd.env("DATACONNECT_BASE_URL", &sandbox.url)
+        .env("DATACONNECT_CLIENT_ID", DEFAULT_CLIENT_ID)
+        .env("DATACONNECT_CLIENT_SECRET", DEFAULT_CLIENT_SECRET)
+        .env("DATACONNECT_REDIRECT_URI", &sandbox.redirect_uri)
+        .env("DATACONNECT_DB", db)
+        .env("DATACONNECT_TODAY", TODAY)
+        .env("DATACONNECT_CONFIG", &config);
+    cmd
+}
+
+/// The binary with no DATACONNECT_ variable and a home inside `dir`.
+pub fn bare(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dataconnect"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("DATACONNECT_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("HOME", dir).env("XDG_CONFIG_HOME", dir.join("xdg-config")).env("XDG_DATA_HOME", dir.join("xdg-data"));
+    cmd.current_dir(dir);
+    cmd
+}
+
+/// A minimal HTTP/1.1 GET, as a browser that does not follow redirects:
+/// returns the status and the `Location` header.
+pub fn get(url: &str) -> (u16, Option<String>) {
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
+    let mut stream = TcpStream::connect(host).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let location = response
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("location")).map(|(_, v)| v.trim().to_owned()));
+    (status, location)
+}
+
+/// Plays the customer: follows the authorize URL to the redirect, and
+/// returns the redirect URL without fetching it.
+pub fn consent_redirect(authorize: &str) -> String {
+    let (status, location) = get(authorize);
+    assert!((300..400).contains(&status), "authorize answered {status}");
+    location.unwrap()
+}
+
+/// Records a consent for sandbox client 3's consumption meter in `db`, the
+/// way a user does it: `consent`, the browser, `consent complete --url`.
+pub fn consent(dir: &Path, sandbox: &Sandbox, db: &Path) {
+    let out = dataconnect(dir, sandbox, db).args(["consent", "--sandbox-client", "3"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let url = String::from_utf8(out.stdout).unwrap().lines().next().unwrap().to_owned();
+    let redirect = consent_redirect(&url);
+    let out = dataconnect(dir, sandbox, db).args(["consent", "complete", "--url", &redirect]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// The data requests of the request log (token and consent calls left out).
+pub fn data_requests(log: &Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    text.lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| {
+            let path = v["path"].as_str().unwrap_or_default();
+            !path.contains("oauth2") && !path.contains("token") && !path.contains("subscribed_services")
+        })
+        .collect()
+}
+
+/// Runs the command and returns stdout, failing with stderr if it failed.
+pub fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "exit {:?}: {}", out.status.code(), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
