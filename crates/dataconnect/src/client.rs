@@ -37,6 +37,11 @@ pub const LEGACY_SANDBOX_BASE_URL: &str = "https://gw.hml.api.enedis.fr";
 /// used instead of the base URL when the base URL is a production gateway.
 pub const PRODUCTION_AUTHORIZE_BASE_URL: &str = "https://mon-compte-particulier.enedis.fr";
 
+/// The largest answer body the client reads, in bytes. The largest real
+/// answers (a year of daily values, a week of 10-minute load curve) are
+/// well under 1 MiB; anything past 16 MiB is refused unread.
+const MAX_BODY: usize = 16 << 20;
+
 /// Everything a [`Client`] needs.
 #[derive(Clone)]
 pub struct ClientConfig {
@@ -382,7 +387,7 @@ impl Client {
                     tracing::debug!(api = call.api, wait_ms = wait.as_millis() as u64, "429: closing the quota gate");
                     // Everyone waits, not just this task: the budget is
                     // shared.
-                    self.inner.gate.close_for(wait);
+                    self.inner.gate.close_for(wait, !e.is_hourly_quota());
                     attempt -= 1;
                     bump(&self.inner.counters.retries);
                 }
@@ -442,15 +447,34 @@ impl Client {
         // The body is read as bytes and parsed as JSON whatever the
         // Content-Type says: the 2026 gateway labels JSON
         // `application/octet-stream`.
-        let body = resp.bytes().await.map_err(|e| {
-            if e.is_timeout() {
-                Error::new(ErrorKind::Timeout, format!("{context}: the answer did not arrive in time")).with_source(e)
-            } else {
-                Error::new(ErrorKind::Truncated, format!("{context}: the answer was cut")).with_source(e)
+        //
+        // The body is read chunk by chunk up to MAX_BODY: a hostile or
+        // broken server (a huge or never-ending body) must not make the
+        // client hold more than that in memory.
+        let too_large = || {
+            Error::new(ErrorKind::Decode, format!("{context}: the answer is larger than {} MiB; refused", MAX_BODY >> 20))
+        };
+        if resp.content_length().is_some_and(|n| n > MAX_BODY as u64) {
+            return Err(too_large());
+        }
+        let mut resp = resp;
+        let mut body = Vec::new();
+        loop {
+            let chunk = resp.chunk().await.map_err(|e| {
+                if e.is_timeout() {
+                    Error::new(ErrorKind::Timeout, format!("{context}: the answer did not arrive in time")).with_source(e)
+                } else {
+                    Error::new(ErrorKind::Truncated, format!("{context}: the answer was cut")).with_source(e)
+                }
+            })?;
+            let Some(chunk) = chunk else { break };
+            if body.len() + chunk.len() > MAX_BODY {
+                return Err(too_large());
             }
-        })?;
+            body.extend_from_slice(&chunk);
+        }
         if (200..300).contains(&status) {
-            Ok(body.to_vec())
+            Ok(body)
         } else {
             Err(Error::from_response(status, retry_after, &body, format!("{context} failed")))
         }

@@ -41,8 +41,14 @@ impl Default for QuotaConfig {
     }
 }
 
-/// Margin added to the one-second window (see the module docs).
+/// Margin added to the one-second window at first (see the module docs).
 const SECOND_MARGIN: Duration = Duration::from_millis(40);
+/// How much each per-second 429 widens that margin, and the widest it gets:
+/// a 429 despite the gate means the server saw our calls closer together
+/// than we sent them (a loaded machine, a jittery network), so the budget
+/// adjusts to leave more room.
+const MARGIN_STEP: Duration = Duration::from_millis(40);
+const MAX_SECOND_MARGIN: Duration = Duration::from_millis(400);
 /// Margin added to the one-hour window.
 const HOUR_MARGIN: Duration = Duration::from_secs(2);
 
@@ -81,6 +87,7 @@ struct Bucket {
 struct State {
     buckets: HashMap<&'static str, Bucket>,
     closed_until: Option<Instant>,
+    second_margin: Duration,
 }
 
 /// The gate. See the module docs.
@@ -91,7 +98,7 @@ pub(crate) struct Gate {
 
 impl Gate {
     pub(crate) fn new(config: QuotaConfig) -> Self {
-        Gate { config, state: Mutex::new(State { buckets: HashMap::new(), closed_until: None }) }
+        Gate { config, state: Mutex::new(State { buckets: HashMap::new(), closed_until: None, second_margin: SECOND_MARGIN }) }
     }
 
     /// Waits for a slot in the budget of `api`; returns how long it waited.
@@ -106,10 +113,12 @@ impl Gate {
             };
             let closed = st.closed_until.filter(|c| *c > now);
             let cfg = self.config;
+            let second_len = Duration::from_secs(1) + st.second_margin;
             let b = st.buckets.entry(api).or_insert_with(|| Bucket {
-                second: Window::new(Duration::from_secs(1) + SECOND_MARGIN, cfg.per_second),
+                second: Window::new(second_len, cfg.per_second),
                 hour: Window::new(Duration::from_secs(3600) + HOUR_MARGIN, cfg.per_hour),
             });
+            b.second.len = second_len;
             let slot = b.second.earliest(now).max(b.hour.earliest(now)).max(closed.unwrap_or(now));
             // Reservations are handed out in increasing order, so the logs
             // stay sorted.
@@ -125,13 +134,18 @@ impl Gate {
     }
 
     /// Closes the gate for every API until `wait` from now (after a 429).
-    pub(crate) fn close_for(&self, wait: Duration) {
+    /// With `widen`, after a per-second 429, the one-second window also
+    /// gets a wider margin from now on.
+    pub(crate) fn close_for(&self, wait: Duration, widen: bool) {
         let until = Instant::now() + wait;
         let mut st = match self.state.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
         st.closed_until = Some(st.closed_until.map_or(until, |c| c.max(until)));
+        if widen {
+            st.second_margin = (st.second_margin + MARGIN_STEP).min(MAX_SECOND_MARGIN);
+        }
     }
 }
 
@@ -173,7 +187,7 @@ mod tests {
         assert!(gate.acquire("a").await >= Duration::from_secs(1));
         // The hourly budget of "a" is spent: the next call waits an hour.
         assert!(gate.acquire("a").await >= Duration::from_secs(3600));
-        gate.close_for(Duration::from_secs(10));
+        gate.close_for(Duration::from_secs(10), true);
         assert!(gate.acquire("c").await >= Duration::from_secs(10));
     }
 }

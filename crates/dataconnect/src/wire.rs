@@ -34,12 +34,17 @@ use crate::error::Error;
 
 /// Deserializes `body` as `T`, naming the JSON path of any failure.
 pub(crate) fn from_slice<'a, T: serde::Deserialize<'a>>(body: &'a [u8], what: &str) -> Result<T, Error> {
+    // Path tracking allocates for every key it passes, so the fast path
+    // decodes without it; only a body that fails is decoded a second time,
+    // with tracking, to name the path. Trailing garbage after a complete
+    // value is tolerated: the value is what matters, and a proxy appending
+    // a second document should not lose the data.
     let mut de = serde_json::Deserializer::from_slice(body);
-    let v = serde_path_to_error::deserialize(&mut de).map_err(|e| Error::decode(e, body, what))?;
-    // Trailing garbage after a complete value is tolerated: the value is
-    // what matters, and a proxy appending a newline or a second document
-    // should not lose the data.
-    Ok(v)
+    if let Ok(v) = T::deserialize(&mut de) {
+        return Ok(v);
+    }
+    let mut de = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| Error::decode(e, body, what))
 }
 
 /// A measured value: a number, a numeric string, `null`, or the string

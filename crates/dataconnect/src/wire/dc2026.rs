@@ -99,8 +99,11 @@ pub(crate) fn decode_readings(body: &[u8], series: Series, window: DateRange) ->
             let start = super::ts(super::paris_fast::local_midnight_to_utc(first_day));
             let mut res = CurveResolver::new(start, unit, factor, points.len());
             let mut step = m.pas.as_deref().and_then(parse_step).filter(|s| *s < 86_400).unwrap_or(1800);
+            // Steps repeat from point to point: parse each spelling once.
+            let mut last_step_text: &str = "";
             for (i, p) in points.iter().enumerate() {
-                if let Some(s) = p.p.as_deref() {
+                if let Some(s) = p.p.as_deref().filter(|s| *s != last_step_text) {
+                    last_step_text = s;
                     step = parse_step(s).ok_or_else(|| {
                         bad(format!("cannot decode the mesure_synchrone_auto answer at `{}` (value: {s:?})", path(i, "p")))
                     })?;

@@ -107,8 +107,11 @@ fn convert(mr: MeterReading<'_>, series: Series, window: DateRange) -> Result<Ve
             let start = super::ts(super::paris_fast::local_midnight_to_utc(first_day));
             let mut res = CurveResolver::new(start, unit, factor, items.len());
             let mut step = default_step.unwrap_or(1800);
+            // Steps repeat from point to point: parse each spelling once.
+            let mut last_step_text: &str = "";
             for (i, it) in items.iter().enumerate() {
-                if let Some(s) = it.interval_length.as_ref() {
+                if let Some(s) = it.interval_length.as_ref().filter(|s| s.as_str() != last_step_text) {
+                    last_step_text = s.as_str();
                     step = parse_step(s.as_str()).ok_or_else(|| {
                         bad(format!(
                             "cannot decode the meter_reading answer at `meter_reading.interval_reading[{i}].interval_length` (value: {:?})",
