@@ -140,5 +140,8 @@ pub fn from_client(e: &dataconnect::Error) -> CliError {
         K::TokenStore => Class::Store,
         _ => Class::Api,
     };
-    CliError::new(class, format!("{e}: {}", e.advice()))
+    // The client's message usually ends with its advice already.
+    let text = e.to_string();
+    let line = if text.contains(e.advice()) { text } else { format!("{text}: {}", e.advice()) };
+    CliError::new(class, line)
 }

@@ -1,5 +1,8 @@
 //! Progress of a sync: bars on a terminal, plain lines otherwise (logs, CI,
 //! pipes), through the sync engine's [`Progress`] trait.
+//!
+//! Plain lines go to standard output, which a sync uses for nothing else,
+//! so that standard error holds only the one line of a failure.
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -37,7 +40,7 @@ impl Reporter {
             Some(m) => {
                 let _ = m.println(text);
             }
-            None => eprintln!("{text}"),
+            None => println!("{text}"),
         }
     }
 
@@ -57,7 +60,7 @@ impl Progress for Reporter {
             bar
         });
         if self.bars.is_none() {
-            eprintln!("{prm} {series}: {windows} window(s) to fetch");
+            println!("{prm} {series}: {windows} window(s) to fetch");
         }
         self.entries().insert((prm.clone(), series), Entry { bar, planned: windows, done: 0, points: 0 });
     }
@@ -77,7 +80,7 @@ impl Progress for Reporter {
             }
             // Plain output stays short: one line per 25 windows and one at the end.
             None if e.done == e.planned || e.done % 25 == 0 => {
-                eprintln!("{prm} {series}: {}/{} windows, {} points", e.done, e.planned, e.points);
+                println!("{prm} {series}: {}/{} windows, {} points", e.done, e.planned, e.points);
             }
             None => {}
         }

@@ -123,7 +123,15 @@ impl Cmd {
         let meters = consent_all(&store, &client, &reporter).await?;
         let mut source = ClientSource::new(client.clone());
         for prm in &meters {
-            let info = describe_meter(&client, prm, &reporter).await?;
+            // The contract is informational (and gives the activation day);
+            // a meter whose contract the API refuses is still synced.
+            let info = match describe_meter(&client, prm, &reporter).await {
+                Ok(info) => info,
+                Err(e) => {
+                    reporter.line(&format!("warning: meter {prm}: no contract: {}", e.line()));
+                    continue;
+                }
+            };
             if let Some(day) = info.activation {
                 source.set_activation(prm, dataconnect::Direction::Consumption, day);
                 source.set_activation(prm, dataconnect::Direction::Production, day);
@@ -168,7 +176,7 @@ impl Cmd {
         println!("database: {}", self.db.display());
         println!("done in {:.0} s", began.elapsed().as_secs_f64());
         drop(sandbox);
-        crate::cmd::sync::finish(&report, &source)
+        crate::cmd::sync::status(&report, &source)
     }
 }
 
@@ -241,14 +249,19 @@ pub async fn play_browser(authorize: &Url, meter: Option<&str>) -> Result<Url, C
             .send()
             .await
             .map_err(|e| CliError::new(Class::Network, format!("the consent page did not answer: {e}")))?;
-        let location = response
-            .headers()
-            .get(reqwest::header::LOCATION)
-            .and_then(|l| l.to_str().ok())
-            .map(str::to_owned)
-            .ok_or_else(|| {
-                CliError::new(Class::Consent, format!("the consent page answered {} without redirecting", response.status()))
-            })?;
+        let status = response.status();
+        let header = response.headers().get(reqwest::header::LOCATION).and_then(|l| l.to_str().ok()).map(str::to_owned);
+        let location = match header {
+            Some(l) => l,
+            // Generation 1 redirects with a page whose script sets
+            // `window.location` (the seed's journey), as a browser would follow.
+            None => {
+                let body = response.text().await.unwrap_or_default();
+                script_redirect(&body).ok_or_else(|| {
+                    CliError::new(Class::Consent, format!("the consent page answered {status} without redirecting"))
+                })?
+            }
+        };
         let next = url.join(&location).map_err(|e| CliError::new(Class::Consent, format!("bad redirect {location:?}: {e}")))?;
         // The redirect to the application's URI ends the journey.
         if next.as_str().starts_with(DEFAULT_REDIRECT_URI) {
@@ -257,6 +270,13 @@ pub async fn play_browser(authorize: &Url, meter: Option<&str>) -> Result<Url, C
         url = next;
     }
     Err(CliError::new(Class::Consent, "the consent page redirected too many times"))
+}
+
+/// The target of a redirect page: `var url = "…"` in its script.
+fn script_redirect(body: &str) -> Option<String> {
+    let start = body.find("var url = \"")? + "var url = \"".len();
+    let end = body[start..].find('"')? + start;
+    Some(body[start..end].replace("\\/", "/"))
 }
 
 /// Reads a meter's contract and address, prints a line about it, and

@@ -173,7 +173,7 @@ pub fn data_calls(client: &dataconnect::Client) -> u64 {
 
 /// Prints the outcome and picks the exit status.
 pub fn finish(report: &SyncReport, source: &ClientSource) -> Result<(), CliError> {
-    eprintln!(
+    println!(
         "sync: {} windows stored, {} points, {} data calls{}",
         report.stored,
         report.points,
@@ -181,8 +181,14 @@ pub fn finish(report: &SyncReport, source: &ClientSource) -> Result<(), CliError
         if report.stopped.is_empty() { String::new() } else { format!(", {} series stopped", report.stopped.len()) }
     );
     for (_, _, why) in &report.stopped {
-        eprintln!("stopped {why}");
+        println!("stopped {why}");
     }
+    status(report, source)
+}
+
+/// The exit status of a sync: the fatal error, lost consents or failed
+/// windows, in that order of gravity.
+pub fn status(report: &SyncReport, source: &ClientSource) -> Result<(), CliError> {
     if let Some(e) = &report.store_error {
         return Err(CliError::new(Class::Store, e.to_string()));
     }

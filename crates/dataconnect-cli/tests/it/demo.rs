@@ -52,3 +52,28 @@ fn demo_walks_the_whole_journey_and_stores_both_meters() {
         .assert()
         .success();
 }
+
+#[test]
+fn demo_walks_the_journey_with_the_older_generations_too() {
+    for generation in ["legacy", "v5"] {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("demo.db");
+        let out = dir.path().join("charts");
+        let stdout = run_ok(bare(dir.path()).args([
+            "demo",
+            "--generation",
+            generation,
+            "--db",
+            db.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--quota-per-second",
+            "1000",
+            "--today",
+            TODAY,
+        ]));
+        for expected in ["12345678901234 ┆ consumption-curve", "10284856584123 ┆ production-daily"] {
+            assert!(stdout.contains(expected), "{generation}: {expected:?} missing from:\n{stdout}");
+        }
+    }
+}

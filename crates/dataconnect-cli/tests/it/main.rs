@@ -119,6 +119,12 @@ pub fn bare(dir: &Path) -> Command {
 /// A minimal HTTP/1.1 GET, as a browser that does not follow redirects:
 /// returns the status and the `Location` header.
 pub fn get(url: &str) -> (u16, Option<String>) {
+    let (status, location, _) = get_with_body(url);
+    (status, location)
+}
+
+/// [`get`], also returning the response (head and body).
+pub fn get_with_body(url: &str) -> (u16, Option<String>, String) {
     let rest = url.strip_prefix("http://").unwrap();
     let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
     let mut stream = TcpStream::connect(host).unwrap();
@@ -130,15 +136,21 @@ pub fn get(url: &str) -> (u16, Option<String>) {
         .lines()
         .take_while(|l| !l.is_empty())
         .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("location")).map(|(_, v)| v.trim().to_owned()));
-    (status, location)
+    (status, location, response)
 }
 
 /// Plays the customer: follows the authorize URL to the redirect, and
 /// returns the redirect URL without fetching it.
 pub fn consent_redirect(authorize: &str) -> String {
-    let (status, location) = get(authorize);
-    assert!((300..400).contains(&status), "authorize answered {status}");
-    location.unwrap()
+    let (status, location, body) = get_with_body(authorize);
+    if let Some(location) = location.filter(|_| (300..400).contains(&status)) {
+        return location;
+    }
+    // Generation 1 redirects with a page whose script sets the location.
+    let marker = "var url = \"";
+    let start = body.find(marker).unwrap_or_else(|| panic!("authorize answered {status} without redirecting")) + marker.len();
+    let end = body[start..].find('"').unwrap() + start;
+    body[start..end].to_owned()
 }
 
 /// Records a consent for sandbox client 3's consumption meter in `db`, the
