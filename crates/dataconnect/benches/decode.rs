@@ -99,7 +99,7 @@ fn baseline_v5(body: &[u8], curve: bool) -> Vec<Reading> {
         if curve {
             let dt: DateTime = d.replace(' ', "T").parse().unwrap();
             let amb = tz.to_ambiguous_timestamp(dt);
-            let mut end = amb.clone().earlier().unwrap();
+            let mut end = amb.earlier().unwrap();
             if prev.is_some_and(|p| end <= p) {
                 end = amb.later().unwrap();
             }

@@ -194,28 +194,30 @@ pub(crate) fn parse_stamp(s: &str) -> Option<Stamp> {
     let days = paris_fast::days_from_civil(y, mo, d);
     let mut secs = 0;
     let mut rest = &b[10..];
-    if let Some((&sep, tail)) = rest.split_first() {
-        if (sep == b' ' || sep == b'T') && tail.len() >= 5 && tail[2] == b':' {
-            let h = num(11..13)?;
-            let mi = num(14..16)?;
-            let mut used = 6;
-            let mut se = 0;
-            if tail.len() >= 8 && tail[5] == b':' {
-                se = num(17..19)?;
-                used = 9;
-                // Fractional seconds are dropped: no generation sends them
-                // for data, and the intervals are whole minutes.
-                while b.get(10 + used).is_some_and(|c| *c == b'.' || c.is_ascii_digit()) {
-                    used += 1;
-                }
+    if let Some((&sep, tail)) = rest.split_first()
+        && (sep == b' ' || sep == b'T')
+        && tail.len() >= 5
+        && tail[2] == b':'
+    {
+        let h = num(11..13)?;
+        let mi = num(14..16)?;
+        let mut used = 6;
+        let mut se = 0;
+        if tail.len() >= 8 && tail[5] == b':' {
+            se = num(17..19)?;
+            used = 9;
+            // Fractional seconds are dropped: no generation sends them
+            // for data, and the intervals are whole minutes.
+            while b.get(10 + used).is_some_and(|c| *c == b'.' || c.is_ascii_digit()) {
+                used += 1;
             }
-            // 24:00:00 is accepted as the midnight ending the day.
-            if h > 24 || mi > 59 || se > 60 || (h == 24 && (mi > 0 || se > 0)) {
-                return None;
-            }
-            secs = h * 3600 + mi * 60 + se;
-            rest = &b[(10 + used).min(b.len())..];
         }
+        // 24:00:00 is accepted as the midnight ending the day.
+        if h > 24 || mi > 59 || se > 60 || (h == 24 && (mi > 0 || se > 0)) {
+            return None;
+        }
+        secs = h * 3600 + mi * 60 + se;
+        rest = &b[(10 + used).min(b.len())..];
     }
     let local = days * 86_400 + secs;
     let rest = std::str::from_utf8(rest).ok()?.trim();
