@@ -127,3 +127,65 @@ fn a_gap_in_winter_is_not_taken_for_summer_time() {
     let r = crate::wire::v5::decode_readings(&b, Series::ConsumptionCurve, range).unwrap();
     assert_eq!(r[1].end.to_string(), "2024-01-10T01:00:00Z");
 }
+
+mod props {
+    //! Property: whatever the start day, length, step changes and DST
+    //! transitions inside, a contiguous curve written as Paris end stamps
+    //! (the true local label of each end instant, as the sandbox writes
+    //! them) decodes back to exactly the intervals it was written from.
+    use super::*;
+    use jiff::{Span, ToSpan};
+    use proptest::prelude::*;
+
+    fn steps() -> impl Strategy<Value = Vec<i64>> {
+        proptest::collection::vec(prop_oneof![Just(10i64), Just(15), Just(30), Just(60)], 1..6)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+        #[test]
+        fn curves_round_trip_across_dst(
+            offset in 0i64..1500,
+            near_dst in proptest::bool::ANY,
+            year in 2022i16..2027,
+            october in proptest::bool::ANY,
+            before in 0i64..7,
+            days in 1i64..8,
+            plan in steps(),
+        ) {
+            let tz = crate::domain::paris();
+            // Half the cases start within a week before a DST change.
+            let start = if near_dst {
+                let month = if october { 10 } else { 3 };
+                date(year, month, 1)
+                    .nth_weekday_of_month(-1, jiff::civil::Weekday::Sunday)
+                    .unwrap()
+                    .checked_sub(before.days())
+                    .unwrap()
+            } else {
+                date(2022, 1, 1).checked_add(offset.days()).unwrap()
+            };
+            let range = DateRange::new(start, start.checked_add(days.days()).unwrap()).unwrap();
+            let (lo, hi) = (range.start_instant(), range.end_instant());
+            let mut pts = Vec::new();
+            let mut want = Vec::new();
+            let mut t = lo;
+            let mut i = 0usize;
+            while t < hi {
+                // The step changes every 20 points, cycling through `plan`.
+                let step = plan[(i / 20) % plan.len()];
+                let e = t.checked_add(Span::new().minutes(step)).unwrap().min(hi);
+                let mins = (e.as_second() - t.as_second()) / 60;
+                let label = e.to_zoned_datetime(tz.clone()).datetime().strftime("%Y-%m-%d %H:%M:%S").to_string();
+                pts.push(format!(r#"{{"value":"{i}","date":"{label}","interval_length":"PT{mins}M"}}"#));
+                want.push((t, e));
+                t = e;
+                i += 1;
+            }
+            let body = format!(r#"{{"meter_reading":{{"start":"{start}","reading_type":{{"unit":"W"}},"interval_reading":[{}]}}}}"#, pts.join(","));
+            let got = crate::wire::v5::decode_readings(body.as_bytes(), Series::ConsumptionCurve, range).unwrap();
+            let got: Vec<_> = got.iter().map(|r| (r.start, r.end)).collect();
+            prop_assert_eq!(got, want);
+        }
+    }
+}

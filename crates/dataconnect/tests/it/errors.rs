@@ -78,3 +78,26 @@ async fn transport_errors_are_retried_then_returned() {
     assert_eq!(c.stats().calls, 3);
     assert_eq!(c.stats().retries, 2);
 }
+
+#[tokio::test]
+async fn injected_faults_surface_as_their_kinds() {
+    // Every call fails, one attempt each: the kinds the caller sees.
+    let mut cfg = support::config();
+    cfg.fault_rate = 1.0;
+    cfg.seed = 7;
+    cfg.fault_delay = Duration::from_millis(1200);
+    let run = start(cfg).await;
+    let mut cc = client_config(&run, Generation::V5);
+    cc.max_attempts = 1;
+    cc.timeout = Duration::from_millis(400);
+    let c = Client::new(cc).unwrap();
+    let mut kinds = std::collections::BTreeSet::new();
+    for d in 1..=24 {
+        let e = c.window(&prm("22516914714270"), Series::ConsumptionDaily, DateRange::day(date(2025, 10, d))).send().await.unwrap_err();
+        assert!(e.is_retryable(), "{e}");
+        kinds.insert(format!("{:?}", e.kind()));
+    }
+    for k in ["Server", "Timeout", "Truncated"] {
+        assert!(kinds.contains(k), "{k} not seen in {kinds:?}");
+    }
+}
