@@ -6,7 +6,7 @@
 //! SQLite call failed.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// What went wrong in the store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,7 +93,7 @@ impl StoreError {
         StoreError { kind, message, source: Some(Box::new(e)) }
     }
 
-    pub(crate) fn bad_data(path: &PathBuf, what: impl fmt::Display) -> Self {
+    pub(crate) fn bad_data(path: &Path, what: impl fmt::Display) -> Self {
         StoreError::new(
             StoreErrorKind::BadData,
             format!("database {} holds a value this version cannot read ({what}): was it written by another tool?", path.display()),

@@ -161,6 +161,12 @@ impl SqliteStore {
                 if conn.is_readonly("main").map_err(err)? {
                     return Err(StoreError::sqlite(&path, read_only_error()));
                 }
+                // 8 KiB pages for a new file (a no-op on an existing one): a
+                // reading row is small and rows arrive in key order, so
+                // bigger pages mean fewer splits and WAL frames per point.
+                if version == 0 {
+                    conn.pragma_update(None, "page_size", 8192).map_err(err)?;
+                }
                 let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(err)?;
                 if !mode.eq_ignore_ascii_case("wal") {
                     return Err(StoreError::new(
@@ -614,7 +620,8 @@ impl Store for SqliteStore {
     }
 
     fn meter_info(&self, prm: &UsagePointId) -> Result<Option<MeterInfo>> {
-        let row: Option<(Option<String>, Option<String>, Option<String>, i64)> = {
+        type Row = (Option<String>, Option<String>, Option<String>, i64);
+        let row: Option<Row> = {
             let conn = self.lock();
             conn.query_row(
                 "SELECT contract_json, address_json, activation_day, updated_at FROM meter WHERE usage_point_id = ?1",

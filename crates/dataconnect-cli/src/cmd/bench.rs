@@ -121,10 +121,15 @@ fn ingest(cmd: &Cmd) -> Result<(), CliError> {
         .collect();
     let total: u64 = batches.iter().map(|b| b.len() as u64).sum();
     let t = Instant::now();
+    let cpu = cpu_seconds();
     for batch in &batches {
         store.upsert_window(&WindowWrite { prm: &prm, series: Series::ConsumptionCurve, window, readings: batch })?;
     }
     let store_rate = total as f64 / t.elapsed().as_secs_f64();
+    let cpu_rate = match (cpu, cpu_seconds()) {
+        (Some(a), Some(b)) if b > a => format!(" ({:.0} points per CPU second of this process)", total as f64 / (b - a)),
+        _ => String::new(),
+    };
 
     // The baseline: the same upsert, one statement per point, autocommit.
     let base_path = dir.join("baseline.db");
@@ -144,11 +149,25 @@ fn ingest(cmd: &Cmd) -> Result<(), CliError> {
     }
     let base_rate = rows.len() as f64 / t.elapsed().as_secs_f64();
     println!(
-        "ingest: {total} points through Store::upsert_window in windows of {per}: {store_rate:.0} points/s; \
+        "ingest: {total} points through Store::upsert_window in windows of {per}: {store_rate:.0} points/s{cpu_rate}; \
 baseline (one INSERT per statement, autocommit, {} points): {base_rate:.0} points/s; {:.0}x",
         rows.len(),
         store_rate / base_rate
     );
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
+}
+
+/// User + system CPU time of this process, from `/proc/self/stat` (Linux;
+/// `None` elsewhere). It shows the ingest rate independent of other load on
+/// the machine; clock ticks are taken as 100 per second, Linux's `USER_HZ`.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 here.
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
 }

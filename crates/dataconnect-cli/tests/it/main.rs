@@ -60,7 +60,7 @@ pub fn sandbox(dir: &Path, tweak: impl FnOnce(&mut SandboxConfig)) -> Sandbox {
         today: Some(TODAY.parse().unwrap()),
         quota_per_second: 1000,
         request_log: Some(log.clone()),
-        redirect_uri: redirect_uri.clone(),
+        redirect_uri,
         ..SandboxConfig::default()
     };
     tweak(&mut config);

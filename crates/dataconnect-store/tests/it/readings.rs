@@ -64,7 +64,7 @@ fn filters_select_meter_series_and_time() {
     // The spring DST day has 46 half-hours.
     let day = range(d(2025, 3, 30), d(2025, 3, 31));
     let filter = ReadingFilter {
-        usage_points: vec![p.clone()],
+        usage_points: vec![p],
         series: vec![CURVE],
         from: Some(day.start_instant()),
         to: Some(day.end_instant()),
@@ -110,7 +110,7 @@ fn large_windows_go_in_whole_and_idempotently() {
     // 31 days of half-hours: several multi-row statements plus a remainder.
     let w = range(d(2025, 10, 1), d(2025, 11, 1));
     let rs = curve(w);
-    assert!(rs.len() % 64 != 0);
+    assert!(!rs.len().is_multiple_of(64));
     for _ in 0..2 {
         store.upsert_window(&WindowWrite { prm: &p, series: CURVE, window: w, readings: &rs }).unwrap();
     }

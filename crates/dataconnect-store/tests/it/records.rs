@@ -13,7 +13,7 @@ fn consents_round_trip_and_can_be_marked() {
     let p = prm();
     let other = dataconnect::UsagePointId::new("10284856584123").unwrap();
     let consent = Consent {
-        usage_points: vec![p.clone(), other.clone()],
+        usage_points: vec![p, other.clone()],
         generation: Generation::Dc2026,
         start: d(2026, 11, 28),
         duration: ConsentDuration::parse("P3Y").unwrap(),
