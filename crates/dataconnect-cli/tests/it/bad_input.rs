@@ -122,3 +122,41 @@ fn corrupt_and_read_only_databases_are_store_errors_and_stay_untouched() {
     // Reading still works.
     assert_eq!(crate::run_ok(dataconnect(dir.path(), &sandbox, &db).arg("export")), exported);
 }
+
+#[test]
+fn flags_beat_the_environment_which_beats_the_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = sandbox(dir.path(), |_| {});
+    let db = dir.path().join("s.db");
+    let dead = format!("http://127.0.0.1:{}", crate::free_port());
+    let config = dir.path().join("precedence.toml");
+    std::fs::write(&config, format!("base_url = \"{dead}\"\nquota_per_second = 1000\n")).unwrap();
+    // The environment (the live sandbox) beats the file (a dead port).
+    let out = fetch(dir.path(), &sandbox, &db, CONSUMER, "2026-11-01", "2026-11-08")
+        .env("DATACONNECT_CONFIG", &config)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // A flag (the live sandbox) beats the environment (a dead port).
+    let out = fetch(dir.path(), &sandbox, &db, CONSUMER, "2026-11-01", "2026-11-08")
+        .env("DATACONNECT_BASE_URL", &dead)
+        .args(["--base-url", &sandbox.url])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // The file is used when nothing else says.
+    fails(
+        fetch(dir.path(), &sandbox, &db, CONSUMER, "2026-11-01", "2026-11-08")
+            .env_remove("DATACONNECT_BASE_URL")
+            .env("DATACONNECT_CONFIG", &config),
+        7,
+        "",
+    );
+    // A config file that is not valid TOML is a config error naming the file.
+    std::fs::write(&config, "base_url = [unclosed\n").unwrap();
+    fails(
+        fetch(dir.path(), &sandbox, &db, CONSUMER, "2026-11-01", "2026-11-08").env("DATACONNECT_CONFIG", &config),
+        4,
+        "precedence.toml",
+    );
+}
