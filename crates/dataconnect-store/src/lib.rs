@@ -8,11 +8,16 @@
 //! - [`Store`] is the narrow trait every backend implements. It speaks only
 //!   domain types (`UsagePointId`, `Series`, `Reading`, `DateRange`) and the
 //!   plain records of this crate, never SQL types, so that the PostgreSQL
-//!   backend planned for operators can implement it without touching the
-//!   sync engine or the CLI.
+//!   backend for operators implements it without touching the sync engine
+//!   or the CLI.
 //! - [`SqliteStore`] is the embedded default: one file, WAL, a `WITHOUT
 //!   ROWID` reading table keyed by (usage point, series, interval start),
 //!   numbered migrations applied through `PRAGMA user_version`.
+//! - `PgStore` (feature `postgres`) is the backend for operators: sqlx with
+//!   runtime queries on a private tokio runtime, numbered `.sql` migrations
+//!   embedded in the binary, one round trip per window, TimescaleDB
+//!   hypertables when the extension is there; `copy_from_sqlite` moves a
+//!   file store into it without loss.
 //! - [`StoreError`] with its [`StoreErrorKind`] says what went wrong in a
 //!   way a CLI can turn into one clear line and an exit code.
 //!
@@ -27,6 +32,8 @@
 //! async pool) without the trait changing.
 
 mod error;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod records;
 mod sqlite;
 
@@ -36,6 +43,8 @@ pub use records::{
     SyncRun, SyncRunId, SyncRunOutcome, WindowWrite,
 };
 pub use sqlite::{OpenMode, SqliteConfig, SqliteStore};
+#[cfg(feature = "postgres")]
+pub use postgres::{CopyReport, PgConfig, PgStore, TableCount, TimescaleMode, copy_from_sqlite};
 
 use dataconnect::{Consent, DateRange, Series, UsagePointId};
 use jiff::Timestamp;

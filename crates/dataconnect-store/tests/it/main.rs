@@ -1,6 +1,10 @@
 //! Integration tests of the store, on real SQLite files in temporary directories.
 
 mod errors;
+#[cfg(feature = "postgres")]
+mod postgres_copy;
+#[cfg(feature = "postgres")]
+mod postgres_store;
 mod readings;
 mod records;
 
