@@ -75,19 +75,20 @@ const INSERT_READING: &str = "INSERT INTO reading (usage_point_id, series, start
      ON CONFLICT (usage_point_id, series, start) DO UPDATE SET
        \"end\" = excluded.\"end\", value = excluded.value, unit = excluded.unit, peak_at = excluded.peak_at";
 
-/// Rows per multi-row insert statement (7 + 5 × 64 parameters, far below
+/// Rows per multi-row insert statement (3 + 4 × 64 parameters, far below
 /// SQLite's limit of 32766).
 const CHUNK: usize = 64;
 
-/// `INSERT … VALUES (?1, ?2, ?3, …), (?1, ?2, ?8, …) …` for [`CHUNK`] rows.
+/// `INSERT … VALUES (?1, ?2, ?4, ?5, ?6, ?3, ?7), (?1, ?2, ?8, …, ?3, ?11) …`
+/// for [`CHUNK`] rows: meter, series and unit are shared.
 fn insert_many_sql() -> String {
     let mut sql = String::from("INSERT INTO reading (usage_point_id, series, start, \"end\", value, unit, peak_at) VALUES ");
     for i in 0..CHUNK {
-        let b = 3 + 5 * i;
+        let b = 4 + 4 * i;
         if i > 0 {
             sql.push_str(", ");
         }
-        sql.push_str(&format!("(?1, ?2, ?{b}, ?{}, ?{}, ?{}, ?{})", b + 1, b + 2, b + 3, b + 4));
+        sql.push_str(&format!("(?1, ?2, ?{b}, ?{}, ?{}, ?3, ?{})", b + 1, b + 2, b + 3));
     }
     // A window never holds two readings with the same start (the client
     // dedups), but if it did, the later one wins, as with single inserts.
@@ -323,28 +324,37 @@ impl Store for SqliteStore {
         let prm = write.prm.as_str();
         let series = write.series.as_str();
         self.write_tx(|tx| {
-            // Rows go in by statements of CHUNK rows that share the meter and
-            // series parameters (?1, ?2): fewer statement steps and fewer
-            // bindings per row, which is most of the cost of an ingest.
+            // Rows go in by statements of CHUNK rows that share the meter,
+            // series and unit parameters (?1, ?2, ?3): fewer statement steps
+            // and fewer bindings per row, which is most of the cost of an
+            // ingest. A chunk mixing units (never seen from the API) takes
+            // the one-row path.
+            let mut single: Vec<&Reading> = Vec::new();
             let mut chunks = write.readings.chunks_exact(CHUNK);
             if write.readings.len() >= CHUNK {
                 let mut stmt = tx.prepare_cached(&insert_many_sql())?;
                 stmt.raw_bind_parameter(1, prm)?;
                 stmt.raw_bind_parameter(2, series)?;
                 for chunk in &mut chunks {
+                    let unit = chunk.first().map(|r| r.unit);
+                    if chunk.iter().any(|r| Some(r.unit) != unit) {
+                        single.extend(chunk);
+                        continue;
+                    }
+                    stmt.raw_bind_parameter(3, unit.map(|u| u.as_str()))?;
                     for (i, r) in chunk.iter().enumerate() {
-                        let base = 3 + 5 * i;
+                        let base = 4 + 4 * i;
                         stmt.raw_bind_parameter(base, r.start.as_second())?;
                         stmt.raw_bind_parameter(base + 1, r.end.as_second())?;
                         stmt.raw_bind_parameter(base + 2, r.value)?;
-                        stmt.raw_bind_parameter(base + 3, r.unit.as_str())?;
-                        stmt.raw_bind_parameter(base + 4, r.peak_at.map(|t| t.as_second()))?;
+                        stmt.raw_bind_parameter(base + 3, r.peak_at.map(|t| t.as_second()))?;
                     }
                     stmt.raw_execute()?;
                 }
             }
+            single.extend(chunks.remainder());
             let mut stmt = tx.prepare_cached(INSERT_READING)?;
-            for r in chunks.remainder() {
+            for r in single {
                 stmt.execute(params![
                     prm,
                     series,

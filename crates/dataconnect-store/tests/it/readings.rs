@@ -123,3 +123,24 @@ fn large_windows_go_in_whole_and_idempotently() {
         .unwrap();
     assert_eq!(back, rs);
 }
+
+#[test]
+fn a_window_mixing_units_is_stored_as_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let p = prm();
+    let w = range(d(2025, 1, 1), d(2025, 1, 4));
+    let mut rs = curve(w);
+    for r in rs.iter_mut().step_by(7) {
+        r.unit = dataconnect::Unit::Wh;
+    }
+    store.upsert_window(&WindowWrite { prm: &p, series: CURVE, window: w, readings: &rs }).unwrap();
+    let mut back = Vec::new();
+    store
+        .for_each_reading(&ReadingFilter::default(), &mut |r| {
+            back.push(r.reading.clone());
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(back, rs);
+}
