@@ -403,7 +403,16 @@ async fn gateway(State(sandbox): State<Sandbox>, request: Request, next: Next) -
             (response, fault)
         })
         .await;
-    let (response, fault) = outcome;
+    let (mut response, fault) = outcome;
+    // The `Date` header tells the sandbox's own time (hyper only adds the
+    // real time when the header is missing). With `--today` the clock is
+    // shifted, and a client needs the server's "now" to turn the hourly
+    // 429's `nextAccessTime` (written in that clock) into a wait.
+    if let Ok(v) = axum::http::HeaderValue::from_str(&jiff::fmt::rfc2822::DateTimePrinter::new().timestamp_to_rfc9110_string(&sandbox.clock().now()).unwrap_or_default())
+        && !v.is_empty()
+    {
+        response.headers_mut().insert(axum::http::header::DATE, v);
+    }
     if let Some(log) = &platform.log {
         log.write(&reqlog::Entry {
             time: sandbox.clock().now(),

@@ -444,6 +444,16 @@ impl Client {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| parse_retry_after(v, Timestamp::now()));
+        // The server's own time, from its `Date` header: the hourly 429's
+        // `nextAccessTime` is measured against it rather than against this
+        // machine's clock, which makes the wait immune to clock skew (and
+        // right against a sandbox replaying a past day).
+        let server_now = resp
+            .headers()
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| jiff::fmt::rfc2822::DateTimeParser::new().parse_timestamp(v).ok())
+            .unwrap_or_else(Timestamp::now);
         // The body is read as bytes and parsed as JSON whatever the
         // Content-Type says: the 2026 gateway labels JSON
         // `application/octet-stream`.
@@ -476,7 +486,7 @@ impl Client {
         if (200..300).contains(&status) {
             Ok(body)
         } else {
-            Err(Error::from_response(status, retry_after, &body, format!("{context} failed")))
+            Err(Error::from_response_at(status, retry_after, &body, format!("{context} failed"), server_now))
         }
     }
 

@@ -286,7 +286,19 @@ impl Error {
 
     /// Builds an error from an HTTP error answer of Data Connect.
     pub(crate) fn from_response(status: u16, header_retry_after: Option<Duration>, body: &[u8], context: String) -> Self {
-        let parsed = ErrorBody::parse(body);
+        Error::from_response_at(status, header_retry_after, body, context, Timestamp::now())
+    }
+
+    /// Like `from_response`, with the server's time (its `Date` header) to
+    /// measure a `nextAccessTime` against.
+    pub(crate) fn from_response_at(
+        status: u16,
+        header_retry_after: Option<Duration>,
+        body: &[u8],
+        context: String,
+        server_now: Timestamp,
+    ) -> Self {
+        let parsed = ErrorBody::parse_at(body, server_now);
         let kind = classify(status, parsed.code.as_deref(), parsed.message.as_deref());
         let retry_after = header_retry_after.or(parsed.retry_after);
         Error {
@@ -484,7 +496,14 @@ pub(crate) struct ErrorBody {
 }
 
 impl ErrorBody {
+    #[cfg(test)]
     pub(crate) fn parse(body: &[u8]) -> ErrorBody {
+        ErrorBody::parse_at(body, Timestamp::now())
+    }
+
+    /// Parses an error body; a `nextAccessTime` is turned into a wait from
+    /// `server_now`.
+    pub(crate) fn parse_at(body: &[u8], server_now: Timestamp) -> ErrorBody {
         let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
             return ErrorBody::default();
         };
@@ -517,7 +536,7 @@ impl ErrorBody {
             let i = d.find("access API after ")?;
             Some(d[i + "access API after ".len()..].to_owned())
         });
-        let retry_after = next.and_then(|s| parse_next_access_time(&s, Timestamp::now()));
+        let retry_after = next.and_then(|s| parse_next_access_time(&s, server_now));
         ErrorBody { code, message, retry_after }
     }
 }

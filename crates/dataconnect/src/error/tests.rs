@@ -103,3 +103,16 @@ fn decode_errors_name_path_and_value() {
     let e = serde_path_to_error::deserialize::<_, R>(&mut de).unwrap_err();
     assert_eq!(Error::decode(e, body, "test").kind(), &ErrorKind::Truncated);
 }
+
+#[test]
+fn next_access_time_is_measured_against_the_server_clock() {
+    // A sandbox replaying 2025-11-20 writes its own hour in the body and in
+    // its `Date` header: the wait is the difference, whatever this machine's
+    // clock says.
+    let body = br#"{"code":"900804","message":"Message throttled out","nextAccessTime":"2025-Nov-20 13:00:00+0000 UTC"}"#;
+    let server_now: Timestamp = jiff::fmt::rfc2822::DateTimeParser::new()
+        .parse_timestamp("Thu, 20 Nov 2025 12:59:30 GMT")
+        .unwrap();
+    assert_eq!(ErrorBody::parse_at(body, server_now).retry_after, Some(Duration::from_secs(30)));
+}
+
