@@ -15,6 +15,8 @@ pub mod demo;
 pub mod doctor;
 pub mod export;
 pub mod fetch;
+#[cfg(feature = "postgres")]
+pub mod migrate;
 pub mod plot;
 pub mod sandbox;
 pub mod status;
@@ -50,6 +52,9 @@ pub enum Command {
     Costs(costs::Cmd),
     /// Run the offline Data Connect sandbox as a server.
     Sandbox(sandbox::Cmd),
+    /// Copy an SQLite store into PostgreSQL (every table, verified by counts and a digest of the readings).
+    #[cfg(feature = "postgres")]
+    Migrate(migrate::Cmd),
     /// Measure calls against the minimum and the store's ingest rate.
     #[command(hide = true)]
     Bench(bench::Cmd),
@@ -69,6 +74,8 @@ impl Command {
             Command::Doctor(c) => c.run().await,
             Command::Costs(c) => c.run().await,
             Command::Sandbox(c) => c.run().await,
+            #[cfg(feature = "postgres")]
+            Command::Migrate(c) => c.run().await,
             Command::Bench(c) => c.run().await,
         }
     }

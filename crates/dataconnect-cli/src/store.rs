@@ -4,25 +4,57 @@
 use std::path::Path;
 
 use dataconnect::{DateRange, Series, UsagePointId};
-use dataconnect_store::{OpenMode, SqliteConfig, SqliteStore};
+use dataconnect_store::{OpenMode, SqliteConfig, SqliteStore, Store};
 use jiff::civil::Date;
 
 use crate::error::{Class, CliError};
 use crate::settings::parse_date;
 
+/// A store of either backend, picked by `--db`: a `postgres://` or
+/// `postgresql://` URL opens PostgreSQL, anything else is an SQLite file.
+pub type AnyStore = Box<dyn Store>;
+
+/// The PostgreSQL URL that `--db` holds, if it holds one.
+pub fn postgres_url(db: &Path) -> Option<&str> {
+    db.to_str().filter(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"))
+}
+
+/// True when `--db` names something to read: a PostgreSQL URL (whether
+/// the server answers is for opening to say) or an existing file.
+pub fn exists(db: &Path) -> bool {
+    postgres_url(db).is_some() || db.exists()
+}
+
+#[cfg(feature = "postgres")]
+fn open_postgres(url: &str) -> Result<AnyStore, CliError> {
+    Ok(Box::new(dataconnect_store::PgStore::open(&dataconnect_store::PgConfig::new(url))?))
+}
+
+#[cfg(not(feature = "postgres"))]
+fn open_postgres(_url: &str) -> Result<AnyStore, CliError> {
+    Err(CliError::config("this dataconnect was built without PostgreSQL support (cargo feature `postgres`): pass --db with a file path"))
+}
+
 /// Opens the store for writing, creating its directory if needed.
-pub fn open_rw(path: &Path) -> Result<SqliteStore, CliError> {
+pub fn open_rw(path: &Path) -> Result<AnyStore, CliError> {
+    if let Some(url) = postgres_url(path) {
+        return open_postgres(url);
+    }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
         std::fs::create_dir_all(dir).map_err(|e| {
             CliError::new(Class::Store, format!("cannot create the directory {} for the database: {e}: pass --db PATH", dir.display()))
         })?;
     }
-    Ok(SqliteStore::open(&SqliteConfig::new(path))?)
+    Ok(Box::new(SqliteStore::open(&SqliteConfig::new(path))?))
 }
 
-/// Opens an existing store for reading only.
-pub fn open_ro(path: &Path) -> Result<SqliteStore, CliError> {
-    Ok(SqliteStore::open(&SqliteConfig { mode: OpenMode::ReadOnly, ..SqliteConfig::new(path) })?)
+/// Opens an existing store for reading only (PostgreSQL has no read-only
+/// opening: it is opened as for writing, and migrated if needed).
+pub fn open_ro(path: &Path) -> Result<AnyStore, CliError> {
+    if let Some(url) = postgres_url(path) {
+        return open_postgres(url);
+    }
+    Ok(Box::new(SqliteStore::open(&SqliteConfig { mode: OpenMode::ReadOnly, ..SqliteConfig::new(path) })?))
 }
 
 /// Parses PRMs given on the command line.

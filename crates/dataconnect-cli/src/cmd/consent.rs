@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use dataconnect::{Client, ConsentDuration};
-use dataconnect_store::{PendingConsent, SqliteStore, Store};
+use dataconnect_store::{PendingConsent, Store};
 use jiff::Timestamp;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use url::Url;
@@ -120,7 +120,7 @@ impl Complete {
 
 /// Checks the redirect's state against the pending requests, completes the
 /// consent with the API and records it.
-pub async fn complete(store: &SqliteStore, client: &Client, url: &Url) -> Result<(), CliError> {
+pub async fn complete(store: &dyn Store, client: &Client, url: &Url) -> Result<(), CliError> {
     let consent = complete_quiet(store, client, url).await?;
     let meters: Vec<String> = consent.usage_points.iter().map(|p| p.to_string()).collect();
     println!(
@@ -135,7 +135,7 @@ pub async fn complete(store: &SqliteStore, client: &Client, url: &Url) -> Result
 }
 
 /// [`complete`] without printing: returns the recorded consent.
-pub async fn complete_quiet(store: &SqliteStore, client: &Client, url: &Url) -> Result<dataconnect::Consent, CliError> {
+pub async fn complete_quiet(store: &dyn Store, client: &Client, url: &Url) -> Result<dataconnect::Consent, CliError> {
     let state = url.query_pairs().find(|(k, _)| k == "state").map(|(_, v)| v.into_owned()).ok_or_else(|| {
         CliError::new(Class::Consent, "the redirect URL has no state parameter: paste the whole URL the browser ended on")
     })?;

@@ -144,7 +144,7 @@ impl Cmd {
             None => None,
         };
         let settings = Settings::resolve(&self.global)?;
-        if !settings.db.exists() {
+        if !crate::store::exists(&settings.db) {
             return Err(CliError::new(
                 Class::Store,
                 format!("no database at {}: run `dataconnect sync` first, or pass --db PATH", settings.db.display()),

@@ -16,7 +16,7 @@ use clap::Args;
 use comfy_table::{Table, presets};
 use dataconnect::{Client, Series, UsagePointId};
 use dataconnect_sandbox::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REDIRECT_URI, Sandbox, SandboxConfig};
-use dataconnect_store::{MeterInfo, PendingConsent, ReadingFilter, SqliteStore, Store};
+use dataconnect_store::{MeterInfo, PendingConsent, ReadingFilter, Store};
 use dataconnect_sync::{PlanConfig, SeriesTarget, SyncConfig};
 use jiff::Timestamp;
 use url::Url;
@@ -184,7 +184,7 @@ impl Cmd {
 /// browser, and records each consent. Generation 3 grants one meter per
 /// consent, so the customer picks each meter in turn on the consent page;
 /// the others grant both meters with one consent.
-async fn consent_all(store: &SqliteStore, client: &Client, reporter: &Reporter) -> Result<Vec<UsagePointId>, CliError> {
+async fn consent_all(store: &dyn Store, client: &Client, reporter: &Reporter) -> Result<Vec<UsagePointId>, CliError> {
     let mut meters: Vec<UsagePointId> = Vec::new();
     let per_meter = client.generation() == dataconnect::Generation::Dc2026;
     let choices: Vec<Option<&str>> = if per_meter { DEMO_METERS.iter().map(|p| Some(*p)).collect() } else { vec![None] };
@@ -321,7 +321,7 @@ async fn describe_meter(client: &Client, prm: &UsagePointId, reporter: &Reporter
 }
 
 /// Per meter and series: points, first and last day, total kWh, peak.
-pub fn summary_table(store: &SqliteStore, meters: &[UsagePointId]) -> Result<Table, CliError> {
+pub fn summary_table(store: &dyn Store, meters: &[UsagePointId]) -> Result<Table, CliError> {
     let rows = store.summary(&ReadingFilter { usage_points: meters.to_vec(), ..ReadingFilter::default() })?;
     let paris = dataconnect::domain::paris();
     let day = |t: Timestamp| t.to_zoned_datetime(paris.clone()).date().to_string();

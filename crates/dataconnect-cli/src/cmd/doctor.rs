@@ -174,7 +174,7 @@ impl Cmd {
 /// Opens the store if there is one and adds the store's checks: the
 /// recorded consent and the series a sync stopped.
 fn open_store(settings: &Settings, prm: &UsagePointId, today: Date, report: &mut Report) -> Option<Box<dyn Store>> {
-    if !settings.db.exists() {
+    if !crate::store::exists(&settings.db) {
         report.add(Check::warn(
             "store",
             format!("no database at {}, so no recorded consent or sync history to check", settings.db.display()),

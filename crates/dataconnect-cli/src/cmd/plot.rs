@@ -61,7 +61,7 @@ impl Cmd {
             }
         }
         let settings = Settings::resolve(&self.global)?;
-        if !settings.db.exists() {
+        if !crate::store::exists(&settings.db) {
             return Err(CliError::new(
                 Class::Store,
                 format!(

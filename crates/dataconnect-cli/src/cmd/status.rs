@@ -146,7 +146,7 @@ pub struct QuotaStatus {
 impl Cmd {
     pub async fn run(self) -> Result<(), CliError> {
         let settings = Settings::resolve(&self.global)?;
-        if !settings.db.exists() {
+        if !crate::store::exists(&settings.db) {
             return Err(CliError::new(
                 Class::Store,
                 format!(

@@ -9,7 +9,7 @@
 
 use clap::Args;
 use dataconnect::{Direction, Series, UsagePointId};
-use dataconnect_store::{SqliteStore, Store, SyncRunOutcome};
+use dataconnect_store::{Store, SyncRunOutcome};
 use dataconnect_sync::{PlanConfig, SeriesTarget, SyncConfig, SyncReport};
 use jiff::Timestamp;
 
@@ -95,7 +95,7 @@ impl Cmd {
 
 /// The consented meters to sync: all of them, or the ones named, each of
 /// which must have a consent that is neither lost nor expired.
-pub fn consented_meters(store: &SqliteStore, only: &[UsagePointId], today: jiff::civil::Date) -> Result<Vec<UsagePointId>, CliError> {
+pub fn consented_meters(store: &dyn Store, only: &[UsagePointId], today: jiff::civil::Date) -> Result<Vec<UsagePointId>, CliError> {
     let consents = store.consents()?;
     let usable = |c: &&dataconnect_store::ConsentRecord| !c.needs_consent && c.expiry > today;
     if only.is_empty() {
@@ -139,7 +139,7 @@ pub fn consented_meters(store: &SqliteStore, only: &[UsagePointId], today: jiff:
 
 /// Runs the sync engine, recording the run and the calls it made.
 pub async fn run_sync(
-    store: &SqliteStore,
+    store: &dyn Store,
     source: &ClientSource,
     targets: &[SeriesTarget],
     config: &SyncConfig,
