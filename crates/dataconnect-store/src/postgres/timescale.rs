@@ -47,8 +47,11 @@ async fn try_enable(pool: &PgPool) -> Result<bool, sqlx::Error> {
         return Ok(false);
     }
     // The extension needs to be preloaded by the server and created by a
-    // privileged user; failing either, the store keeps plain tables.
-    if sqlx::raw_sql("CREATE EXTENSION IF NOT EXISTS timescaledb").execute(pool).await.is_err() {
+    // privileged user; failing either, the store keeps plain tables. It goes
+    // into `public`, not into this store's schema (the first of its
+    // search_path), so that dropping a throwaway store's schema never drops
+    // the extension from under the other stores of the database.
+    if sqlx::raw_sql("CREATE EXTENSION IF NOT EXISTS timescaledb WITH SCHEMA public").execute(pool).await.is_err() {
         return Ok(false);
     }
     // Its functions live in the schema it was created in, which may not be on
