@@ -271,7 +271,7 @@ pub(crate) fn parse_step(s: &str) -> Option<i64> {
     if let Ok(n) = t.parse::<i64>() {
         return match n {
             1..=60 => Some(n * 60),
-            61.. => Some(n),
+            61..=MAX_STEP => Some(n),
             _ => None,
         };
     }
@@ -289,7 +289,10 @@ pub(crate) fn parse_step(s: &str) -> Option<i64> {
                 n.push(c);
             } else {
                 let mult = units.iter().find(|(u, _)| *u == c)?.1;
-                total += n.parse::<i64>().ok()? * mult;
+                // Checked: a step of 10^16 hours from the network must be
+                // refused, not overflow (a panic in debug builds, a
+                // negative step in release ones).
+                total = total.checked_add(n.parse::<i64>().ok()?.checked_mul(mult)?)?;
                 n.clear();
             }
         }
@@ -297,8 +300,13 @@ pub(crate) fn parse_step(s: &str) -> Option<i64> {
     };
     acc(date_part, &[('D', 86_400), ('W', 7 * 86_400)])?;
     acc(time_part, &[('H', 3600), ('M', 60), ('S', 1)])?;
-    (total > 0).then_some(total)
+    // No real step is longer than a day; a year bounds what is accepted so
+    // that interval arithmetic on stamps can never overflow.
+    (total > 0 && total <= MAX_STEP).then_some(total)
 }
+
+/// The longest step accepted, in seconds (366 days).
+const MAX_STEP: i64 = 366 * 86_400;
 
 /// A unit as the wire spells it, with the factor to the domain unit
 /// (`kW` → W × 1000: the 2026 HOMEY mock tests kilo units for robustness).

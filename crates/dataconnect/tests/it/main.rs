@@ -8,6 +8,8 @@ mod consent;
 mod customers;
 mod errors;
 mod faults;
+mod hardening_fuzz;
+mod hardening_hostile;
 mod quota;
 mod readings;
 mod support;
