@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every cargo-fuzz target (or the ones named) for SECONDS each, from
 # the committed seeds (fuzz/seeds/<target>) plus the working corpus
-# (fuzz/corpus/<target>, not committed), then merges what was found back
-# into a minimised fuzz/seeds/<target>. Prints the executions per target,
+# (fuzz/corpus/<target>, not committed), minimises the working corpus and
+# adds its smallest SEEDS_KEEP inputs to fuzz/seeds/<target>. Prints the executions per target,
 # the figure RELIABILITY.md reports.
 #
 # Needs the nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`).
@@ -32,9 +32,12 @@ for t in "${targets[@]}"; do
   "$bin" "corpus/$t" "seeds/$t" -max_total_time="$each" -print_final_stats=1 -rss_limit_mb=2048 \
     -timeout=10 -max_len=65536 -artifact_prefix="artifacts/$t/" >"$log" 2>&1 || result="CRASH (see $log)"
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
-  # Merge into a minimised seed set: only inputs that add coverage stay.
-  rm -rf "seeds.min.$t" && mkdir -p "seeds.min.$t"
-  "$bin" -merge=1 "seeds.min.$t" "seeds/$t" "corpus/$t" >/dev/null 2>&1 || true
-  if [ -n "$(ls -A "seeds.min.$t")" ]; then rm -rf "seeds/$t" && mv "seeds.min.$t" "seeds/$t"; else rm -rf "seeds.min.$t"; fi
+  # Minimise the working corpus (only inputs that add coverage stay), then
+  # commit-size it: the SEEDS_KEEP smallest new inputs join the seeds, so
+  # that the committed corpus stays a few hundred KB at most.
+  rm -rf "corpus.min.$t" && mkdir -p "corpus.min.$t"
+  "$bin" -merge=1 "corpus.min.$t" "corpus/$t" >/dev/null 2>&1 || true
+  if [ -n "$(ls -A "corpus.min.$t")" ]; then rm -rf "corpus/$t" && mv "corpus.min.$t" "corpus/$t"; else rm -rf "corpus.min.$t"; fi
+  ls -S -r "corpus/$t" | head -n "${SEEDS_KEEP:-120}" | while read -r f; do cp -n "corpus/$t/$f" "seeds/$t/"; done
   printf '%-14s %12s %8s %s\n' "$t" "$execs" "$(ls "seeds/$t" | wc -l)" "$result"
 done
