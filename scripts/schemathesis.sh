@@ -10,14 +10,14 @@
 # the not_a_server_error check is left out for the three authorize
 # operations only, and kept for every other one.
 #
-#   scripts/schemathesis.sh            # 20 examples per operation
+#   scripts/schemathesis.sh            # 10 examples per operation
 #   EXAMPLES=300 scripts/schemathesis.sh
 # Needs: `pip install schemathesis`, curl, and the dataconnect binary
 # (DATACONNECT_BIN, default target/debug/dataconnect).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bin="${DATACONNECT_BIN:-${CARGO_TARGET_DIR:-$root/target}/debug/dataconnect}"
-examples="${EXAMPLES:-20}"
+examples="${EXAMPLES:-10}"
 seed="${SEED:-20261128}"
 work="$(mktemp -d)"
 trap 'kill "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT

@@ -15,6 +15,9 @@ mod plot;
 mod status;
 mod doctor;
 mod costs;
+mod hardening_consent;
+mod hardening_faults;
+mod hardening_secrets;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
