@@ -7,4 +7,6 @@ mod platform_token;
 mod data_rules;
 mod data_clients;
 mod data_props;
+mod hardening_consent;
+mod hardening_fuzz;
 mod platform_gateway;
