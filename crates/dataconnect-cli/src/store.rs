@@ -32,7 +32,9 @@ fn open_postgres(url: &str) -> Result<AnyStore, CliError> {
 
 #[cfg(not(feature = "postgres"))]
 fn open_postgres(_url: &str) -> Result<AnyStore, CliError> {
-    Err(CliError::config("this dataconnect was built without PostgreSQL support (cargo feature `postgres`): pass --db with a file path"))
+    Err(CliError::config(
+        "this dataconnect was built without PostgreSQL support (cargo feature `postgres`): pass --db with a file path",
+    ))
 }
 
 /// Opens the store for writing, creating its directory if needed.

@@ -18,8 +18,8 @@ use std::time::Instant;
 
 use dataconnect::{DateRange, Reading, Series, Unit, UsagePointId};
 use dataconnect_store::{PgConfig, PgStore, Store, WindowWrite};
-use jiff::civil::date;
 use jiff::SignedDuration;
+use jiff::civil::date;
 
 struct Args {
     url: String,
@@ -106,7 +106,9 @@ fn main() {
     for m in 0..a.meters {
         let prm = meter(m);
         for (w, rs) in &ws {
-            store.upsert_window(&WindowWrite { prm: &prm, series: Series::ConsumptionCurve, window: *w, readings: rs }).expect("upsert");
+            store
+                .upsert_window(&WindowWrite { prm: &prm, series: Series::ConsumptionCurve, window: *w, readings: rs })
+                .expect("upsert");
         }
     }
     let one = total as f64 / t.elapsed().as_secs_f64();
@@ -115,7 +117,9 @@ fn main() {
     let t = Instant::now();
     let prm = meter(0);
     for (w, rs) in &ws {
-        store.upsert_window(&WindowWrite { prm: &prm, series: Series::ConsumptionCurve, window: *w, readings: rs }).expect("upsert");
+        store
+            .upsert_window(&WindowWrite { prm: &prm, series: Series::ConsumptionCurve, window: *w, readings: rs })
+            .expect("upsert");
     }
     let again = per_meter as f64 / t.elapsed().as_secs_f64();
     println!("store, re-upsert:       {again:>10.0} points/s (existing rows updated)");
@@ -137,7 +141,12 @@ fn main() {
                     let prm = meter(m);
                     for (w, rs) in ws {
                         store
-                            .upsert_window(&WindowWrite { prm: &prm, series: Series::ConsumptionCurve, window: *w, readings: rs })
+                            .upsert_window(&WindowWrite {
+                                prm: &prm,
+                                series: Series::ConsumptionCurve,
+                                window: *w,
+                                readings: rs,
+                            })
                             .expect("upsert");
                     }
                 }

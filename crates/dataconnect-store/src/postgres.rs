@@ -35,8 +35,8 @@ use sqlx::postgres::{PgArguments, PgConnectOptions, PgPool, PgPoolOptions, PgRow
 use sqlx::{Arguments, AssertSqlSafe, Row};
 
 use crate::{
-    ConsentRecord, MeterInfo, PendingConsent, ReadingFilter, Result, SeriesState, SeriesSummary, Store,
-    StoreError, StoreErrorKind, StoredReading, SyncRun, SyncRunId, SyncRunOutcome, WindowWrite,
+    ConsentRecord, MeterInfo, PendingConsent, ReadingFilter, Result, SeriesState, SeriesSummary, Store, StoreError,
+    StoreErrorKind, StoredReading, SyncRun, SyncRunId, SyncRunOutcome, WindowWrite,
 };
 
 /// Rows fetched per page by [`Store::for_each_reading`]: large enough that
@@ -139,7 +139,10 @@ pub struct PgStore {
 
 impl fmt::Debug for PgStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PgStore").field("target", &self.target).field("timescale", &self.timescale).finish_non_exhaustive()
+        f.debug_struct("PgStore")
+            .field("target", &self.target)
+            .field("timescale", &self.timescale)
+            .finish_non_exhaustive()
     }
 }
 
@@ -187,7 +190,9 @@ impl PgStore {
         let mut options = PgConnectOptions::from_str(&config.url).map_err(|e| {
             StoreError::new(
                 StoreErrorKind::CannotOpen,
-                format!("{shown} is not a usable PostgreSQL URL ({e}): use postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE"),
+                format!(
+                    "{shown} is not a usable PostgreSQL URL ({e}): use postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE"
+                ),
             )
         })?;
         options = options.application_name("dataconnect");
@@ -195,8 +200,12 @@ impl PgStore {
             check_schema(schema)?;
             options = options.options([("search_path", schema.as_str())]);
         }
-        let mut target =
-            format!("{}:{}/{}", options.get_host(), options.get_port(), options.get_database().unwrap_or(options.get_username()));
+        let mut target = format!(
+            "{}:{}/{}",
+            options.get_host(),
+            options.get_port(),
+            options.get_database().unwrap_or(options.get_username())
+        );
         if let Some(schema) = &config.schema {
             target.push_str(&format!(" (schema {schema})"));
         }
@@ -206,16 +215,25 @@ impl PgStore {
             .enable_all()
             .build()
             .map_err(|e| {
-                StoreError::new(StoreErrorKind::Other, format!("cannot start the PostgreSQL store's runtime: {e}")).with_source(e)
+                StoreError::new(StoreErrorKind::Other, format!("cannot start the PostgreSQL store's runtime: {e}"))
+                    .with_source(e)
             })?;
-        let pool_options = PgPoolOptions::new()
-            .max_connections(config.max_connections.max(1))
-            .acquire_timeout(config.acquire_timeout);
+        let pool_options =
+            PgPoolOptions::new().max_connections(config.max_connections.max(1)).acquire_timeout(config.acquire_timeout);
         let connect_target = target.clone();
-        let pool = wait(&rt, async move {
-            pool_options.connect_with(options).await.map_err(|e| open_error(&connect_target, e))
-        })?;
-        let mut store = PgStore { pool, rt: Some(rt), target, timescale: false, timescale_note: None, schema: config.schema.clone() };
+        let pool =
+            wait(
+                &rt,
+                async move { pool_options.connect_with(options).await.map_err(|e| open_error(&connect_target, e)) },
+            )?;
+        let mut store = PgStore {
+            pool,
+            rt: Some(rt),
+            target,
+            timescale: false,
+            timescale_note: None,
+            schema: config.schema.clone(),
+        };
         let pool = store.pool.clone();
         let schema = config.schema.clone();
         let t = store.target.clone();
@@ -281,11 +299,14 @@ impl PgStore {
         let arrays = Arrays::new(readings);
         let n = arrays.len() as u64;
         let (prm, series) = (prm.as_str().to_owned(), series.as_str().to_owned());
-        self.exec(move |a| {
-            a.add(prm)?;
-            a.add(series)?;
-            arrays.bind(a)
-        }, IMPORT_READINGS)?;
+        self.exec(
+            move |a| {
+                a.add(prm)?;
+                a.add(series)?;
+                arrays.bind(a)
+            },
+            IMPORT_READINGS,
+        )?;
         Ok(n)
     }
 
@@ -293,17 +314,15 @@ impl PgStore {
     pub fn import_coverage(&self, prm: &UsagePointId, series: Series, range: DateRange) -> Result<()> {
         let (prm, series) = (prm.as_str().to_owned(), series.as_str().to_owned());
         let (from, to) = (range.start().to_string(), range.end().to_string());
-        self.tx_exec(
-            vec![
-                ("SELECT dataconnect_lock_series($1, $2)", args2(&prm, &series)?),
-                ("SELECT dataconnect_merge_coverage($1, $2, $3::date, $4::date)", {
-                    let mut a = args2(&prm, &series)?;
-                    add(&mut a, from)?;
-                    add(&mut a, to)?;
-                    a
-                }),
-            ],
-        )
+        self.tx_exec(vec![
+            ("SELECT dataconnect_lock_series($1, $2)", args2(&prm, &series)?),
+            ("SELECT dataconnect_merge_coverage($1, $2, $3::date, $4::date)", {
+                let mut a = args2(&prm, &series)?;
+                add(&mut a, from)?;
+                add(&mut a, to)?;
+                a
+            }),
+        ])
     }
 
     /// Writes one consent row as it is (flags and reason included).
@@ -411,7 +430,8 @@ impl PgStore {
             let mut out = Vec::new();
             for table in copy::TABLES {
                 let sql = format!("SELECT count(*) FROM {table}");
-                let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql)).fetch_one(&pool).await.map_err(|e| pg_error(&t, e))?;
+                let n: i64 =
+                    sqlx::query_scalar(AssertSqlSafe(sql)).fetch_one(&pool).await.map_err(|e| pg_error(&t, e))?;
                 out.push(TableCount { table, rows: n.max(0) as u64 });
             }
             Ok(out)
@@ -463,13 +483,18 @@ impl PgStore {
     fn rows(&self, sql: String, args: PgArguments) -> Result<Vec<PgRow>> {
         let pool = self.pool.clone();
         let t = self.target.clone();
-        self.run(async move { sqlx::query_with(AssertSqlSafe(sql), args).fetch_all(&pool).await.map_err(|e| pg_error(&t, e)) })
+        self.run(async move {
+            sqlx::query_with(AssertSqlSafe(sql), args).fetch_all(&pool).await.map_err(|e| pg_error(&t, e))
+        })
     }
 
     fn bad(&self, what: impl fmt::Display) -> StoreError {
         StoreError::new(
             StoreErrorKind::BadData,
-            format!("PostgreSQL store {} holds a value this version cannot read ({what}): was it written by another tool?", self.target),
+            format!(
+                "PostgreSQL store {} holds a value this version cannot read ({what}): was it written by another tool?",
+                self.target
+            ),
         )
     }
 
@@ -500,12 +525,16 @@ impl PgStore {
 /// Spawns `fut` on `rt` and blocks this thread until it answers. Blocking on
 /// a std channel (not `block_on`) is what makes this usable inside another
 /// runtime; a panic in the future drops the sender and becomes an error.
-fn wait<T: Send + 'static>(rt: &tokio::runtime::Runtime, fut: impl Future<Output = Result<T>> + Send + 'static) -> Result<T> {
+fn wait<T: Send + 'static>(
+    rt: &tokio::runtime::Runtime,
+    fut: impl Future<Output = Result<T>> + Send + 'static,
+) -> Result<T> {
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
     rt.spawn(async move {
         let _ = tx.send(fut.await);
     });
-    rx.recv().map_err(|_| StoreError::new(StoreErrorKind::Other, "a PostgreSQL store operation stopped without an answer"))?
+    rx.recv()
+        .map_err(|_| StoreError::new(StoreErrorKind::Other, "a PostgreSQL store operation stopped without an answer"))?
 }
 
 fn add<'q, T>(a: &mut PgArguments, v: T) -> Result<()>
@@ -555,7 +584,9 @@ pub(crate) fn pg_error(target: &str, e: sqlx::Error) -> StoreError {
                 ),
                 "42501" => (
                     StoreErrorKind::ReadOnly,
-                    format!("PostgreSQL store {target}: permission denied ({msg}): grant the user rights on the schema"),
+                    format!(
+                        "PostgreSQL store {target}: permission denied ({msg}): grant the user rights on the schema"
+                    ),
                 ),
                 "3D000" => (
                     StoreErrorKind::CannotOpen,
@@ -568,13 +599,17 @@ pub(crate) fn pg_error(target: &str, e: sqlx::Error) -> StoreError {
                 "40001" | "40P01" | "55P03" | "57014" => {
                     (StoreErrorKind::Busy, format!("PostgreSQL store {target} is busy ({msg}): try again"))
                 }
-                "53100" => (StoreErrorKind::Other, format!("PostgreSQL store {target}: the server's disk is full ({msg})")),
+                "53100" => {
+                    (StoreErrorKind::Other, format!("PostgreSQL store {target}: the server's disk is full ({msg})"))
+                }
                 _ => (StoreErrorKind::Other, format!("PostgreSQL store {target}: {msg} (SQLSTATE {code})")),
             }
         }
         sqlx::Error::PoolTimedOut => (
             StoreErrorKind::Busy,
-            format!("PostgreSQL store {target}: no connection became free in time: try again, or raise the server's max_connections"),
+            format!(
+                "PostgreSQL store {target}: no connection became free in time: try again, or raise the server's max_connections"
+            ),
         ),
         sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
             (StoreErrorKind::CannotOpen, format!("lost the connection to PostgreSQL at {target}: {e}"))
@@ -644,7 +679,8 @@ const IMPORT_READINGS: &str = "INSERT INTO reading (usage_point_id, series, star
      ON CONFLICT (usage_point_id, series, start) DO UPDATE SET
        \"end\" = excluded.\"end\", value = excluded.value, unit = excluded.unit, peak_at = excluded.peak_at";
 
-const READING_COLUMNS: &str = "usage_point_id, series, extract(epoch from start)::int8, extract(epoch from \"end\")::int8,
+const READING_COLUMNS: &str =
+    "usage_point_id, series, extract(epoch from start)::int8, extract(epoch from \"end\")::int8,
      value, unit, extract(epoch from peak_at)::int8";
 
 /// The WHERE conditions of a reading filter, with their arguments numbered
@@ -709,7 +745,8 @@ impl PgStore {
         let pool = self.pool.clone();
         let t = self.target.clone();
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        let rt = self.rt.as_ref().ok_or_else(|| StoreError::new(StoreErrorKind::Other, "the PostgreSQL store is closed"))?;
+        let rt =
+            self.rt.as_ref().ok_or_else(|| StoreError::new(StoreErrorKind::Other, "the PostgreSQL store is closed"))?;
         rt.spawn(async move {
             let out = sqlx::query_with(AssertSqlSafe(sql), a).fetch_all(&pool).await.map_err(|e| pg_error(&t, e));
             let _ = tx.send(out);
@@ -718,7 +755,8 @@ impl PgStore {
     }
 
     fn receive(&self, rx: std::sync::mpsc::Receiver<Result<Vec<PgRow>>>) -> Result<Vec<PgRow>> {
-        rx.recv().map_err(|_| StoreError::new(StoreErrorKind::Other, "a PostgreSQL store read stopped without an answer"))?
+        rx.recv()
+            .map_err(|_| StoreError::new(StoreErrorKind::Other, "a PostgreSQL store read stopped without an answer"))?
     }
 }
 
@@ -796,7 +834,8 @@ impl Store for PgStore {
                     },
                 };
                 each(&item).map_err(|e| {
-                    StoreError::new(StoreErrorKind::Output, format!("could not write the readings out: {e}")).with_source(e)
+                    StoreError::new(StoreErrorKind::Output, format!("could not write the readings out: {e}"))
+                        .with_source(e)
                 })?;
                 count += 1;
             }

@@ -20,8 +20,8 @@ use rusqlite::{Connection, OpenFlags};
 
 use super::PgStore;
 use crate::{
-    ConsentRecord, MeterInfo, OpenMode, PendingConsent, ReadingFilter, Result, SeriesState, SqliteConfig,
-    SqliteStore, Store, StoreError, SyncRun, SyncRunId, SyncRunOutcome,
+    ConsentRecord, MeterInfo, OpenMode, PendingConsent, ReadingFilter, Result, SeriesState, SqliteConfig, SqliteStore,
+    Store, StoreError, SyncRun, SyncRunId, SyncRunOutcome,
 };
 
 /// The tables of a store, in the order they are copied and reported.
@@ -70,7 +70,16 @@ struct Digest {
 
 impl Digest {
     #[allow(clippy::too_many_arguments)]
-    fn add(&mut self, prm: &str, series: &str, start: i64, end: i64, value: Option<f64>, unit: &str, peak: Option<i64>) {
+    fn add(
+        &mut self,
+        prm: &str,
+        series: &str,
+        start: i64,
+        end: i64,
+        value: Option<f64>,
+        unit: &str,
+        peak: Option<i64>,
+    ) {
         let mut h = Fnv::default();
         h.write(prm.as_bytes());
         h.write(&[0]);
@@ -297,7 +306,8 @@ impl Source<'_> {
             },
         )?;
         self.each("SELECT state, generation, duration, sandbox_client, created_at FROM pending_consent", |r| {
-            let row: (String, String, String, Option<u8>, i64) = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+            let row: (String, String, String, Option<u8>, i64) =
+                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
             Ok(move |src: &Self| {
                 let (state, g, d, client, at) = row;
                 target.add_pending_consent(&PendingConsent {
@@ -335,24 +345,27 @@ impl Source<'_> {
                 })
             })
         })?;
-        self.each("SELECT id, started_at, finished_at, status, calls, points, message FROM sync_run ORDER BY id", |r| {
-            type Row = (i64, i64, Option<i64>, String, i64, i64, Option<String>);
-            let row: Row = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?);
-            Ok(move |src: &Self| {
-                let (id, started, finished, status, calls, points, message) = row;
-                let outcome = match finished {
-                    Some(f) => Some(SyncRunOutcome {
-                        finished_at: src.ts(f)?,
-                        status,
-                        calls: calls.max(0) as u64,
-                        points: points.max(0) as u64,
-                        message,
-                    }),
-                    None => None,
-                };
-                target.import_sync_run(&SyncRun { id: SyncRunId(id), started_at: src.ts(started)?, outcome })
-            })
-        })?;
+        self.each(
+            "SELECT id, started_at, finished_at, status, calls, points, message FROM sync_run ORDER BY id",
+            |r| {
+                type Row = (i64, i64, Option<i64>, String, i64, i64, Option<String>);
+                let row: Row = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?);
+                Ok(move |src: &Self| {
+                    let (id, started, finished, status, calls, points, message) = row;
+                    let outcome = match finished {
+                        Some(f) => Some(SyncRunOutcome {
+                            finished_at: src.ts(f)?,
+                            status,
+                            calls: calls.max(0) as u64,
+                            points: points.max(0) as u64,
+                            message,
+                        }),
+                        None => None,
+                    };
+                    target.import_sync_run(&SyncRun { id: SyncRunId(id), started_at: src.ts(started)?, outcome })
+                })
+            },
+        )?;
         self.each("SELECT hour_start, calls FROM quota_counter", |r| {
             let row: (i64, i64) = (r.get(0)?, r.get(1)?);
             Ok(move |src: &Self| target.import_quota_hour(src.ts(row.0)?, row.1.max(0) as u64))

@@ -7,8 +7,8 @@
 //! holding an advisory lock makes concurrent openers (several workers on
 //! several machines) apply each migration exactly once.
 
-use sqlx::postgres::PgPool;
 use sqlx::AssertSqlSafe;
+use sqlx::postgres::PgPool;
 
 use super::pg_error;
 use crate::{Result, StoreError, StoreErrorKind};

@@ -17,8 +17,8 @@
 //! [`PgStore::timescale_note`](super::PgStore::timescale_note) rather than
 //! refusing to open the store.
 
-use sqlx::postgres::PgPool;
 use sqlx::AssertSqlSafe;
+use sqlx::postgres::PgPool;
 
 /// What [`enable`] found or did.
 pub(super) struct Outcome {
@@ -34,7 +34,10 @@ const LOCK_KEY: i64 = 0x0064_632d_7473_6462;
 pub(super) async fn enable(pool: &PgPool) -> Outcome {
     match try_enable(pool).await {
         Ok(enabled) => Outcome { enabled, note: None },
-        Err(e) => Outcome { enabled: false, note: Some(format!("TimescaleDB is installed but the hypertable could not be set up: {e}")) },
+        Err(e) => Outcome {
+            enabled: false,
+            note: Some(format!("TimescaleDB is installed but the hypertable could not be set up: {e}")),
+        },
     }
 }
 

@@ -29,10 +29,17 @@ fn fill(store: &dyn Store) {
         unit: Unit::VA,
         peak_at: Some(day.start_instant() + jiff::SignedDuration::from_mins(19 * 60 + 30)),
     };
-    store.upsert_window(&WindowWrite { prm: &p, series: Series::ConsumptionMaxPower, window: day, readings: &[peak] }).unwrap();
+    store
+        .upsert_window(&WindowWrite { prm: &p, series: Series::ConsumptionMaxPower, window: day, readings: &[peak] })
+        .unwrap();
     // A window that came back empty is covered all the same.
     store
-        .upsert_window(&WindowWrite { prm: &p, series: Series::ProductionDaily, window: range(d(2024, 1, 1), d(2025, 1, 1)), readings: &[] })
+        .upsert_window(&WindowWrite {
+            prm: &p,
+            series: Series::ProductionDaily,
+            window: range(d(2024, 1, 1), d(2025, 1, 1)),
+            readings: &[],
+        })
         .unwrap();
 
     let consent = Consent {
@@ -67,7 +74,16 @@ fn fill(store: &dyn Store) {
     store.set_series_state(&p, CURVE, t, None).unwrap();
     let run = store.begin_sync_run(t).unwrap();
     store
-        .finish_sync_run(run, &SyncRunOutcome { finished_at: t, status: "partial".into(), calls: 9, points: 700, message: Some("one 500".into()) })
+        .finish_sync_run(
+            run,
+            &SyncRunOutcome {
+                finished_at: t,
+                status: "partial".into(),
+                calls: 9,
+                points: 700,
+                message: Some("one 500".into()),
+            },
+        )
         .unwrap();
     store.begin_sync_run(t).unwrap();
     store.record_calls(t, 9).unwrap();

@@ -49,7 +49,9 @@ pub fn pg_url(test: &str) -> Option<String> {
     match std::env::var("DATACONNECT_TEST_PG_URL") {
         Ok(url) if !url.is_empty() => Some(url),
         _ => {
-            eprintln!("skipped {test}: DATACONNECT_TEST_PG_URL is unset (e.g. postgres://postgres@127.0.0.1:5432/test)");
+            eprintln!(
+                "skipped {test}: DATACONNECT_TEST_PG_URL is unset (e.g. postgres://postgres@127.0.0.1:5432/test)"
+            );
             None
         }
     }
@@ -107,7 +109,7 @@ fn pg_upsert_is_idempotent_and_keeps_nulls() {
     assert_eq!(sum[0].max_value, rs.iter().filter_map(|r| r.value).reduce(f64::max));
 
     // A re-fetch with a changed value and a value that became null replaces them.
-    let mut changed = rs.clone();
+    let mut changed = rs;
     changed[0].value = Some(1234.5);
     changed[1].value = None;
     store.upsert_window(&WindowWrite { prm: &p, series: CURVE, window: w, readings: &changed }).unwrap();
@@ -173,7 +175,9 @@ fn pg_concurrent_writers_of_one_series_keep_coverage_merged() {
                 for i in (t..28).step_by(4) {
                     let day = d(2025, 2, 1 + i as i8);
                     let w = range(day, day.tomorrow().unwrap());
-                    store.upsert_window(&WindowWrite { prm: p, series: CURVE, window: w, readings: &curve(w) }).unwrap();
+                    store
+                        .upsert_window(&WindowWrite { prm: p, series: CURVE, window: w, readings: &curve(w) })
+                        .unwrap();
                 }
             });
         }
@@ -191,7 +195,7 @@ fn pg_filters_select_meter_series_and_time() {
     // The spring DST day has 46 half-hours.
     let day = range(d(2025, 3, 30), d(2025, 3, 31));
     let filter = ReadingFilter {
-        usage_points: vec![p.clone()],
+        usage_points: vec![p],
         series: vec![CURVE],
         from: Some(day.start_instant()),
         to: Some(day.end_instant()),
@@ -201,7 +205,8 @@ fn pg_filters_select_meter_series_and_time() {
     let other = ReadingFilter { series: vec![Series::ProductionCurve], ..ReadingFilter::default() };
     assert_eq!(store.for_each_reading(&other, &mut |_| Ok(())).unwrap(), 0);
     assert!(store.summary(&other).unwrap().is_empty());
-    let nobody = ReadingFilter { usage_points: vec![UsagePointId::new("10284856584123").unwrap()], ..ReadingFilter::default() };
+    let nobody =
+        ReadingFilter { usage_points: vec![UsagePointId::new("10284856584123").unwrap()], ..ReadingFilter::default() };
     assert_eq!(store.for_each_reading(&nobody, &mut |_| Ok(())).unwrap(), 0);
 }
 
@@ -211,7 +216,7 @@ fn pg_streaming_reads_go_in_key_order_across_pages() {
     // 3 meters × 2 series × 31 days of half-hours = 8928 rows: two pages,
     // written in an order unlike the key order.
     let meters: Vec<UsagePointId> =
-        ["30000000000003", "10000000000001", "20000000000002"].iter().map(|m| UsagePointId::new(*m).unwrap()).collect();
+        ["30000000000003", "10000000000001", "20000000000002"].iter().map(|m| UsagePointId::new(m).unwrap()).collect();
     let w = range(d(2025, 1, 1), d(2025, 2, 1));
     let rs = curve(w);
     for series in [Series::ProductionCurve, CURVE] {
@@ -294,10 +299,11 @@ fn pg_bad_urls_and_unreachable_servers_are_named_without_passwords() {
     assert_eq!(e.kind(), StoreErrorKind::CannotOpen, "{e}");
     assert!(e.to_string().contains("127.0.0.1:1"), "{e}");
     assert!(!e.to_string().contains("s3cret"), "{e}");
-    let e = PgStore::open(&PgConfig { schema: Some("Bad Name".into()), ..PgConfig::new("postgres://h/db") }).unwrap_err();
+    let e =
+        PgStore::open(&PgConfig { schema: Some("Bad Name".into()), ..PgConfig::new("postgres://h/db") }).unwrap_err();
     assert_eq!(e.kind(), StoreErrorKind::CannotOpen, "{e}");
     let Some(url) = pg_url("missing_database") else { return };
-    let mut missing = url.clone();
+    let mut missing = url;
     if let Some(i) = missing.rfind('/') {
         missing.truncate(i);
     }
@@ -313,7 +319,7 @@ fn pg_consents_round_trip_and_can_be_marked() {
     let p = prm();
     let other = UsagePointId::new("10284856584123").unwrap();
     let consent = Consent {
-        usage_points: vec![p.clone(), other.clone()],
+        usage_points: vec![p, other.clone()],
         generation: Generation::Dc2026,
         start: d(2026, 11, 28),
         duration: ConsentDuration::parse("P3Y").unwrap(),
@@ -347,7 +353,12 @@ fn pg_pending_consents_are_taken_once() {
         sandbox_client: Some(3),
         created_at: Timestamp::from_second(1_790_000_000).unwrap(),
     };
-    let older = PendingConsent { state: "older0".into(), sandbox_client: None, created_at: Timestamp::from_second(1_780_000_000).unwrap(), ..pending.clone() };
+    let older = PendingConsent {
+        state: "older0".into(),
+        sandbox_client: None,
+        created_at: Timestamp::from_second(1_780_000_000).unwrap(),
+        ..pending
+    };
     store.add_pending_consent(&pending).unwrap();
     store.add_pending_consent(&older).unwrap();
     assert_eq!(store.pending_consents().unwrap(), vec![older.clone(), pending.clone()]);
@@ -401,7 +412,8 @@ fn pg_meter_info_series_state_runs_and_quota() {
     let id = store.begin_sync_run(t).unwrap();
     let second = store.begin_sync_run(t).unwrap();
     assert!(second > id);
-    let outcome = SyncRunOutcome { finished_at: t, status: "ok".into(), calls: 3, points: 10, message: Some("fine".into()) };
+    let outcome =
+        SyncRunOutcome { finished_at: t, status: "ok".into(), calls: 3, points: 10, message: Some("fine".into()) };
     store.finish_sync_run(id, &outcome).unwrap();
     let runs = store.sync_runs(10).unwrap();
     assert_eq!(runs.len(), 2);
