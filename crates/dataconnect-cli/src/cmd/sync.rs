@@ -63,6 +63,7 @@ impl Cmd {
             ));
         }
         let client_settings = settings.client()?;
+        let _lock = sync_lock(&settings.db)?;
         let store = crate::store::open_rw(&settings.db)?;
         let meters = consented_meters(&store, &only_prms, today)?;
         let client = crate::source::client(&client_settings, &settings.db)?;
@@ -90,6 +91,37 @@ impl Cmd {
         let config = SyncConfig { plan, concurrency: self.concurrency.clamp(1, 16) };
         let report = run_sync(&store, &source, &targets, &config, &reporter).await?;
         finish(&report, &source)
+    }
+}
+
+/// Takes the database's sync lock, an exclusive lock on `<db>.sync.lock`
+/// held until the process ends (the OS releases it on a crash or SIGKILL
+/// too). Without it, two syncs on one database both plan the same missing
+/// windows and fetch each of them twice, spending the quota twice. A
+/// PostgreSQL store is left to its own locking.
+fn sync_lock(db: &std::path::Path) -> Result<Option<std::fs::File>, CliError> {
+    let text = db.to_string_lossy();
+    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+        return Ok(None);
+    }
+    let mut name = db.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".sync.lock");
+    let path = db.with_file_name(name);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(|e| {
+        CliError::new(Class::Store, format!("cannot open the sync lock {}: {e}: check the database directory", path.display()))
+    })?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(CliError::new(
+            Class::Store,
+            format!("another sync is running on {}: nothing was fetched; run this one again when it has finished", db.display()),
+        )),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(CliError::new(Class::Store, format!("cannot lock {}: {e}: check the database directory", path.display())))
+        }
     }
 }
 

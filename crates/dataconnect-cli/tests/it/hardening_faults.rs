@@ -155,6 +155,7 @@ fn two_syncs_at_once_lose_nothing() {
     let sb = sandbox(&both, |_| {});
     let db = both.join("both.db");
     consents(&both, &sb, &db);
+    let before = crate::data_requests(&sb.log).len();
     let a = cmd(&both, &sb, &db).args(["sync", "--since", SINCE]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
     let b = cmd(&both, &sb, &db).args(["sync", "--since", SINCE]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
     let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
@@ -166,6 +167,12 @@ fn two_syncs_at_once_lose_nothing() {
         }
     }
     assert!(a.status.success() || b.status.success(), "neither sync completed");
+    // No window is fetched twice: the second sync waits its turn (the
+    // sync lock) or, started after the first ended, only refreshes the
+    // revision window. Before the lock, every call was made twice.
+    let calls = crate::data_requests(&sb.log).len() - before;
+    let single = crate::data_requests(&dir.path().join("requests.jsonl")).len();
+    assert!(calls * 2 < single * 3, "two concurrent syncs made {calls} data calls, one makes {single}");
     sync_until_complete(&both, &sb, &db, 2);
     assert!(readings(&db) == clean, "two concurrent syncs left a different store");
 }
