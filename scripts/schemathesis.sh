@@ -33,7 +33,7 @@ token="$(curl -fsS -X POST "$base/oauth2/v3/token" \
 
 common=(--url "$base" -H "Authorization: Bearer $token" --max-examples "$examples" --seed "$seed"
   --phases examples,coverage,fuzzing --no-color --request-timeout 10 --workers 1
-  --suppress-health-check all)
+  --suppress-health-check all --generation-database :memory:)
 checks=not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance
 status=0
 echo "== schemathesis: every operation but the consent pages, $examples examples each"

@@ -49,6 +49,10 @@ pub async fn spawn(config: SandboxConfig) -> Running {
 /// A client that does not follow redirects, with a timeout so that a
 /// broken test fails instead of hanging.
 pub fn http_client() -> reqwest::Client {
+    // In a workspace build (`cargo test --workspace`) reqwest carries the
+    // client crate's `rustls-no-provider` feature and panics without a
+    // provider; installing one twice is harmless.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(20))
