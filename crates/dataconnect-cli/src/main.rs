@@ -52,6 +52,7 @@ fn main() -> ExitCode {
             return ExitCode::from(Class::Usage.exit_code());
         }
     };
+    init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().worker_threads(2).build() {
         Ok(rt) => rt,
         Err(e) => return fail(&CliError::internal(format!("cannot start the async runtime: {e}"))),
@@ -60,6 +61,20 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e),
     }
+}
+
+/// Diagnostic logs on standard error, only when `RUST_LOG` asks for them
+/// (e.g. `RUST_LOG=dataconnect=debug`): by default standard error holds
+/// nothing but the one line of a failure, which scripts rely on. Secrets
+/// never reach these logs: they are newtypes that print `[redacted]`, and
+/// the secrets audit test runs every command at `trace`.
+fn init_logging() {
+    let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG") else { return };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
 }
 
 fn fail(e: &CliError) -> ExitCode {
