@@ -117,7 +117,7 @@ pub struct ClientSettings {
     pub quota_per_hour: u32,
 }
 
-fn project_dirs() -> Option<directories::ProjectDirs> {
+pub(crate) fn project_dirs() -> Option<directories::ProjectDirs> {
     directories::ProjectDirs::from("fr", "dataconnect", "dataconnect")
 }
 

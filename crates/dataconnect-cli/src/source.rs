@@ -21,6 +21,19 @@ use crate::settings::ClientSettings;
 /// Where generation 1 refresh tokens are kept: next to the database, in
 /// their own 0600 file (never in the database, never in logs).
 pub fn token_path(db: &Path) -> std::path::PathBuf {
+    // A PostgreSQL store has no directory of its own: the tokens go to the
+    // user's data directory, named after the server and database (never
+    // the password), so that two stores do not share a refresh token.
+    if let Some(url) = crate::store::postgres_url(db) {
+        let tag: String = url::Url::parse(url)
+            .map(|u| format!("{}-{}", u.host_str().unwrap_or("local"), u.path().trim_matches('/')))
+            .unwrap_or_else(|_| "postgres".to_owned())
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' })
+            .collect();
+        let dir = crate::settings::project_dirs().map(|d| d.data_local_dir().to_path_buf()).unwrap_or_default();
+        return dir.join(format!("postgres-{tag}.tokens.json"));
+    }
     let mut name = db.file_name().map(|n| n.to_os_string()).unwrap_or_default();
     name.push(".tokens.json");
     db.with_file_name(name)

@@ -19,6 +19,22 @@ pub fn postgres_url(db: &Path) -> Option<&str> {
     db.to_str().filter(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"))
 }
 
+/// `--db` as shown to the user: a PostgreSQL URL loses its password, which
+/// must never reach the terminal or a log (a URL that does not parse is not
+/// echoed at all).
+pub fn shown(db: &Path) -> String {
+    let Some(text) = postgres_url(db) else { return db.display().to_string() };
+    match url::Url::parse(text) {
+        Ok(mut u) => {
+            if u.password().is_some() {
+                let _ = u.set_password(Some("xxxxx"));
+            }
+            u.to_string()
+        }
+        Err(_) => "the PostgreSQL URL given in --db".to_owned(),
+    }
+}
+
 /// True when `--db` names something to read: a PostgreSQL URL (whether
 /// the server answers is for opening to say) or an existing file.
 pub fn exists(db: &Path) -> bool {
@@ -95,3 +111,17 @@ pub fn api_range(from: Date, to: Date, today: Date) -> Result<DateRange, CliErro
     }
     Ok(range)
 }
+
+#[cfg(test)]
+mod shown_tests {
+    use super::*;
+
+    #[test]
+    fn passwords_in_database_urls_are_not_shown() {
+        let s = shown(Path::new("postgres://ops:hunter2@db.example:5432/meters"));
+        assert!(!s.contains("hunter2"), "{s}");
+        assert!(s.contains("ops") && s.contains("db.example") && s.contains("meters"), "{s}");
+        assert_eq!(shown(Path::new("data/dataconnect.db")), "data/dataconnect.db");
+    }
+}
+

@@ -147,7 +147,7 @@ impl Cmd {
         if !crate::store::exists(&settings.db) {
             return Err(CliError::new(
                 Class::Store,
-                format!("no database at {}: run `dataconnect sync` first, or pass --db PATH", settings.db.display()),
+                format!("no database at {}: run `dataconnect sync` first, or pass --db PATH", crate::store::shown(&settings.db)),
             ));
         }
         let store = crate::store::open_ro(&settings.db)?;

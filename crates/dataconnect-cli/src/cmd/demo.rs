@@ -173,7 +173,7 @@ impl Cmd {
         for path in &charts {
             println!("chart: {}", path.display());
         }
-        println!("database: {}", self.db.display());
+        println!("database: {}", crate::store::shown(&self.db));
         println!("done in {:.0} s", began.elapsed().as_secs_f64());
         drop(sandbox);
         crate::cmd::sync::status(&report, &source)

@@ -177,7 +177,7 @@ fn open_store(settings: &Settings, prm: &UsagePointId, today: Date, report: &mut
     if !crate::store::exists(&settings.db) {
         report.add(Check::warn(
             "store",
-            format!("no database at {}, so no recorded consent or sync history to check", settings.db.display()),
+            format!("no database at {}, so no recorded consent or sync history to check", crate::store::shown(&settings.db)),
             "pass --db PATH if the database is elsewhere; otherwise record a consent with `dataconnect consent` and run `dataconnect sync`",
         ));
         return None;
@@ -188,7 +188,7 @@ fn open_store(settings: &Settings, prm: &UsagePointId, today: Date, report: &mut
             report.add(Check::fail(
                 "store",
                 Class::Store,
-                format!("cannot read the database {}: {}", settings.db.display(), e.line()),
+                format!("cannot read the database {}: {}", crate::store::shown(&settings.db), e.line()),
                 "check the file's permissions, or pass --db PATH to another database",
             ));
             return None;
@@ -204,7 +204,7 @@ fn open_store(settings: &Settings, prm: &UsagePointId, today: Date, report: &mut
         ),
         Ok(None) => Check::warn(
             "stored consent",
-            format!("no consent for {prm} is recorded in {}, so `sync` does not fetch it", settings.db.display()),
+            format!("no consent for {prm} is recorded in {}, so `sync` does not fetch it", crate::store::shown(&settings.db)),
             "ask the customer with `dataconnect consent` (each meter, including a production meter, needs its own consent)",
         ),
         Ok(Some(c)) if c.needs_consent => Check::fail(

@@ -66,7 +66,7 @@ impl Cmd {
                 Class::Store,
                 format!(
                     "no database at {}: run `dataconnect sync` (or `dataconnect demo`) first, or pass --db PATH",
-                    settings.db.display()
+                    crate::store::shown(&settings.db)
                 ),
             ));
         }

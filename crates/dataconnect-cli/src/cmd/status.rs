@@ -151,7 +151,7 @@ impl Cmd {
                 Class::Store,
                 format!(
                     "no database at {}: run `dataconnect consent` and `dataconnect sync` (or `dataconnect demo`) first, or pass --db PATH",
-                    settings.db.display()
+                    crate::store::shown(&settings.db)
                 ),
             ));
         }
@@ -313,7 +313,7 @@ pub fn collect(store: &dyn Store, input: &StatusInput<'_>) -> Result<Status, Cli
         per_second: input.per_second,
     };
     Ok(Status {
-        db: input.db.display().to_string(),
+        db: crate::store::shown(input.db),
         today,
         last_published_day,
         consents,

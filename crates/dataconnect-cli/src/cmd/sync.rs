@@ -117,7 +117,7 @@ fn sync_lock(db: &std::path::Path) -> Result<Option<std::fs::File>, CliError> {
         Ok(()) => Ok(Some(file)),
         Err(std::fs::TryLockError::WouldBlock) => Err(CliError::new(
             Class::Store,
-            format!("another sync is running on {}: nothing was fetched; run this one again when it has finished", db.display()),
+            format!("another sync is running on {}: nothing was fetched; run this one again when it has finished", crate::store::shown(db)),
         )),
         Err(std::fs::TryLockError::Error(e)) => {
             Err(CliError::new(Class::Store, format!("cannot lock {}: {e}: check the database directory", path.display())))
