@@ -46,6 +46,8 @@ pub use sqlite::{OpenMode, SqliteConfig, SqliteStore};
 #[cfg(feature = "postgres")]
 pub use postgres::{CopyReport, PgConfig, PgStore, TableCount, TimescaleMode, copy_from_sqlite};
 
+use std::sync::Arc;
+
 use dataconnect::{Consent, DateRange, Series, UsagePointId};
 use jiff::Timestamp;
 
@@ -130,133 +132,76 @@ pub trait Store: Send + Sync {
     fn calls_since(&self, since: Timestamp) -> Result<u64>;
 }
 
-/// Lets `Arc<dyn Store>` and `&S` be used wherever a store is expected.
-impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
-    fn upsert_window(&self, write: &WindowWrite<'_>) -> Result<u64> {
-        (**self).upsert_window(write)
-    }
-    fn coverage(&self, prm: &UsagePointId, series: Series) -> Result<Vec<DateRange>> {
-        (**self).coverage(prm, series)
-    }
-    fn for_each_reading(
-        &self,
-        filter: &ReadingFilter,
-        each: &mut dyn FnMut(&StoredReading) -> std::io::Result<()>,
-    ) -> Result<u64> {
-        (**self).for_each_reading(filter, each)
-    }
-    fn summary(&self, filter: &ReadingFilter) -> Result<Vec<SeriesSummary>> {
-        (**self).summary(filter)
-    }
-    fn record_consent(&self, consent: &Consent, recorded_at: Timestamp) -> Result<()> {
-        (**self).record_consent(consent, recorded_at)
-    }
-    fn consents(&self) -> Result<Vec<ConsentRecord>> {
-        (**self).consents()
-    }
-    fn mark_needs_consent(&self, prm: &UsagePointId, reason: &str) -> Result<()> {
-        (**self).mark_needs_consent(prm, reason)
-    }
-    fn add_pending_consent(&self, pending: &PendingConsent) -> Result<()> {
-        (**self).add_pending_consent(pending)
-    }
-    fn take_pending_consent(&self, state: &str) -> Result<Option<PendingConsent>> {
-        (**self).take_pending_consent(state)
-    }
-    fn pending_consents(&self) -> Result<Vec<PendingConsent>> {
-        (**self).pending_consents()
-    }
-    fn put_meter_info(&self, info: &MeterInfo) -> Result<()> {
-        (**self).put_meter_info(info)
-    }
-    fn meter_info(&self, prm: &UsagePointId) -> Result<Option<MeterInfo>> {
-        (**self).meter_info(prm)
-    }
-    fn set_series_state(&self, prm: &UsagePointId, series: Series, at: Timestamp, stopped: Option<&str>) -> Result<()> {
-        (**self).set_series_state(prm, series, at, stopped)
-    }
-    fn series_states(&self) -> Result<Vec<SeriesState>> {
-        (**self).series_states()
-    }
-    fn begin_sync_run(&self, at: Timestamp) -> Result<SyncRunId> {
-        (**self).begin_sync_run(at)
-    }
-    fn finish_sync_run(&self, id: SyncRunId, outcome: &SyncRunOutcome) -> Result<()> {
-        (**self).finish_sync_run(id, outcome)
-    }
-    fn sync_runs(&self, limit: u32) -> Result<Vec<SyncRun>> {
-        (**self).sync_runs(limit)
-    }
-    fn record_calls(&self, at: Timestamp, calls: u64) -> Result<()> {
-        (**self).record_calls(at, calls)
-    }
-    fn calls_since(&self, since: Timestamp) -> Result<u64> {
-        (**self).calls_since(since)
-    }
+/// Implements `Store` for a smart pointer to a store by delegating every
+/// method, so that `Arc<dyn Store>` (shared by the sync's workers) and
+/// `Box<dyn Store>` (a backend picked at run time, SQLite or PostgreSQL) are
+/// stores too. One body for both keeps the two from drifting apart.
+macro_rules! delegate_store {
+    ($($pointer:ident),*) => {$(
+        impl<S: Store + ?Sized> Store for $pointer<S> {
+            fn upsert_window(&self, write: &WindowWrite<'_>) -> Result<u64> {
+                (**self).upsert_window(write)
+            }
+            fn coverage(&self, prm: &UsagePointId, series: Series) -> Result<Vec<DateRange>> {
+                (**self).coverage(prm, series)
+            }
+            fn for_each_reading(
+                &self,
+                filter: &ReadingFilter,
+                each: &mut dyn FnMut(&StoredReading) -> std::io::Result<()>,
+            ) -> Result<u64> {
+                (**self).for_each_reading(filter, each)
+            }
+            fn summary(&self, filter: &ReadingFilter) -> Result<Vec<SeriesSummary>> {
+                (**self).summary(filter)
+            }
+            fn record_consent(&self, consent: &Consent, recorded_at: Timestamp) -> Result<()> {
+                (**self).record_consent(consent, recorded_at)
+            }
+            fn consents(&self) -> Result<Vec<ConsentRecord>> {
+                (**self).consents()
+            }
+            fn mark_needs_consent(&self, prm: &UsagePointId, reason: &str) -> Result<()> {
+                (**self).mark_needs_consent(prm, reason)
+            }
+            fn add_pending_consent(&self, pending: &PendingConsent) -> Result<()> {
+                (**self).add_pending_consent(pending)
+            }
+            fn take_pending_consent(&self, state: &str) -> Result<Option<PendingConsent>> {
+                (**self).take_pending_consent(state)
+            }
+            fn pending_consents(&self) -> Result<Vec<PendingConsent>> {
+                (**self).pending_consents()
+            }
+            fn put_meter_info(&self, info: &MeterInfo) -> Result<()> {
+                (**self).put_meter_info(info)
+            }
+            fn meter_info(&self, prm: &UsagePointId) -> Result<Option<MeterInfo>> {
+                (**self).meter_info(prm)
+            }
+            fn set_series_state(&self, prm: &UsagePointId, series: Series, at: Timestamp, stopped: Option<&str>) -> Result<()> {
+                (**self).set_series_state(prm, series, at, stopped)
+            }
+            fn series_states(&self) -> Result<Vec<SeriesState>> {
+                (**self).series_states()
+            }
+            fn begin_sync_run(&self, at: Timestamp) -> Result<SyncRunId> {
+                (**self).begin_sync_run(at)
+            }
+            fn finish_sync_run(&self, id: SyncRunId, outcome: &SyncRunOutcome) -> Result<()> {
+                (**self).finish_sync_run(id, outcome)
+            }
+            fn sync_runs(&self, limit: u32) -> Result<Vec<SyncRun>> {
+                (**self).sync_runs(limit)
+            }
+            fn record_calls(&self, at: Timestamp, calls: u64) -> Result<()> {
+                (**self).record_calls(at, calls)
+            }
+            fn calls_since(&self, since: Timestamp) -> Result<u64> {
+                (**self).calls_since(since)
+            }
+        }
+    )*};
 }
 
-/// Lets `Box<dyn Store>` (a store picked at run time, SQLite or PostgreSQL)
-/// be used wherever a store is expected.
-impl<S: Store + ?Sized> Store for Box<S> {
-    fn upsert_window(&self, write: &WindowWrite<'_>) -> Result<u64> {
-        (**self).upsert_window(write)
-    }
-    fn coverage(&self, prm: &UsagePointId, series: Series) -> Result<Vec<DateRange>> {
-        (**self).coverage(prm, series)
-    }
-    fn for_each_reading(
-        &self,
-        filter: &ReadingFilter,
-        each: &mut dyn FnMut(&StoredReading) -> std::io::Result<()>,
-    ) -> Result<u64> {
-        (**self).for_each_reading(filter, each)
-    }
-    fn summary(&self, filter: &ReadingFilter) -> Result<Vec<SeriesSummary>> {
-        (**self).summary(filter)
-    }
-    fn record_consent(&self, consent: &Consent, recorded_at: Timestamp) -> Result<()> {
-        (**self).record_consent(consent, recorded_at)
-    }
-    fn consents(&self) -> Result<Vec<ConsentRecord>> {
-        (**self).consents()
-    }
-    fn mark_needs_consent(&self, prm: &UsagePointId, reason: &str) -> Result<()> {
-        (**self).mark_needs_consent(prm, reason)
-    }
-    fn add_pending_consent(&self, pending: &PendingConsent) -> Result<()> {
-        (**self).add_pending_consent(pending)
-    }
-    fn take_pending_consent(&self, state: &str) -> Result<Option<PendingConsent>> {
-        (**self).take_pending_consent(state)
-    }
-    fn pending_consents(&self) -> Result<Vec<PendingConsent>> {
-        (**self).pending_consents()
-    }
-    fn put_meter_info(&self, info: &MeterInfo) -> Result<()> {
-        (**self).put_meter_info(info)
-    }
-    fn meter_info(&self, prm: &UsagePointId) -> Result<Option<MeterInfo>> {
-        (**self).meter_info(prm)
-    }
-    fn set_series_state(&self, prm: &UsagePointId, series: Series, at: Timestamp, stopped: Option<&str>) -> Result<()> {
-        (**self).set_series_state(prm, series, at, stopped)
-    }
-    fn series_states(&self) -> Result<Vec<SeriesState>> {
-        (**self).series_states()
-    }
-    fn begin_sync_run(&self, at: Timestamp) -> Result<SyncRunId> {
-        (**self).begin_sync_run(at)
-    }
-    fn finish_sync_run(&self, id: SyncRunId, outcome: &SyncRunOutcome) -> Result<()> {
-        (**self).finish_sync_run(id, outcome)
-    }
-    fn sync_runs(&self, limit: u32) -> Result<Vec<SyncRun>> {
-        (**self).sync_runs(limit)
-    }
-    fn record_calls(&self, at: Timestamp, calls: u64) -> Result<()> {
-        (**self).record_calls(at, calls)
-    }
-    fn calls_since(&self, since: Timestamp) -> Result<u64> {
-        (**self).calls_since(since)
-    }
-}
+delegate_store!(Arc, Box);
