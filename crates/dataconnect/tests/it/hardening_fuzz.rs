@@ -5,7 +5,7 @@
 //! `fuzz/fuzz_targets/`. A regression of a fixed crash fails here without
 //! nightly or cargo-fuzz.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use dataconnect::{Client, ClientConfig, ClientSecret, DateRange, Generation, QuotaConfig, Reading, Series, UsagePointId};
@@ -45,7 +45,7 @@ fn prm() -> UsagePointId {
     UsagePointId::new("22516914714270").expect("prm")
 }
 
-fn check(what: &PathBuf, readings: &[Reading]) {
+fn check(what: &Path, readings: &[Reading]) {
     for r in readings {
         assert!(r.start < r.end, "{}: reading {r:?} does not start before it ends", what.display());
         assert!(r.value.is_none_or(f64::is_finite), "{}: reading {r:?} has a non-finite value", what.display());
