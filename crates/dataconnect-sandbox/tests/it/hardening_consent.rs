@@ -34,8 +34,8 @@ async fn another_client_or_an_unregistered_redirect_is_refused_on_the_page() {
     let run = spawn(config()).await;
     let registered = enc(DEFAULT_REDIRECT_URI);
     let cases = [
-        (V1, format!("client_id=someone-else&response_type=code&state=x0&duration=P1Y")),
-        (V2, format!("client_id=someone-else&response_type=code&state=x0&duration=P1Y")),
+        (V1, "client_id=someone-else&response_type=code&state=x0&duration=P1Y".to_owned()),
+        (V2, "client_id=someone-else&response_type=code&state=x0&duration=P1Y".to_owned()),
         (V1, format!("client_id={DEFAULT_CLIENT_ID}&response_type=code&state=x0&duration=P1Y&redirect_uri={}", enc("https://evil.example/cb"))),
         (V2, format!("client_id={DEFAULT_CLIENT_ID}&response_type=code&state=x0&duration=P1Y&redirect_uri={}", enc("https://evil.example/cb"))),
         (LEGACY, format!("client_id={DEFAULT_CLIENT_ID}&response_type=code&state=x0&duration=P1Y&redirect_uri={}", enc("http://127.0.0.1:8081/callback/../evil"))),
