@@ -112,6 +112,38 @@ pub fn api_range(from: Date, to: Date, today: Date) -> Result<DateRange, CliErro
     Ok(range)
 }
 
+
+/// The flags that name one series of one meter over a range of days,
+/// shared by `fetch` and `plot` so that both spell and check them alike.
+#[derive(clap::Args, Debug)]
+pub struct OneSeriesArgs {
+    /// The meter (14 digits).
+    #[arg(long, value_name = "PRM")]
+    pub prm: String,
+    /// The series: consumption-curve, consumption-daily, consumption-max-power, production-curve or production-daily.
+    #[arg(long, value_name = "SERIES")]
+    pub series: String,
+    /// First Paris day, YYYY-MM-DD (inclusive).
+    #[arg(long, value_name = "DATE")]
+    pub from: String,
+    /// Last Paris day, YYYY-MM-DD (exclusive).
+    #[arg(long, value_name = "DATE")]
+    pub to: String,
+}
+
+impl OneSeriesArgs {
+    /// The meter, the series and the two days, each checked with an error
+    /// that names its flag. Whether the days make a valid range is left to
+    /// the command (the API's and the store's rules differ).
+    pub fn parse(&self) -> Result<(UsagePointId, Series, Date, Date), CliError> {
+        let prm = UsagePointId::new(&self.prm).map_err(|e| CliError::usage(format!("{e} (--prm)")))?;
+        let series: Series = self.series.parse().map_err(|e| CliError::usage(format!("{e} (--series)")))?;
+        let from = parse_date("--from", &self.from)?;
+        let to = parse_date("--to", &self.to)?;
+        Ok((prm, series, from, to))
+    }
+}
+
 #[cfg(test)]
 mod shown_tests {
     use super::*;
@@ -124,4 +156,3 @@ mod shown_tests {
         assert_eq!(shown(Path::new("data/dataconnect.db")), "data/dataconnect.db");
     }
 }
-

@@ -12,18 +12,8 @@ use crate::settings::{GlobalArgs, Settings};
 pub struct Cmd {
     #[command(flatten)]
     global: GlobalArgs,
-    /// The meter (14 digits).
-    #[arg(long, value_name = "PRM")]
-    prm: String,
-    /// consumption-curve, consumption-daily, consumption-max-power, production-curve or production-daily.
-    #[arg(long, value_name = "SERIES")]
-    series: String,
-    /// First Paris day, YYYY-MM-DD (inclusive).
-    #[arg(long, value_name = "DATE")]
-    from: String,
-    /// Last Paris day, YYYY-MM-DD (exclusive, at most today).
-    #[arg(long, value_name = "DATE")]
-    to: String,
+    #[command(flatten)]
+    what: crate::store::OneSeriesArgs,
     /// table, csv, json or jsonl.
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
@@ -35,16 +25,7 @@ pub struct Cmd {
 impl Cmd {
     pub async fn run(self) -> Result<(), CliError> {
         let settings = Settings::resolve(&self.global)?;
-        let prm = crate::store::prms(std::slice::from_ref(&self.prm))?
-            .into_iter()
-            .next()
-            .ok_or_else(|| CliError::usage("--prm is empty: give the meter's 14 digits"))?;
-        let series = crate::store::series(std::slice::from_ref(&self.series))?
-            .into_iter()
-            .next()
-            .ok_or_else(|| CliError::usage("--series is empty: name one series"))?;
-        let from = crate::settings::parse_date("--from", &self.from)?;
-        let to = crate::settings::parse_date("--to", &self.to)?;
+        let (prm, series, from, to) = self.what.parse()?;
         let range = crate::store::api_range(from, to, settings.today())?;
         let client = crate::source::client(&settings.client()?, &settings.db)?;
         let fetched = client.readings(&prm, series, range).send().await.map_err(|e| from_client(&e))?;

@@ -13,25 +13,15 @@ use dataconnect::{DateRange, Series, UsagePointId};
 use crate::chart::{self, FileFormat, TermSize};
 use crate::charts::{chart_error, series_chart};
 use crate::error::{Class, CliError};
-use crate::settings::{GlobalArgs, Settings, parse_date};
+use crate::settings::{GlobalArgs, Settings};
 
 #[derive(Args, Debug)]
 #[command(group(ArgGroup::new("target").required(true).args(["out", "term"])))]
 pub struct Cmd {
     #[command(flatten)]
     global: GlobalArgs,
-    /// The meter (14 digits).
-    #[arg(long, value_name = "PRM")]
-    prm: String,
-    /// The series: consumption-curve, consumption-daily, consumption-max-power, production-curve or production-daily.
-    #[arg(long, value_name = "SERIES")]
-    series: String,
-    /// First Paris day, YYYY-MM-DD (inclusive).
-    #[arg(long, value_name = "DATE")]
-    from: String,
-    /// Last Paris day, YYYY-MM-DD (exclusive).
-    #[arg(long, value_name = "DATE")]
-    to: String,
+    #[command(flatten)]
+    what: crate::store::OneSeriesArgs,
     /// Write the chart to this file; .svg or .png picks the format.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -44,10 +34,7 @@ impl Cmd {
     pub async fn run(self) -> Result<(), CliError> {
         // Everything the user typed is checked before the store is opened,
         // so a typo never waits on the database.
-        let prm = UsagePointId::new(&self.prm).map_err(|e| CliError::usage(format!("{e} (--prm)")))?;
-        let series: Series = self.series.parse().map_err(|e| CliError::usage(format!("{e} (--series)")))?;
-        let from = parse_date("--from", &self.from)?;
-        let to = parse_date("--to", &self.to)?;
+        let (prm, series, from, to) = self.what.parse()?;
         let range = DateRange::new(from, to).map_err(|e| {
             CliError::new(Class::Range, format!("{e}: --to is exclusive, so one day is --from D --to D+1"))
         })?;
