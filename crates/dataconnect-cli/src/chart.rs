@@ -261,6 +261,20 @@ pub fn write(chart: &Chart, path: &Path) -> Result<(), ChartError> {
     }
 }
 
+/// Draws the chart as an SVG document in memory, for pages that inline it
+/// (`dataconnect serve`).
+pub fn to_svg(chart: &Chart) -> Result<String, ChartError> {
+    let err = |message: String| ChartError::Draw { path: "(in memory)".to_owned(), message };
+    register_font();
+    let mut out = String::new();
+    {
+        let root = SVGBackend::with_string(&mut out, (1200, 500)).into_drawing_area();
+        draw(chart, &root).map_err(err)?;
+        root.present().map_err(|e| err(e.to_string()))?;
+    }
+    Ok(out)
+}
+
 fn draw<DB: DrawingBackend>(chart: &Chart, root: &DrawingArea<DB, plotters::coord::Shift>) -> Result<(), String>
 where
     DB::ErrorType: 'static,

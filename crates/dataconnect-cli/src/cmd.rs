@@ -19,6 +19,7 @@ pub mod fetch;
 pub mod migrate;
 pub mod plot;
 pub mod sandbox;
+pub mod serve;
 pub mod status;
 pub mod sync;
 
@@ -52,6 +53,8 @@ pub enum Command {
     Costs(costs::Cmd),
     /// Run the offline Data Connect sandbox as a server.
     Sandbox(sandbox::Cmd),
+    /// Serve the consent journey (French pages), meter pages, a JSON API and metrics, and sync new consents.
+    Serve(serve::Cmd),
     /// Copy an SQLite store into PostgreSQL (every table, verified by counts and a digest of the readings).
     #[cfg(feature = "postgres")]
     Migrate(migrate::Cmd),
@@ -74,6 +77,7 @@ impl Command {
             Command::Doctor(c) => c.run().await,
             Command::Costs(c) => c.run().await,
             Command::Sandbox(c) => c.run().await,
+            Command::Serve(c) => c.run().await,
             #[cfg(feature = "postgres")]
             Command::Migrate(c) => c.run().await,
             Command::Bench(c) => c.run().await,

@@ -1,0 +1,411 @@
+//! `dataconnect serve`: the organisation's web application. Customers read
+//! who collects which data, why and for how long, give their consent on
+//! Enedis's site (or the sandbox's consent page) and come back to a page
+//! showing their meter; the organisation's systems read meters, readings,
+//! consents and sync status from a JSON API; operators scrape `/metrics`.
+//!
+//! The server reuses what the CLI already has: the settings, the store, the
+//! consent builders of `cmd/consent.rs`, the sync of `cmd/sync.rs`, the
+//! reading schema of `output.rs` and the charts of `charts.rs`. Its parts:
+//! `serve/pages.rs` (the French HTML pages and the redirect handler),
+//! `serve/api.rs` (the JSON API and its OpenAPI description), `serve/ops.rs`
+//! (`/healthz`, `/metrics`) and `serve/worker.rs` (the first sync of newly
+//! consented meters, run in-process by `--workers N`).
+//!
+//! Who may see what: the landing page, the consent button and the redirect
+//! handler are public. A meter's page shows a customer's consumption, so it
+//! opens only for the browser that just gave the consent (a random session
+//! cookie, kept in memory) or for the organisation (an API key, as a Bearer
+//! token or as the password of HTTP Basic authentication, which a browser
+//! asks for). The consents page, the API and `/metrics` need a key; with no
+//! key configured they stay closed.
+
+mod api;
+mod ops;
+mod pages;
+mod worker;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::http::{HeaderMap, header};
+use clap::Args;
+use dataconnect::{Client, ConsentDuration, Series, UsagePointId};
+use subtle::ConstantTimeEq;
+use url::Url;
+
+use crate::error::{Class, CliError};
+use crate::settings::{GlobalArgs, Settings};
+use crate::store::AnyStore;
+
+#[derive(Args, Debug)]
+pub struct Cmd {
+    #[command(flatten)]
+    global: GlobalArgs,
+    /// Address to listen on; port 0 picks a free port. The first line on stdout is `listening on http://HOST:PORT`.
+    #[arg(long, default_value = "127.0.0.1:8000", value_name = "ADDR")]
+    listen: String,
+    /// The organisation that collects the data, named on the landing page (required).
+    #[arg(long, env = "DATACONNECT_ORGANISATION", value_name = "NAME")]
+    organisation: Option<String>,
+    /// Why the data is collected, one sentence shown on the landing page (required).
+    #[arg(long, env = "DATACONNECT_PURPOSE", value_name = "TEXT")]
+    purpose: Option<String>,
+    /// Where customers write to about their data (an e-mail or postal address), shown on the landing page.
+    #[arg(long, env = "DATACONNECT_CONTACT", value_name = "TEXT")]
+    contact: Option<String>,
+    /// How long the consent asked for lasts, as an ISO 8601 duration (at most P3Y).
+    #[arg(long, default_value = "P1Y", value_name = "DURATION")]
+    duration: String,
+    /// The series collected (repeat or separate with commas) [default: all five].
+    #[arg(long, value_name = "SERIES")]
+    series: Vec<String>,
+    /// Tasks that run the first sync of newly consented meters in this process; 0 leaves it to separate `dataconnect sync` processes.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    workers: usize,
+    /// A file of API keys, one per line (blank lines and lines starting with # are ignored).
+    #[arg(long, value_name = "FILE")]
+    api_key_file: Option<PathBuf>,
+    /// Make the state's last digit N, which is how the sandbox picks its test client 0 to 9 when it shows no consent page.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=9))]
+    sandbox_client: Option<u8>,
+}
+
+/// The path the redirect comes back to when no redirect URI is configured.
+pub const DEFAULT_REDIRECT_PATH: &str = "/consentement/retour";
+
+/// How long a customer's browser may see the meters it just shared.
+const SESSION_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// The most sessions kept at once; older ones are dropped first.
+const MAX_SESSIONS: usize = 10_000;
+
+/// What the landing page tells the customer, and what the consent asks for.
+#[derive(Debug, Clone)]
+pub struct Journey {
+    pub organisation: String,
+    pub purpose: String,
+    pub contact: Option<String>,
+    pub duration: ConsentDuration,
+    pub series: Vec<Series>,
+    pub sandbox_client: Option<u8>,
+}
+
+/// The API keys, compared in constant time; `Debug` never shows them.
+pub struct ApiKeys(Vec<Vec<u8>>);
+
+impl std::fmt::Debug for ApiKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ApiKeys([{} redacted])", self.0.len())
+    }
+}
+
+impl ApiKeys {
+    /// The shortest key accepted: shorter ones are guessable.
+    const MIN_LEN: usize = 16;
+
+    /// Parses keys separated by newlines, commas or spaces; `#` starts a comment line.
+    fn parse(text: &str, origin: &str) -> Result<Vec<Vec<u8>>, CliError> {
+        let mut keys = Vec::new();
+        for line in text.lines().map(str::trim).filter(|l| !l.starts_with('#')) {
+            for key in line.split([',', ' ', '\t']).filter(|k| !k.is_empty()) {
+                if key.len() < Self::MIN_LEN {
+                    return Err(CliError::config(format!(
+                        "an API key in {origin} is shorter than {} characters: use long random keys (for example `openssl rand -hex 24`)",
+                        Self::MIN_LEN
+                    )));
+                }
+                keys.push(key.as_bytes().to_vec());
+            }
+        }
+        Ok(keys)
+    }
+
+    /// The keys of `--api-key-file` and of `DATACONNECT_API_KEYS`.
+    fn load(file: Option<&std::path::Path>) -> Result<ApiKeys, CliError> {
+        let mut keys = Vec::new();
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                CliError::config(format!("cannot read the API key file {}: {e}: check --api-key-file", path.display()))
+            })?;
+            keys.extend(Self::parse(&text, &path.display().to_string())?);
+        }
+        if let Ok(text) = std::env::var("DATACONNECT_API_KEYS") {
+            keys.extend(Self::parse(&text, "DATACONNECT_API_KEYS")?);
+        }
+        Ok(ApiKeys(keys))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// True when `candidate` is one of the keys. Every key is compared, in
+    /// constant time, so the time taken tells nothing about which matched.
+    fn accepts(&self, candidate: &[u8]) -> bool {
+        let mut found = subtle::Choice::from(0);
+        for key in &self.0 {
+            found |= key.as_slice().ct_eq(candidate);
+        }
+        bool::from(found)
+    }
+
+    /// True when the request carries a key: `Authorization: Bearer KEY`, or
+    /// Basic authentication whose password is a key (what a browser sends
+    /// after its login prompt).
+    pub fn allow(&self, headers: &HeaderMap) -> bool {
+        let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else { return false };
+        let (scheme, rest) = value.trim().split_once(' ').unwrap_or((value, ""));
+        if scheme.eq_ignore_ascii_case("bearer") {
+            return self.accepts(rest.trim().as_bytes());
+        }
+        if scheme.eq_ignore_ascii_case("basic") {
+            use base64::Engine as _;
+            let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(rest.trim()) else { return false };
+            let password = decoded.iter().position(|b| *b == b':').map(|i| &decoded[i + 1..]).unwrap_or(&[]);
+            return self.accepts(password);
+        }
+        false
+    }
+}
+
+/// Browsers that gave a consent, and the meters each may see.
+#[derive(Default)]
+struct Sessions(Mutex<HashMap<String, (Vec<UsagePointId>, Instant)>>);
+
+impl Sessions {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Vec<UsagePointId>, Instant)>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A new session for `meters`; returns its token (256 random bits).
+    fn open(&self, meters: Vec<UsagePointId>) -> Result<String, CliError> {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).map_err(|e| CliError::internal(format!("no randomness for a session: {e}")))?;
+        let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let mut map = self.lock();
+        let now = Instant::now();
+        map.retain(|_, (_, until)| *until > now);
+        if map.len() >= MAX_SESSIONS
+            && let Some(oldest) = map.iter().min_by_key(|(_, (_, until))| *until).map(|(k, _)| k.clone())
+        {
+            map.remove(&oldest);
+        }
+        map.insert(token.clone(), (meters, now + SESSION_TTL));
+        Ok(token)
+    }
+
+    /// True when the request's session cookie may see `prm`.
+    fn allows(&self, headers: &HeaderMap, prm: &UsagePointId) -> bool {
+        let Some(token) = session_cookie(headers) else { return false };
+        let map = self.lock();
+        map.get(token).is_some_and(|(meters, until)| *until > Instant::now() && meters.contains(prm))
+    }
+}
+
+/// The name of the session cookie.
+const SESSION_COOKIE: &str = "dataconnect_session";
+
+fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| pair.trim().strip_prefix(SESSION_COOKIE).and_then(|rest| rest.strip_prefix('=')))
+}
+
+/// Everything the handlers share.
+pub struct Inner {
+    pub store: Arc<AnyStore>,
+    pub client: Client,
+    pub journey: Journey,
+    pub keys: ApiKeys,
+    sessions: Sessions,
+    /// The path of the redirect URI, answered by the redirect handler.
+    pub redirect_path: String,
+    /// True when the redirect URI is https (the session cookie is then `Secure`).
+    pub secure: bool,
+    pub quota_per_hour: u32,
+    pub queue: worker::Queue,
+}
+
+/// The handlers' state: cheap to clone.
+pub type AppState = Arc<Inner>;
+
+impl Inner {
+    /// Runs `f` on the store on a blocking thread, so that a slow query
+    /// never holds up the runtime's other requests.
+    pub async fn with_store<T, F>(&self, f: F) -> Result<T, CliError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn dataconnect_store::Store) -> Result<T, CliError> + Send + 'static,
+    {
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || f(&**store))
+            .await
+            .map_err(|e| CliError::internal(format!("a store task failed: {e}")))?
+    }
+}
+
+/// The whole application as a router, so tests could serve it on any listener.
+pub fn app(state: AppState) -> Router {
+    Router::new().merge(pages::routes()).merge(api::routes()).merge(ops::routes()).with_state(state)
+}
+
+impl Cmd {
+    pub async fn run(self) -> Result<(), CliError> {
+        let duration = ConsentDuration::parse(&self.duration).map_err(|e| CliError::usage(format!("{e} (--duration)")))?;
+        let series = crate::store::series(&self.series)?;
+        let series = if series.is_empty() { Series::ALL.to_vec() } else { series };
+        let organisation = required(self.organisation, "--organisation NAME or DATACONNECT_ORGANISATION", "who collects the data")?;
+        let purpose = required(self.purpose, "--purpose TEXT or DATACONNECT_PURPOSE", "why the data is collected")?;
+        let contact = self.contact.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
+        let keys = ApiKeys::load(self.api_key_file.as_deref())?;
+        let addr: SocketAddr = self.listen.trim().parse().map_err(|_| {
+            CliError::usage(format!("--listen {:?} is not an address: write it like 127.0.0.1:8000", self.listen))
+        })?;
+        let settings = Settings::resolve(&self.global)?;
+        let mut client_settings = settings.client()?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| CliError::config(format!("cannot listen on {addr}: {e}: free the port or pass another --listen")))?;
+        let bound = listener.local_addr().map_err(|e| CliError::internal(format!("no local address: {e}")))?;
+        // Without a configured redirect URI, the consent comes back to this
+        // server itself; it must then be registered as such (in the sandbox:
+        // `dataconnect sandbox --redirect-uri <it>`).
+        let redirect = match client_settings.redirect_uri.clone() {
+            Some(url) => url,
+            None => {
+                let url = Url::parse(&format!("http://{bound}{DEFAULT_REDIRECT_PATH}"))
+                    .map_err(|e| CliError::internal(format!("redirect URI: {e}")))?;
+                client_settings.redirect_uri = Some(url.clone());
+                url
+            }
+        };
+        let redirect_path = redirect.path().to_owned();
+        if pages::RESERVED.iter().any(|p| redirect_path == *p || redirect_path.starts_with(&format!("{p}/")))
+            || redirect_path == "/"
+        {
+            return Err(CliError::config(format!(
+                "the redirect URI's path {redirect_path} is one of serve's own pages: register a redirect URI like https://example.org{DEFAULT_REDIRECT_PATH}"
+            )));
+        }
+        let store = Arc::new(crate::store::open_rw(&settings.db)?);
+        let client = crate::source::client(&client_settings, &settings.db)?;
+        let state = Arc::new(Inner {
+            store,
+            client,
+            journey: Journey { organisation, purpose, contact, duration, series, sandbox_client: self.sandbox_client },
+            keys,
+            sessions: Sessions::default(),
+            redirect_path,
+            secure: redirect.scheme() == "https",
+            quota_per_hour: settings.quota_per_hour,
+            queue: worker::Queue::new(settings.revision_days),
+        });
+        worker::start(&state, self.workers.min(64)).await?;
+        println!("listening on http://{bound}");
+        use std::io::Write as _;
+        let _ = std::io::stdout().flush();
+        if state.keys.is_empty() {
+            eprintln!(
+                "note: no API key configured (--api-key-file or DATACONNECT_API_KEYS): the API, /metrics and the consents page stay closed"
+            );
+        }
+        axum::serve(listener, app(state))
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .map_err(|e| CliError::new(Class::Network, format!("the server stopped: {e}")))
+    }
+}
+
+fn required(value: Option<String>, how: &str, what: &str) -> Result<String, CliError> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()).ok_or_else(|| {
+        CliError::config(format!(
+            "the landing page must say {what} (Enedis reviews it): pass {how}"
+        ))
+    })
+}
+
+/// Resolves on Ctrl-C or SIGTERM; the server then finishes the requests in
+/// flight. A first sync cut short is safe: each window is one transaction.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn keys() -> ApiKeys {
+        ApiKeys(ApiKeys::parse("# ops\nkey-one-0123456789abcdef\n\nkey-two-0123456789abcdef, key-three-0123456789abc", "test").unwrap())
+    }
+
+    fn with_auth(value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::AUTHORIZATION, HeaderValue::from_str(value).unwrap());
+        h
+    }
+
+    #[test]
+    fn keys_are_checked_as_bearer_or_basic_password() {
+        let k = keys();
+        assert_eq!(k.0.len(), 3);
+        assert!(k.allow(&with_auth("Bearer key-two-0123456789abcdef")));
+        assert!(k.allow(&with_auth("bearer   key-three-0123456789abc")));
+        assert!(!k.allow(&with_auth("Bearer key-two-0123456789abcde")));
+        assert!(!k.allow(&with_auth("Bearer ")));
+        assert!(!k.allow(&HeaderMap::new()));
+        use base64::Engine as _;
+        let basic = base64::engine::general_purpose::STANDARD.encode("staff:key-one-0123456789abcdef");
+        assert!(k.allow(&with_auth(&format!("Basic {basic}"))));
+        let wrong = base64::engine::general_purpose::STANDARD.encode("key-one-0123456789abcdef");
+        assert!(!k.allow(&with_auth(&format!("Basic {wrong}"))), "a key as user name is not a password");
+        assert!(!k.allow(&with_auth("Basic %%%")));
+        assert!(format!("{k:?}").contains("redacted") && !format!("{k:?}").contains("key-one"));
+    }
+
+    #[test]
+    fn short_keys_are_refused() {
+        let e = ApiKeys::parse("short", "the file").unwrap_err();
+        assert!(e.line().contains("shorter than 16"), "{}", e.line());
+        assert!(!e.line().contains("short\""), "the key itself is not echoed");
+    }
+
+    #[test]
+    fn sessions_grant_only_their_meters() {
+        let sessions = Sessions::default();
+        let a = UsagePointId::new("12345678901234").unwrap();
+        let b = UsagePointId::new("10284856584123").unwrap();
+        let token = sessions.open(vec![a.clone()]).unwrap();
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, HeaderValue::from_str(&format!("x=1; {SESSION_COOKIE}={token}")).unwrap());
+        assert!(sessions.allows(&h, &a));
+        assert!(!sessions.allows(&h, &b));
+        h.insert(header::COOKIE, HeaderValue::from_str(&format!("{SESSION_COOKIE}={token}0")).unwrap());
+        assert!(!sessions.allows(&h, &a));
+    }
+}
