@@ -11,6 +11,7 @@
 //! this file, and the integration test calls every documented operation.
 
 use axum::Router;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -189,17 +190,22 @@ async fn meters(State(state): State<AppState>, headers: HeaderMap) -> Response {
     .await
 }
 
-fn parse_prm(prm: &str) -> Result<UsagePointId, Response> {
-    UsagePointId::new(prm).map_err(|_| error(StatusCode::BAD_REQUEST, "invalid_prm", "a meter's PRM is 14 digits"))
+/// The meter of the path; a path that is not even UTF-8 is just another
+/// malformed PRM.
+fn parse_prm(prm: Result<Path<String>, PathRejection>) -> Result<UsagePointId, Response> {
+    prm.ok()
+        .and_then(|Path(p)| UsagePointId::new(&p).ok())
+        .ok_or_else(|| error(StatusCode::BAD_REQUEST, "invalid_prm", "a meter's PRM is 14 digits"))
 }
 
 fn not_found(prm: &UsagePointId) -> Response {
     error(StatusCode::NOT_FOUND, "unknown_meter", &format!("no consent is recorded for meter {prm}"))
 }
 
-async fn meter(State(state): State<AppState>, Path(prm): Path<String>, headers: HeaderMap) -> Response {
+async fn meter(State(state): State<AppState>, prm: Result<Path<String>, PathRejection>, headers: HeaderMap) -> Response {
+    let prm = parse_prm(prm);
     guarded(&state, &headers, move |state, store, today| {
-        let prm = match parse_prm(&prm) {
+        let prm = match prm {
             Ok(p) => p,
             Err(r) => return Ok(Err(r)),
         };
@@ -233,11 +239,16 @@ fn readings_query(query: &str) -> Result<(Series, DateRange, Tz), Response> {
     Ok((series, range, tz))
 }
 
-async fn readings(State(state): State<AppState>, Path(prm): Path<String>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
+async fn readings(
+    State(state): State<AppState>,
+    prm: Result<Path<String>, PathRejection>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
     if !state.keys.allow(&headers) {
         return unauthorized();
     }
-    let prm = match parse_prm(&prm) {
+    let prm = match parse_prm(prm) {
         Ok(p) => p,
         Err(r) => return r,
     };

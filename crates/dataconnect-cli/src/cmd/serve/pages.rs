@@ -13,6 +13,7 @@
 //! meter only to whoever may see it (see the `serve` module).
 
 use axum::Router;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -378,8 +379,9 @@ fn chart_range(series: Series, today: Date) -> Option<(DateRange, &'static str)>
     DateRange::new(start, today).ok().map(|r| (r, label))
 }
 
-async fn meter(State(state): State<AppState>, Path(prm): Path<String>, headers: HeaderMap) -> Response {
-    let Ok(prm) = UsagePointId::new(&prm) else {
+async fn meter(State(state): State<AppState>, prm: Result<Path<String>, PathRejection>, headers: HeaderMap) -> Response {
+    // A path that is not even UTF-8 is just another unknown meter.
+    let Some(Ok(prm)) = prm.ok().map(|Path(p)| UsagePointId::new(&p)) else {
         return error_page(StatusCode::NOT_FOUND, "Compteur inconnu", "Un numéro de compteur (PRM) a 14 chiffres.");
     };
     if !state.sessions.allows(&headers, &prm) && !state.keys.allow(&headers) {
