@@ -326,7 +326,7 @@ async fn redirected(state: &AppState, query: &str) -> Response {
     let Some(first) = consent.usage_points.first().cloned() else {
         return error_page(StatusCode::BAD_GATEWAY, "Aucun compteur partagé", "Enedis n'a indiqué aucun compteur.");
     };
-    let token = match state.sessions.open(consent.usage_points.clone()) {
+    let token = match state.sessions.open(consent.usage_points) {
         Ok(t) => t,
         Err(e) => return internal_page(&e),
     };

@@ -164,7 +164,7 @@ pub async fn start(state: &AppState, workers: usize) -> Result<(), CliError> {
                         calls: outcome.calls,
                         problems: outcome.problems,
                     },
-                    Err(e) => JobState::Failed { at: Timestamp::now(), message: e.line().to_owned() },
+                    Err(e) => JobState::Failed { at: Timestamp::now(), message: e.line() },
                 };
                 state.queue.set(&prms, &done);
             }
