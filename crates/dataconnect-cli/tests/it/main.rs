@@ -18,6 +18,8 @@ mod costs;
 mod hardening_consent;
 mod hardening_faults;
 mod hardening_secrets;
+#[cfg(feature = "postgres")]
+mod scale;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
