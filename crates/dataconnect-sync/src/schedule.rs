@@ -293,3 +293,122 @@ where
     }
     outcome
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dataconnect::Generation;
+    use jiff::civil::date;
+
+    fn ts(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    fn no_jitter() -> Schedule {
+        Schedule { jitter_max: Duration::ZERO, ..Schedule::default() }
+    }
+
+    fn prm(n: u8) -> UsagePointId {
+        UsagePointId::new(&format!("{:014}", 12_345_678_901_200u64 + u64::from(n))).unwrap()
+    }
+
+    fn consent(n: u8, expiry: Date, needs_consent: bool) -> ConsentRecord {
+        ConsentRecord {
+            usage_point_id: prm(n),
+            generation: Generation::Dc2026,
+            start: date(2024, 1, 1),
+            duration: "P3Y".parse().unwrap(),
+            expiry,
+            state: "s".into(),
+            autorisation_id: None,
+            needs_consent,
+            reason: needs_consent.then(|| "ADAM-DC-0008".to_owned()),
+            recorded_at: ts("2024-01-01T00:00:00Z"),
+        }
+    }
+
+    #[test]
+    fn the_update_runs_after_8_paris_in_winter_and_summer() {
+        let s = no_jitter();
+        assert_eq!(s.update_at(date(2026, 11, 28)), ts("2026-11-28T07:00:00Z"));
+        assert_eq!(s.update_at(date(2026, 7, 1)), ts("2026-07-01T06:00:00Z"));
+        // Before 08:00 Paris only the day before yesterday is published:
+        // ranges end at yesterday (exclusive).
+        assert_eq!(s.planning_day(ts("2026-11-28T06:59:59Z")), date(2026, 11, 27));
+        assert_eq!(s.planning_day(ts("2026-11-28T07:00:00Z")), date(2026, 11, 28));
+        // 00:30 Paris on the 29th: the 28th is not published yet.
+        assert_eq!(s.planning_day(ts("2026-11-28T23:30:00Z")), date(2026, 11, 28));
+        assert_eq!(s.next_update(ts("2026-11-28T06:00:00Z")), ts("2026-11-28T07:00:00Z"));
+        assert_eq!(s.next_update(ts("2026-11-28T07:00:00Z")), ts("2026-11-29T07:00:00Z"));
+    }
+
+    #[test]
+    fn the_jitter_is_seeded_bounded_and_varies() {
+        let s = Schedule { jitter_max: Duration::from_secs(1800), seed: 42, ..Schedule::default() };
+        let days: Vec<Date> = (1..=20).map(|d| date(2026, 11, d)).collect();
+        let jitters: Vec<Duration> = days.iter().map(|d| s.jitter(*d)).collect();
+        assert!(jitters.iter().all(|j| *j < Duration::from_secs(1800)));
+        assert_eq!(jitters, days.iter().map(|d| s.jitter(*d)).collect::<Vec<_>>(), "same seed, same jitter");
+        assert!(jitters.windows(2).any(|w| w[0] != w[1]), "the jitter changes from day to day");
+        let other = Schedule { seed: 43, ..s };
+        assert_ne!(jitters, days.iter().map(|d| other.jitter(*d)).collect::<Vec<_>>(), "another installation, other times");
+        // The jitter delays the update and the planning day follows it.
+        let day = date(2026, 11, 28);
+        let at = s.update_at(day);
+        assert_eq!(at, ts("2026-11-28T07:00:00Z").checked_add(SignedDuration::try_from(s.jitter(day)).unwrap()).unwrap());
+        assert_eq!(s.planning_day(at.checked_sub(SignedDuration::from_millis(1)).unwrap()), date(2026, 11, 27));
+        assert_eq!(s.planning_day(at), day);
+    }
+
+    #[test]
+    fn consents_ending_within_30_days_are_warned_about_soonest_first() {
+        let today = date(2026, 11, 28);
+        let consents = vec![
+            consent(1, date(2026, 12, 28), false), // 30 days
+            consent(2, date(2026, 12, 29), false), // 31 days
+            consent(3, date(2026, 12, 8), false),  // 10 days
+            consent(4, date(2026, 11, 28), false), // expired today
+            consent(5, date(2026, 12, 1), true),   // needs consent already
+        ];
+        let w = expiry_warnings(&consents, today, 30);
+        assert_eq!(
+            w,
+            vec![
+                ExpiryWarning { prm: prm(3), expiry: date(2026, 12, 8), days_left: 10 },
+                ExpiryWarning { prm: prm(1), expiry: date(2026, 12, 28), days_left: 30 },
+            ]
+        );
+    }
+
+    #[test]
+    fn meters_needing_consent_expired_ones_and_stopped_series_are_not_planned() {
+        let today = date(2026, 11, 28);
+        let consents = vec![
+            consent(1, date(2027, 6, 1), false),
+            consent(2, date(2027, 6, 1), true),
+            consent(3, date(2026, 11, 1), false),
+            consent(4, date(2027, 6, 1), false),
+        ];
+        let states = vec![SeriesState {
+            usage_point_id: prm(4),
+            series: Series::ConsumptionCurve,
+            last_synced_at: None,
+            stopped_reason: Some("ADAM-ERR0075".into()),
+        }];
+        let activation = HashMap::from([(prm(1), date(2025, 3, 1))]);
+        let series = [Series::ConsumptionCurve, Series::ConsumptionDaily];
+        let t = targets(&consents, &states, &activation, &series, today);
+        let got: Vec<(UsagePointId, Series, Option<Date>)> = t.into_iter().map(|t| (t.prm, t.series, t.activation)).collect();
+        assert_eq!(
+            got,
+            vec![
+                (prm(1), Series::ConsumptionCurve, Some(date(2025, 3, 1))),
+                (prm(1), Series::ConsumptionDaily, Some(date(2025, 3, 1))),
+                (prm(4), Series::ConsumptionDaily, None),
+            ]
+        );
+        // A new consent (recorded: the mark is cleared) brings meter 2 back.
+        let renewed = vec![consent(2, date(2029, 11, 28), false)];
+        assert_eq!(targets(&renewed, &[], &HashMap::new(), &series, today).len(), 2);
+    }
+}

@@ -380,3 +380,71 @@ where
     shared.progress.problem(&prm, series, &e.message);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::plan_series;
+    use jiff::civil::date;
+
+    const TODAY: Date = date(2026, 11, 28);
+
+    fn config() -> PlanConfig {
+        PlanConfig { today: TODAY, revision_days: 7, since: None, until: None }
+    }
+
+    fn prm() -> UsagePointId {
+        UsagePointId::new("12345678901234").unwrap()
+    }
+
+    fn r(a: Date, b: Date) -> DateRange {
+        DateRange::new(a, b).unwrap()
+    }
+
+    #[test]
+    fn a_new_consent_is_a_backfill_numbered_from_the_newest() {
+        let series = Series::ConsumptionCurve;
+        let q = queue_windows(&prm(), series, &config(), None, &PlanningView::default());
+        let plan = plan_series(series, &config(), None, &[]);
+        assert_eq!(q.iter().map(|w| w.window).collect::<Vec<_>>(), plan.windows, "the fewest calls, as without a queue");
+        assert!(q.iter().all(|w| w.priority == 1));
+        assert_eq!(q.last().map(|w| (w.seq, w.window.end())), Some((0, TODAY)), "the newest window is the probe");
+        assert_eq!(q.first().map(|w| w.seq), Some(q.len() as i32 - 1));
+    }
+
+    #[test]
+    fn a_new_day_is_an_update_with_the_revision_window() {
+        let series = Series::ConsumptionCurve;
+        let wanted = wanted(series, &config(), None).unwrap();
+        let yesterday = r(wanted.start(), TODAY.yesterday().unwrap());
+        let view = PlanningView { coverage: vec![yesterday], queued: vec![] };
+        let q = queue_windows(&prm(), series, &config(), None, &view);
+        assert_eq!(q.len(), 1);
+        assert_eq!((q[0].window, q[0].priority, q[0].seq), (r(date(2026, 11, 21), TODAY), 0, 0));
+        // Covered up to today: nothing, not even the revision window (a second
+        // planner must not fetch it again).
+        let full = PlanningView { coverage: vec![wanted], queued: vec![] };
+        assert!(queue_windows(&prm(), series, &config(), None, &full).is_empty());
+    }
+
+    #[test]
+    fn queued_days_are_not_queued_again() {
+        let series = Series::ConsumptionDaily;
+        let all = queue_windows(&prm(), series, &config(), None, &PlanningView::default());
+        let queued: Vec<DateRange> = all.iter().map(|w| w.window).collect();
+        let view = PlanningView { coverage: vec![], queued: queued.clone() };
+        assert!(queue_windows(&prm(), series, &config(), None, &view).is_empty());
+        // With the newest window queued and the older ones covered, only
+        // what is neither is planned, and the revision part that is queued
+        // is left out.
+        let newest = *queued.last().unwrap();
+        let wanted = wanted(series, &config(), None).unwrap();
+        let older = r(wanted.start(), date(2026, 1, 1));
+        let view = PlanningView { coverage: vec![older], queued: vec![newest] };
+        let q = queue_windows(&prm(), series, &config(), None, &view);
+        for w in &q {
+            assert!(w.window.intersect(&newest).is_none() && w.window.intersect(&older).is_none(), "{w:?}");
+        }
+        assert_eq!(q.iter().map(|w| w.window.days()).sum::<i32>(), wanted.days() - older.days() - newest.days());
+    }
+}

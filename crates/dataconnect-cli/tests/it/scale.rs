@@ -274,6 +274,7 @@ fn sigterm_on_one_process_midway_changes_nothing() {
     assert_eq!(w.throttled, 0);
     assert_eq!(w.per_window.len(), METERS as usize * WINDOWS_PER_METER);
     assert!(w.per_window.values().all(|n| *n == 1), "a window was fetched twice");
+    assert!(w.rate >= 0.9 * f64::from(QUOTA), "{:.1} calls/s is under 90% of {QUOTA}/s", w.rate);
     assert_all_stored(&db);
 }
 
@@ -295,12 +296,16 @@ fn sigkill_on_one_process_midway_refetches_at_most_its_in_flight_windows() {
     let w = witness(&sandbox.log);
     let twice = w.per_window.values().filter(|n| **n > 1).count();
     eprintln!(
-        "SIGKILL midway: {} data calls, {} windows, {twice} fetched twice, {} throttled, {:.1} calls/s",
+        "SIGKILL midway: {} data calls, {} windows, {twice} fetched twice, {} throttled, {:.1} calls/s = {:.1}% of {QUOTA}/s",
         w.calls,
         w.per_window.len(),
         w.throttled,
-        w.rate
+        w.rate,
+        100.0 * w.rate / f64::from(QUOTA)
     );
+    // The rate is not asserted here: the survivor may wait for the dead
+    // process's leases to run out (3 s) at the very end, which is the price
+    // of taking windows over safely, not a pacing fault.
     assert_eq!(w.throttled, 0);
     assert_eq!(w.per_window.len(), METERS as usize * WINDOWS_PER_METER);
     assert!(w.per_window.values().all(|n| *n <= 2));
