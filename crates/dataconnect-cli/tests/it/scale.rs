@@ -21,7 +21,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use dataconnect::{Consent, ConsentDuration, Generation, Series, UsagePointId};
-use dataconnect_store::{PgConfig, PgStore, ReadingFilter, Store};
+use dataconnect_store::{PgConfig, PgStore, ReadingFilter, Store, WorkQueue};
 
 /// The sandbox's (and so the application's) quota in these tests.
 const QUOTA: u32 = 50;
@@ -310,5 +310,43 @@ fn sigkill_on_one_process_midway_refetches_at_most_its_in_flight_windows() {
     assert_eq!(w.per_window.len(), METERS as usize * WINDOWS_PER_METER);
     assert!(w.per_window.values().all(|n| *n <= 2));
     assert!(twice <= 2, "{twice} windows fetched twice: more than the killed process's 2 workers held");
+    assert_all_stored(&db);
+}
+
+#[test]
+fn the_daemon_back_fills_warns_of_expiring_consents_and_stops_cleanly_on_sigterm() {
+    let Some(base) = pg_url("daemon") else { return };
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = sandbox(dir.path());
+    let db = Db::new(&base, "daemon");
+    // Meter 1's consent ends in 22 days.
+    let soon = Consent {
+        usage_points: vec![fleet_meter(1)],
+        generation: Generation::Dc2026,
+        start: "2023-12-20".parse().unwrap(),
+        duration: ConsentDuration::MAX,
+        state: "soon".into(),
+        autorisation_id: None,
+    };
+    db.store().record_consent(&soon, jiff::Timestamp::now()).unwrap();
+    let mut daemon = sync(dir.path(), &sandbox, &db, &["--daemon"]);
+    wait_for_calls(&sandbox.log, METERS as usize * WINDOWS_PER_METER, &mut daemon);
+    // Let the last windows be stored, then stop it.
+    let start = Instant::now();
+    while db.store().queue_counts(&Default::default()).unwrap().queued > 0 {
+        assert!(start.elapsed() < Duration::from_secs(30), "the queue did not drain");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(daemon.try_wait().unwrap().is_none(), "the daemon keeps running once the queue is empty");
+    signal(&daemon, "-TERM");
+    let (code, out) = finish(daemon);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("stopped by a signal"), "{out}");
+    assert!(out.contains("the consent for meter 25000000000001 ends on 2026-12-20 (22 days left)"), "{out}");
+    let w = witness(&sandbox.log);
+    assert_eq!(w.throttled, 0);
+    assert_eq!(w.per_window.len(), METERS as usize * WINDOWS_PER_METER);
+    assert!(w.per_window.values().all(|n| *n == 1), "a window was fetched twice");
     assert_all_stored(&db);
 }
