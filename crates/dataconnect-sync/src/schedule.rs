@@ -63,7 +63,8 @@ impl Schedule {
         if max == 0 {
             return Duration::ZERO;
         }
-        let key = self.seed ^ (i64::from(day.year()) * 10_000 + i64::from(day.month()) * 100 + i64::from(day.day())) as u64;
+        let key =
+            self.seed ^ (i64::from(day.year()) * 10_000 + i64::from(day.month()) * 100 + i64::from(day.day())) as u64;
         Duration::from_millis(mix(key) % max)
     }
 
@@ -75,7 +76,9 @@ impl Schedule {
             .to_zoned_datetime(dataconnect::domain::paris())
             .map(|z| z.timestamp())
             .unwrap_or_else(|_| paris_day_start(day));
-        publish.checked_add(SignedDuration::try_from(self.jitter(day)).unwrap_or(SignedDuration::ZERO)).unwrap_or(publish)
+        publish
+            .checked_add(SignedDuration::try_from(self.jitter(day)).unwrap_or(SignedDuration::ZERO))
+            .unwrap_or(publish)
     }
 
     /// The exclusive end of what can be planned at `now`: today in Paris
@@ -113,7 +116,11 @@ pub fn expiry_warnings(consents: &[ConsentRecord], today: Date, within_days: i32
         .filter(|c| !c.needs_consent && c.expiry > today)
         .filter_map(|c| {
             let days_left = (c.expiry - today).get_days();
-            (days_left <= within_days).then(|| ExpiryWarning { prm: c.usage_point_id.clone(), expiry: c.expiry, days_left })
+            (days_left <= within_days).then(|| ExpiryWarning {
+                prm: c.usage_point_id.clone(),
+                expiry: c.expiry,
+                days_left,
+            })
         })
         .collect();
     out.sort_by(|a, b| (a.expiry, &a.prm).cmp(&(b.expiry, &b.prm)));
@@ -351,11 +358,18 @@ mod tests {
         assert_eq!(jitters, days.iter().map(|d| s.jitter(*d)).collect::<Vec<_>>(), "same seed, same jitter");
         assert!(jitters.windows(2).any(|w| w[0] != w[1]), "the jitter changes from day to day");
         let other = Schedule { seed: 43, ..s };
-        assert_ne!(jitters, days.iter().map(|d| other.jitter(*d)).collect::<Vec<_>>(), "another installation, other times");
+        assert_ne!(
+            jitters,
+            days.iter().map(|d| other.jitter(*d)).collect::<Vec<_>>(),
+            "another installation, other times"
+        );
         // The jitter delays the update and the planning day follows it.
         let day = date(2026, 11, 28);
         let at = s.update_at(day);
-        assert_eq!(at, ts("2026-11-28T07:00:00Z").checked_add(SignedDuration::try_from(s.jitter(day)).unwrap()).unwrap());
+        assert_eq!(
+            at,
+            ts("2026-11-28T07:00:00Z").checked_add(SignedDuration::try_from(s.jitter(day)).unwrap()).unwrap()
+        );
         assert_eq!(s.planning_day(at.checked_sub(SignedDuration::from_millis(1)).unwrap()), date(2026, 11, 27));
         assert_eq!(s.planning_day(at), day);
     }
@@ -398,7 +412,8 @@ mod tests {
         let activation = HashMap::from([(prm(1), date(2025, 3, 1))]);
         let series = [Series::ConsumptionCurve, Series::ConsumptionDaily];
         let t = targets(&consents, &states, &activation, &series, today);
-        let got: Vec<(UsagePointId, Series, Option<Date>)> = t.into_iter().map(|t| (t.prm, t.series, t.activation)).collect();
+        let got: Vec<(UsagePointId, Series, Option<Date>)> =
+            t.into_iter().map(|t| (t.prm, t.series, t.activation)).collect();
         assert_eq!(
             got,
             vec![

@@ -83,7 +83,11 @@ pub fn queue_windows(
 
 /// Plans every target into the queue (see the module docs); returns the
 /// number of windows queued.
-pub fn enqueue<S: WorkQueue + ?Sized>(store: &S, targets: &[SeriesTarget], config: &PlanConfig) -> Result<u64, StoreError> {
+pub fn enqueue<S: WorkQueue + ?Sized>(
+    store: &S,
+    targets: &[SeriesTarget],
+    config: &PlanConfig,
+) -> Result<u64, StoreError> {
     let activation: HashMap<(UsagePointId, Series), Option<Date>> =
         targets.iter().map(|t| ((t.prm.clone(), t.series), t.activation)).collect();
     let keys: Vec<(UsagePointId, Series)> = targets.iter().map(|t| (t.prm.clone(), t.series)).collect();
@@ -135,7 +139,10 @@ pub fn lease_owner() -> String {
 }
 
 /// Runs a synchronous store call on a blocking thread.
-async fn blocking<S, T>(store: &Arc<S>, f: impl FnOnce(&S) -> Result<T, StoreError> + Send + 'static) -> Result<T, StoreError>
+async fn blocking<S, T>(
+    store: &Arc<S>,
+    f: impl FnOnce(&S) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError>
 where
     S: ?Sized + Send + Sync + 'static,
     T: Send + 'static,
@@ -360,7 +367,12 @@ where
         ErrorAction::SkipWindow => {
             // Given up for now: the next planning finds the days missing.
             blocking(store, move |s| s.drop_window(id)).await?;
-            shared.report().failures.push(WindowFailure { prm: prm.clone(), series, window, message: e.message.clone() });
+            shared.report().failures.push(WindowFailure {
+                prm: prm.clone(),
+                series,
+                window,
+                message: e.message.clone(),
+            });
         }
         ErrorAction::StopRun => {
             let owner = config.owner.clone();
@@ -406,7 +418,11 @@ mod tests {
         let series = Series::ConsumptionCurve;
         let q = queue_windows(&prm(), series, &config(), None, &PlanningView::default());
         let plan = plan_series(series, &config(), None, &[]);
-        assert_eq!(q.iter().map(|w| w.window).collect::<Vec<_>>(), plan.windows, "the fewest calls, as without a queue");
+        assert_eq!(
+            q.iter().map(|w| w.window).collect::<Vec<_>>(),
+            plan.windows,
+            "the fewest calls, as without a queue"
+        );
         assert!(q.iter().all(|w| w.priority == 1));
         assert_eq!(q.last().map(|w| (w.seq, w.window.end())), Some((0, TODAY)), "the newest window is the probe");
         assert_eq!(q.first().map(|w| w.seq), Some(q.len() as i32 - 1));

@@ -37,7 +37,9 @@ fn pg_url(test: &str) -> Option<String> {
     match std::env::var("DATACONNECT_TEST_PG_URL") {
         Ok(url) if !url.is_empty() => Some(url),
         _ => {
-            eprintln!("skipped {test}: DATACONNECT_TEST_PG_URL is unset (e.g. postgres://postgres@127.0.0.1:5432/test)");
+            eprintln!(
+                "skipped {test}: DATACONNECT_TEST_PG_URL is unset (e.g. postgres://postgres@127.0.0.1:5432/test)"
+            );
             None
         }
     }
@@ -175,7 +177,8 @@ fn witness(log: &Path) -> Witness {
 
 /// Every meter's daily energy is stored once per day of its wanted range.
 fn assert_all_stored(db: &Db) {
-    let summary = db.store().summary(&ReadingFilter { series: vec![Series::ConsumptionDaily], ..Default::default() }).unwrap();
+    let summary =
+        db.store().summary(&ReadingFilter { series: vec![Series::ConsumptionDaily], ..Default::default() }).unwrap();
     assert_eq!(summary.len(), METERS as usize, "every meter has data");
     let today: jiff::civil::Date = TODAY.parse().unwrap();
     let days = dataconnect_sync::history_start(Series::ConsumptionDaily, today).until(today).unwrap().get_days() as u64;

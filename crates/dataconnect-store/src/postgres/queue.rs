@@ -20,7 +20,7 @@ use sqlx::Row;
 use sqlx::postgres::{PgArguments, PgPool, PgRow};
 
 use super::{Arrays, PgStore, add, encode_error, pg_error, wait};
-use crate::queue::{Lease, PlanningView, Planner, QueueCounts, QueueFilter, QueuedWindow, WorkQueue};
+use crate::queue::{Lease, Planner, PlanningView, QueueCounts, QueueFilter, QueuedWindow, WorkQueue};
 use crate::{Result, StoreError, StoreErrorKind};
 
 /// The advisory lock that serialises planners (the bytes of "dc-plan").

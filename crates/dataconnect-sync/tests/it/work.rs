@@ -114,7 +114,7 @@ async fn workers_sort_errors_like_the_executor() {
     record_consents(&store, &[ok.clone(), wrong.clone(), gone.clone()]);
     assert_eq!(enqueue(&*store, &targets(&[ok.clone(), wrong.clone(), gone.clone()]), &plan()).unwrap(), 12);
     // Planning again (another process) queues nothing.
-    assert_eq!(enqueue(&*store, &targets(&[ok.clone()]), &plan()).unwrap(), 0);
+    assert_eq!(enqueue(&*store, &targets(std::slice::from_ref(&ok)), &plan()).unwrap(), 0);
     let mut fake = Fake::default();
     fake.errors.insert(wrong.clone(), FetchError { action: ErrorAction::StopSeries, message: "ADAM-ERR0069".into() });
     fake.errors.insert(gone.clone(), FetchError { action: ErrorAction::NeedsConsent, message: "ADAM-DC-0008".into() });
@@ -123,7 +123,8 @@ async fn workers_sort_errors_like_the_executor() {
         wanted.windows(365)[0]
     };
     fake.window_errors.insert(oldest_ok, FetchError { action: ErrorAction::SkipWindow, message: "503".into() });
-    let outcome = run_workers(store.clone(), &fake, &WorkerConfig::new(3), &QuietProgress, std::future::pending()).await;
+    let outcome =
+        run_workers(store.clone(), &fake, &WorkerConfig::new(3), &QuietProgress, std::future::pending()).await;
     let r = &outcome.report;
     assert!(!outcome.interrupted);
     assert_eq!(r.stored, 3, "{r:?}");
@@ -151,7 +152,8 @@ async fn a_fatal_error_stops_the_run_and_gives_the_window_back() {
     enqueue(&*store, &targets(std::slice::from_ref(&m)), &plan()).unwrap();
     let mut fake = Fake::default();
     fake.errors.insert(m.clone(), FetchError { action: ErrorAction::StopRun, message: "bad credentials".into() });
-    let outcome = run_workers(store.clone(), &fake, &WorkerConfig::new(2), &QuietProgress, std::future::pending()).await;
+    let outcome =
+        run_workers(store.clone(), &fake, &WorkerConfig::new(2), &QuietProgress, std::future::pending()).await;
     assert_eq!(outcome.report.stopped_run.as_deref(), Some("bad credentials"));
     assert_eq!(outcome.report.calls, 1, "the probe, then nothing");
     let counts = store.queue_counts(&QueueFilter::default()).unwrap();
@@ -196,9 +198,9 @@ async fn the_daemon_plans_consented_meters_and_stops_cleanly() {
         // Stop once both meters are covered.
         loop {
             tokio::time::sleep(Duration::from_millis(100)).await;
-            let covered = [&meter(1), &meter(2)]
-                .iter()
-                .all(|p| watcher.coverage(p, Series::ConsumptionDaily).unwrap().iter().map(|c| c.days()).sum::<i32>() > 1000);
+            let covered = [&meter(1), &meter(2)].iter().all(|p| {
+                watcher.coverage(p, Series::ConsumptionDaily).unwrap().iter().map(|c| c.days()).sum::<i32>() > 1000
+            });
             if covered && watcher.queue_counts(&QueueFilter::default()).unwrap().queued == 0 {
                 return;
             }
