@@ -102,10 +102,14 @@ impl Drop for Sandbox {
 }
 
 fn sandbox(dir: &Path) -> Sandbox {
+    sandbox_with(dir, QUOTA)
+}
+
+fn sandbox_with(dir: &Path, quota: u32) -> Sandbox {
     let log = dir.join("requests.jsonl");
     let mut child = Command::new(env!("CARGO_BIN_EXE_dataconnect"))
         .args(["sandbox", "--listen", "127.0.0.1:0", "--today", TODAY, "--fleet", &METERS.to_string()])
-        .args(["--quota-per-second", &QUOTA.to_string(), "--quota-per-hour", "0", "--request-log"])
+        .args(["--quota-per-second", &quota.to_string(), "--quota-per-hour", "0", "--request-log"])
         .arg(&log)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -119,8 +123,13 @@ fn sandbox(dir: &Path) -> Sandbox {
 
 /// `dataconnect sync --workers 2` on `db`, with the quota in its config file.
 fn sync(dir: &Path, sandbox: &Sandbox, db: &Db, extra: &[&str]) -> Child {
+    sync_with(dir, sandbox, db, QUOTA, extra)
+}
+
+/// [`sync`], believing the quota is `quota` calls per second.
+fn sync_with(dir: &Path, sandbox: &Sandbox, db: &Db, quota: u32, extra: &[&str]) -> Child {
     let config = dir.join("config.toml");
-    std::fs::write(&config, format!("quota_per_second = {QUOTA}\nquota_per_hour = 100000\n")).unwrap();
+    std::fs::write(&config, format!("quota_per_second = {quota}\nquota_per_hour = 100000\n")).unwrap();
     let mut cmd = crate::bare(dir);
     cmd.env("DATACONNECT_BASE_URL", &sandbox.url)
         .env("DATACONNECT_CLIENT_ID", dataconnect_sandbox::DEFAULT_CLIENT_ID)
@@ -143,6 +152,8 @@ struct Witness {
     throttled: usize,
     /// Calls per second from the first data call to the last.
     rate: f64,
+    /// When each data call was answered, and whether with a 429, in order.
+    answers: Vec<(jiff::Timestamp, bool)>,
 }
 
 fn witness(log: &Path) -> Witness {
@@ -150,12 +161,14 @@ fn witness(log: &Path) -> Witness {
     let mut per_window = HashMap::new();
     let (mut calls, mut throttled) = (0, 0);
     let mut times = Vec::new();
+    let mut answers = Vec::new();
     for line in text.lines() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         if !v["path"].as_str().unwrap_or_default().contains("mesure_synchrone_auto") {
             continue;
         }
         calls += 1;
+        answers.push((v["time"].as_str().unwrap().parse::<jiff::Timestamp>().unwrap(), v["status"] == 429));
         if v["status"] == 429 {
             throttled += 1;
             continue;
@@ -172,7 +185,8 @@ fn witness(log: &Path) -> Witness {
         (Some(a), Some(b)) if b > a => (times.len() - 1) as f64 / b.duration_since(*a).as_secs_f64(),
         _ => 0.0,
     };
-    Witness { per_window, calls, throttled, rate }
+    answers.sort();
+    Witness { per_window, calls, throttled, rate, answers }
 }
 
 /// Every meter's daily energy is stored once per day of its wanted range.
@@ -352,4 +366,39 @@ fn the_daemon_back_fills_warns_of_expiring_consents_and_stops_cleanly_on_sigterm
     assert_eq!(w.per_window.len(), METERS as usize * WINDOWS_PER_METER);
     assert!(w.per_window.values().all(|n| *n == 1), "a window was fetched twice");
     assert_all_stored(&db);
+}
+
+/// A quota set higher than the API's: the first 429 closes the shared
+/// budget for both processes, so that after each 429 only the calls whose
+/// slots were already handed out (one per worker, 4) reach the API before
+/// the budget opens again (after about a second); and every window is still
+/// stored exactly once.
+#[test]
+fn a_429_closes_the_shared_quota_for_every_process() {
+    let Some(base) = pg_url("shared_429") else { return };
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = sandbox_with(dir.path(), 4);
+    let db = Db::new(&base, "s429");
+    let meters: Vec<String> = (1..=8).map(|n| fleet_meter(n).to_string()).collect();
+    let prm = meters.join(",");
+    let a = sync_with(dir.path(), &sandbox, &db, 40, &["--prm", &prm]);
+    let b = sync_with(dir.path(), &sandbox, &db, 40, &["--prm", &prm]);
+    let (code_a, out_a) = finish(a);
+    let (code_b, out_b) = finish(b);
+    assert_eq!(code_a, 0, "{out_a}");
+    assert_eq!(code_b, 0, "{out_b}");
+    let w = witness(&sandbox.log);
+    eprintln!("quota believed 40/s, served 4/s: {} data calls, {} throttled\n{out_a}{out_b}", w.calls, w.throttled);
+    assert!(w.throttled > 0, "the sandbox refused some calls");
+    assert_eq!(w.per_window.len(), 8 * WINDOWS_PER_METER);
+    assert!(w.per_window.values().all(|n| *n == 1), "a window was stored from two answers");
+    for (i, (at, refused)) in w.answers.iter().enumerate() {
+        if !refused {
+            continue;
+        }
+        let soon = at.checked_add(jiff::SignedDuration::from_millis(800)).unwrap();
+        let after = w.answers[i + 1..].iter().take_while(|(t, _)| *t < soon).count();
+        assert!(after <= 4, "{after} calls reached the API within 800 ms of a 429 at {at}");
+    }
 }
