@@ -260,6 +260,17 @@ fn two_sync_processes_back_fill_200_meters_once_within_the_quota() {
         assert!(stored > 0, "{out}");
     }
     assert_all_stored(&db);
+    // `status` on the shared store: nothing left in the queue.
+    let out = crate::bare(dir.path())
+        .env("DATACONNECT_TODAY", TODAY)
+        .env("DATACONNECT_DB", &db.url)
+        .args(["status", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["work_queue"], serde_json::json!({"queued": 0, "leased": 0}));
+    assert_eq!(status["consents"].as_array().map(Vec::len), Some(METERS as usize));
 }
 
 #[test]
