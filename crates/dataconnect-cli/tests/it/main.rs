@@ -8,6 +8,7 @@
 
 mod bad_input;
 mod consent;
+mod consent_import;
 mod demo;
 mod sync;
 mod spawned;
