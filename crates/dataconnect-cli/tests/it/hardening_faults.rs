@@ -40,7 +40,7 @@ fn soak_sandbox(dir: &Path, tweak: impl FnOnce(&mut dataconnect_sandbox::Sandbox
 }
 
 /// Every reading of the store, in key order, as text rows.
-fn readings(db: &Path) -> Vec<String> {
+pub(crate) fn readings(db: &Path) -> Vec<String> {
     let conn = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
     let mut stmt = conn
         .prepare("SELECT usage_point_id, series, start, \"end\", value, unit, peak_at FROM reading ORDER BY usage_point_id, series, start")

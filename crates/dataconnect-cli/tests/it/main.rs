@@ -18,6 +18,7 @@ mod doctor;
 mod costs;
 mod hardening_consent;
 mod hardening_faults;
+mod hardening_disk;
 mod hardening_secrets;
 
 use std::io::{Read, Write};
