@@ -8,6 +8,7 @@
 
 mod bad_input;
 mod consent;
+mod consent_import;
 mod demo;
 mod sync;
 mod spawned;
@@ -17,6 +18,7 @@ mod doctor;
 mod costs;
 mod hardening_consent;
 mod hardening_faults;
+mod hardening_disk;
 mod hardening_secrets;
 #[cfg(feature = "postgres")]
 mod scale;
