@@ -10,7 +10,8 @@
 //! is still stored exactly once.
 //!
 //! Each run gets its own PostgreSQL schema (through the URL's `options`
-//! parameter); without `DATACONNECT_TEST_PG_URL` the tests say they were
+//! parameter), and the fleet's consents are recorded with `dataconnect
+//! consent import`; without `DATACONNECT_TEST_PG_URL` the tests say they were
 //! skipped and pass.
 
 use std::collections::HashMap;
@@ -20,7 +21,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use dataconnect::{Consent, ConsentDuration, Generation, Series, UsagePointId};
+use dataconnect::{Series, UsagePointId};
 use dataconnect_store::{PgConfig, PgStore, ReadingFilter, Store, WorkQueue};
 
 /// The sandbox's (and so the application's) quota in these tests.
@@ -53,21 +54,32 @@ struct Db {
 }
 
 impl Db {
-    fn new(base: &str, test: &str) -> Db {
+    /// A fresh schema, and the fleet's consents recorded the way an operator
+    /// does it: `dataconnect consent import` of one PRM per line.
+    fn new(base: &str, test: &str, dir: &Path) -> Db {
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
         let schema = format!("dct_cli_{test}_{}_{nanos}", std::process::id());
         let store = PgStore::open(&PgConfig { schema: Some(schema.clone()), ..PgConfig::new(base) }).unwrap();
-        let consent = Consent {
-            usage_points: (1..=METERS).map(fleet_meter).collect(),
-            generation: Generation::Dc2026,
-            start: "2026-01-01".parse().unwrap(),
-            duration: ConsentDuration::MAX,
-            state: "fleet".into(),
-            autorisation_id: None,
-        };
-        store.record_consent(&consent, jiff::Timestamp::now()).unwrap();
         let sep = if base.contains('?') { '&' } else { '?' };
-        Db { store: Some(store), url: format!("{base}{sep}options=-csearch_path%3D{schema}") }
+        let db = Db { store: Some(store), url: format!("{base}{sep}options=-csearch_path%3D{schema}") };
+        let lines: String = (1..=METERS).map(|n| format!("{}\n", fleet_meter(n))).collect();
+        db.import(dir, &lines);
+        assert_eq!(db.store().consents().unwrap().len(), METERS as usize);
+        db
+    }
+
+    /// `dataconnect consent import` of `lines` into this schema.
+    fn import(&self, dir: &Path, lines: &str) {
+        let file = dir.join("consents.csv");
+        std::fs::write(&file, lines).unwrap();
+        let out = crate::bare(dir)
+            .env("DATACONNECT_TODAY", TODAY)
+            .env("DATACONNECT_DB", &self.url)
+            .args(["consent", "import"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     }
 
     fn store(&self) -> &PgStore {
@@ -230,7 +242,7 @@ fn two_sync_processes_back_fill_200_meters_once_within_the_quota() {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let sandbox = sandbox(dir.path());
-    let db = Db::new(&base, "two");
+    let db = Db::new(&base, "two", dir.path());
     let a = sync(dir.path(), &sandbox, &db, &[]);
     let b = sync(dir.path(), &sandbox, &db, &[]);
     let (code_a, out_a) = finish(a);
@@ -279,7 +291,7 @@ fn sigterm_on_one_process_midway_changes_nothing() {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let sandbox = sandbox(dir.path());
-    let db = Db::new(&base, "term");
+    let db = Db::new(&base, "term", dir.path());
     let mut a = sync(dir.path(), &sandbox, &db, &[]);
     let b = sync(dir.path(), &sandbox, &db, &[]);
     wait_for_calls(&sandbox.log, 250, &mut a);
@@ -312,7 +324,7 @@ fn sigkill_on_one_process_midway_refetches_at_most_its_in_flight_windows() {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let sandbox = sandbox(dir.path());
-    let db = Db::new(&base, "kill");
+    let db = Db::new(&base, "kill", dir.path());
     // Short leases, so that the survivor takes the dead one's windows over soon.
     let mut a = sync(dir.path(), &sandbox, &db, &["--lease-seconds", "3"]);
     let b = sync(dir.path(), &sandbox, &db, &["--lease-seconds", "3"]);
@@ -347,17 +359,9 @@ fn the_daemon_back_fills_warns_of_expiring_consents_and_stops_cleanly_on_sigterm
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let sandbox = sandbox(dir.path());
-    let db = Db::new(&base, "daemon");
+    let db = Db::new(&base, "daemon", dir.path());
     // Meter 1's consent ends in 22 days.
-    let soon = Consent {
-        usage_points: vec![fleet_meter(1)],
-        generation: Generation::Dc2026,
-        start: "2023-12-20".parse().unwrap(),
-        duration: ConsentDuration::MAX,
-        state: "soon".into(),
-        autorisation_id: None,
-    };
-    db.store().record_consent(&soon, jiff::Timestamp::now()).unwrap();
+    db.import(dir.path(), &format!("{},2026-12-20\n", fleet_meter(1)));
     let mut daemon = sync(dir.path(), &sandbox, &db, &["--daemon"]);
     wait_for_calls(&sandbox.log, METERS as usize * WINDOWS_PER_METER, &mut daemon);
     // Let the last windows be stored, then stop it.
@@ -390,7 +394,7 @@ fn a_429_closes_the_shared_quota_for_every_process() {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let sandbox = sandbox_with(dir.path(), 4);
-    let db = Db::new(&base, "s429");
+    let db = Db::new(&base, "s429", dir.path());
     let meters: Vec<String> = (1..=8).map(|n| fleet_meter(n).to_string()).collect();
     let prm = meters.join(",");
     let a = sync_with(dir.path(), &sandbox, &db, 40, &["--prm", &prm]);
