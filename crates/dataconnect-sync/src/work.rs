@@ -16,7 +16,9 @@
 //! (readings, coverage and the queue row in one transaction). Errors are
 //! sorted as in [`exec`](crate::exec). Leases are renewed while calls run;
 //! on shutdown the workers stop claiming, finish the calls in flight, store
-//! them, and give back any lease left.
+//! them, and give back any lease left. A call still waiting
+//! [`WorkerConfig::shutdown_grace`] after shutdown (the hourly quota can
+//! hold one for most of an hour) is abandoned and its window given back.
 //!
 //! Store calls are synchronous; they run on tokio's blocking threads so that
 //! a slow query never holds up the other workers' HTTP calls.
@@ -114,6 +116,10 @@ pub struct WorkerConfig {
     pub until_empty: bool,
     /// How long an idle worker waits before looking again.
     pub idle_poll: Duration,
+    /// After shutdown, how long a call in flight may still take (a call can
+    /// wait for the hourly quota for most of an hour): past it the call is
+    /// abandoned and its window given back, to be fetched again later.
+    pub shutdown_grace: Duration,
 }
 
 impl WorkerConfig {
@@ -126,6 +132,7 @@ impl WorkerConfig {
             filter: QueueFilter::default(),
             until_empty: true,
             idle_poll: Duration::from_millis(250),
+            shutdown_grace: Duration::from_secs(60),
         }
     }
 }
@@ -275,11 +282,9 @@ where
             if config.until_empty {
                 let filter = config.filter.clone();
                 match blocking(store, move |s| s.queue_counts(&filter)).await {
-                    // Nothing left for anyone: this process is done.
-                    Ok(c) if c.queued == 0 => {
-                        shared.halt();
-                        return;
-                    }
+                    // Nothing left for anyone (nothing even leased): this
+                    // worker is done; the others see the same.
+                    Ok(c) if c.queued == 0 => return,
                     Ok(_) => {}
                     Err(e) => {
                         shared.store_failed(e);
@@ -292,8 +297,38 @@ where
             shared.idle(config.idle_poll).await;
             continue;
         };
+        if shared.stop.load(Ordering::SeqCst) {
+            // Stopped while claiming: the lease is given back at the end.
+            return;
+        }
         shared.calls.fetch_add(1, Ordering::Relaxed);
-        let fetched = source.fetch(&lease.prm, lease.series, lease.window).await;
+        let fetched = {
+            let fetch = source.fetch(&lease.prm, lease.series, lease.window);
+            let abandon = async {
+                loop {
+                    let woken = shared.wake.notified();
+                    if shared.stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    woken.await;
+                }
+                tokio::time::sleep(config.shutdown_grace).await;
+            };
+            futures::pin_mut!(fetch, abandon);
+            match futures::future::select(fetch, abandon).await {
+                futures::future::Either::Left((fetched, _)) => Some(fetched),
+                futures::future::Either::Right(_) => None,
+            }
+        };
+        let Some(fetched) = fetched else {
+            // Still waiting long after shutdown: the lease is given back at
+            // the end, and the window fetched by a later run.
+            shared.progress.note(&format!(
+                "{} {} {}: abandoned at shutdown, left for the next run",
+                lease.prm, lease.series, lease.window
+            ));
+            return;
+        };
         let outcome = match fetched {
             Ok(readings) => complete(store, shared, lease, readings).await,
             Err(e) => failed(store, config, shared, lease, e).await,

@@ -57,6 +57,8 @@ struct Fake {
     started: AtomicUsize,
     /// Fires once this many calls have started.
     fire_after: Option<(usize, Arc<tokio::sync::Notify>)>,
+    /// How long a call takes (5 ms when zero).
+    delay: Duration,
 }
 
 impl Source for Fake {
@@ -68,7 +70,7 @@ impl Source for Fake {
             notify.notify_one();
         }
         // A call takes a little while, so that calls are in flight together.
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        tokio::time::sleep(if self.delay.is_zero() { Duration::from_millis(5) } else { self.delay }).await;
         self.calls.lock().unwrap().push((prm.clone(), window));
         if let Some(e) = self.errors.get(prm).or_else(|| self.window_errors.get(&window)) {
             return Err(e.clone());
@@ -212,4 +214,22 @@ async fn the_daemon_plans_consented_meters_and_stops_cleanly() {
     let calls = fake.calls.lock().unwrap().clone();
     assert_eq!(calls.len(), 8, "two meters x four windows, each once, though planned every 200 ms");
     assert!(calls.iter().all(|c| c.0 != lost), "a meter that needs consent is not called");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_still_waiting_long_after_shutdown_is_abandoned_and_its_window_given_back() {
+    let Some(pg) = pg("work_grace") else { return };
+    let store = pg.0.clone().unwrap();
+    enqueue(&*store, &targets(&[meter(1), meter(2)]), &plan()).unwrap();
+    let notify = Arc::new(tokio::sync::Notify::new());
+    // Calls that would wait an hour (the hourly quota).
+    let fake = Fake { fire_after: Some((2, notify.clone())), delay: Duration::from_secs(3600), ..Fake::default() };
+    let config = WorkerConfig { shutdown_grace: Duration::from_millis(200), ..WorkerConfig::new(2) };
+    let outcome =
+        run_workers(store.clone(), &fake, &config, &QuietProgress, async move { notify.notified().await }).await;
+    assert!(outcome.interrupted);
+    assert_eq!(outcome.report.stored, 0);
+    assert_eq!(outcome.released, 2, "both windows given back");
+    let counts = store.queue_counts(&QueueFilter::default()).unwrap();
+    assert_eq!((counts.queued, counts.leased), (8, 0));
 }
