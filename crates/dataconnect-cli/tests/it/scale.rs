@@ -224,11 +224,33 @@ fn wait_for_calls(log: &Path, n: usize, child: &mut Child) {
     }
 }
 
-fn finish(child: Child) -> (i32, String) {
-    let out = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    (out.status.code().unwrap_or(-1), format!("{stdout}{stderr}"))
+/// Waits for `child` (at most 3 minutes: a sync that never ends fails the
+/// test instead of hanging it) and returns its exit code and output.
+fn finish(mut child: Child) -> (i32, String) {
+    use std::io::Read;
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = r.read_to_string(&mut s);
+            s
+        })
+    };
+    let out = child.stdout.take().map(|o| drain(Box::new(o)));
+    let err = child.stderr.take().map(|e| drain(Box::new(e)));
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > Duration::from_secs(180) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the sync did not end within 3 minutes");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let text = |h: Option<std::thread::JoinHandle<String>>| h.map(|h| h.join().unwrap_or_default()).unwrap_or_default();
+    (status.code().unwrap_or(-1), format!("{}{}", text(out), text(err)))
 }
 
 fn signal(child: &Child, sig: &str) {
