@@ -59,7 +59,8 @@ pub struct Cmd {
     workers: usize,
     /// Keep running until SIGTERM or SIGINT: each day after 08:00 Paris
     /// (plus a random delay) fetch the new day, and back-fill new consents
-    /// as they are recorded (PostgreSQL store only).
+    /// as they are recorded (PostgreSQL store only; every consented meter,
+    /// --series applies).
     #[arg(long)]
     daemon: bool,
     /// The daemon's largest random delay after 08:00 Paris, in minutes.
@@ -149,25 +150,9 @@ impl Cmd {
         until: Option<jiff::civil::Date>,
     ) -> Result<(), CliError> {
         let workers = self.workers.clamp(1, 64);
-        // A connection per worker, one for the lease renewals and the
-        // planner, and one spare.
-        let config = dataconnect_store::PgConfig {
-            max_connections: u32::try_from(workers + 3).unwrap_or(64),
-            ..dataconnect_store::PgConfig::new(url)
-        };
-        let store = Arc::new(dataconnect_store::PgStore::open(&config)?);
-        let quota = QuotaConfig { per_second: client_settings.quota_per_second, per_hour: client_settings.quota_per_hour };
-        let shared: Arc<dyn dataconnect::SharedQuota> = Arc::new(store.shared_quota(quota)?);
-        let client = crate::source::client_with(client_settings, &settings.db, Some(shared))?;
-        let mut source = ClientSource::new(client);
+        let PgSync { store, source } = open_pg_sync(url, settings, client_settings, workers)?;
         let reporter = Reporter::new();
         let today = settings.today();
-        for c in store.consents()? {
-            if let Some(day) = store.meter_info(&c.usage_point_id)?.and_then(|i| i.activation) {
-                source.set_activation(&c.usage_point_id, Direction::Consumption, day);
-                source.set_activation(&c.usage_point_id, Direction::Production, day);
-            }
-        }
         let series = if only_series.is_empty() { Series::ALL.to_vec() } else { only_series.to_vec() };
         let revision_days = self.revision_days.unwrap_or(settings.revision_days).max(0);
         let worker_config = WorkerConfig {
@@ -179,18 +164,14 @@ impl Cmd {
         let run = store.begin_sync_run(started)?;
         let calls_before = data_calls(source.client());
         let outcome = if self.daemon {
-            let daemon = DaemonConfig {
-                workers: WorkerConfig { until_empty: false, filter: QueueFilter::default(), ..worker_config },
-                schedule: Schedule {
-                    jitter_max: Duration::from_secs(self.jitter_minutes.saturating_mul(60)),
-                    seed: self.jitter_seed.unwrap_or_else(|| seed_of(url)),
-                    ..Schedule::default()
-                },
+            let daemon = daemon_config(
+                settings,
+                worker_config,
                 series,
                 revision_days,
-                today: settings.today,
-                ..DaemonConfig::new(workers)
-            };
+                Duration::from_secs(self.jitter_minutes.saturating_mul(60)),
+                self.jitter_seed.unwrap_or_else(|| seed_of(url)),
+            );
             reporter.line(&format!("sync daemon: {workers} worker(s) on {}; stop with SIGTERM or Ctrl-C", crate::store::shown(&settings.db)));
             dataconnect_sync::run_daemon(Arc::clone(&store), &source, &daemon, &reporter, shutdown_signal()).await
         } else {
@@ -249,6 +230,73 @@ impl Cmd {
             return Ok(());
         }
         status(&report, &source)
+    }
+}
+
+/// What a sync on PostgreSQL works with: the store (queue, shared quota)
+/// and the client source built on its shared quota.
+#[cfg(feature = "postgres")]
+pub(crate) struct PgSync {
+    pub store: Arc<dataconnect_store::PgStore>,
+    pub source: ClientSource,
+}
+
+/// Opens the PostgreSQL store at `url` with a connection per worker (and
+/// spares for lease renewals and planning), builds the client on the
+/// store's shared quota, and tells the source every consented meter's
+/// activation day. `dataconnect serve --workers N` runs the daemon in its
+/// own process with this and [`daemon_config`]:
+///
+/// ```ignore
+/// let PgSync { store, source } = open_pg_sync(url, &settings, &settings.client()?, n)?;
+/// let config = daemon_config(&settings, WorkerConfig::new(n), Series::ALL.to_vec(), 7, Duration::from_secs(1800), seed);
+/// let outcome = dataconnect_sync::run_daemon(store, &source, &config, &progress, shutdown).await;
+/// ```
+#[cfg(feature = "postgres")]
+pub(crate) fn open_pg_sync(
+    url: &str,
+    settings: &Settings,
+    client_settings: &crate::settings::ClientSettings,
+    workers: usize,
+) -> Result<PgSync, CliError> {
+    let config = dataconnect_store::PgConfig {
+        max_connections: u32::try_from(workers + 3).unwrap_or(64),
+        ..dataconnect_store::PgConfig::new(url)
+    };
+    let store = Arc::new(dataconnect_store::PgStore::open(&config)?);
+    let quota = QuotaConfig { per_second: client_settings.quota_per_second, per_hour: client_settings.quota_per_hour };
+    let shared: Arc<dyn dataconnect::SharedQuota> = Arc::new(store.shared_quota(quota)?);
+    let client = crate::source::client_with(client_settings, &settings.db, Some(shared))?;
+    let mut source = ClientSource::new(client);
+    for c in store.consents()? {
+        if let Some(day) = store.meter_info(&c.usage_point_id)?.and_then(|i| i.activation) {
+            source.set_activation(&c.usage_point_id, Direction::Consumption, day);
+            source.set_activation(&c.usage_point_id, Direction::Production, day);
+        }
+    }
+    Ok(PgSync { store, source })
+}
+
+/// The daemon's configuration from the settings: `workers` (whose filter and
+/// `until_empty` are reset: a daemon serves every meter and waits for work),
+/// the series, the revision days, and the schedule's jitter and seed.
+#[cfg(feature = "postgres")]
+pub(crate) fn daemon_config(
+    settings: &Settings,
+    workers: WorkerConfig,
+    series: Vec<Series>,
+    revision_days: i32,
+    jitter: Duration,
+    seed: u64,
+) -> DaemonConfig {
+    let n = workers.workers;
+    DaemonConfig {
+        workers: WorkerConfig { until_empty: false, filter: QueueFilter::default(), ..workers },
+        schedule: Schedule { jitter_max: jitter, seed, ..Schedule::default() },
+        series,
+        revision_days,
+        today: settings.today,
+        ..DaemonConfig::new(n)
     }
 }
 
