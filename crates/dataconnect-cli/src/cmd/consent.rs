@@ -196,7 +196,8 @@ impl Import {
             (Some(a), Some(b)) => format!("until {a} to {b}"),
             _ => String::new(),
         };
-        println!("recorded {count} consents (generation {}), from {start} {until}", settings.generation);
+        let plural = if count == 1 { "" } else { "s" };
+        println!("recorded {count} consent{plural} (generation {}), from {start} {until}", settings.generation);
         Ok(())
     }
 }
