@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Chaos soak: sync the sandbox clients' meters (11 meters) over MONTHS
-# months from a sandbox failing FAULT_RATE of data and token calls (500,
-# 503, responses held past the client's 30 s timeout, bodies cut in the
-# middle), rerunning sync until it completes; the store must be identical,
-# row for row, to a fault-free run. Prints the faults injected, the calls
-# made (the retries are the difference with the fault-free run) and the
-# sync runs needed.
+# Chaos soak: sync 20 meters over MONTHS months from a sandbox failing
+# FAULT_RATE of data and token calls (500, 503, responses held past the
+# client's 30 s timeout, bodies cut in the middle), rerunning sync until it
+# completes; the store must be identical, row for row, to a fault-free run.
+# The 20 meters (lib-soak.sh): the 11 of sandbox clients 0 to 7 through the
+# consent journey, and through `consent import` the sandbox's 3 own test
+# meters (PT10M curve, a step changing inside each day, null values) and 6
+# `--fleet` meters. Prints the faults injected, the calls made (the retries
+# are the difference with the fault-free run) and the sync runs needed.
 #
 #   scripts/chaos-soak.sh                      # 6 months, rate 0.3
-#   MONTHS=1 FAULT_RATE=0.5 SEED=7 scripts/chaos-soak.sh
+#   MONTHS=1 FAULT_RATE=0.5 SEED=7 FLEET=20 scripts/chaos-soak.sh
 set -euo pipefail
 source "$(dirname "$0")/lib-soak.sh"
 months="${MONTHS:-6}"; rate="${FAULT_RATE:-0.3}"; seed="${SEED:-20261128}"

@@ -7,12 +7,17 @@ today="${TODAY:-2026-11-28}"
 # self-consumption, gaps, a curve not collected); 8 revokes at once and 9
 # has no meter, so they are left out of data soaks.
 clients="${CLIENTS:-0 1 2 3 4 5 6 7}"
+# With those 11, the sandbox's own test meters (PT10M curve, a step changing
+# inside each day, null values) and FLEET synthetic `--fleet` meters make 20;
+# their consents are recorded with `consent import` (no journey).
+own="${OWN_METERS:-90000000000010 90000000000011 90000000000012}"
+fleet="${FLEET:-6}"
 [ -x "$bin" ] || { echo "no dataconnect binary at $bin: cargo build -p dataconnect-cli" >&2; exit 1; }
 
 # start_sandbox DIR [ARGS…]: starts a sandbox, sets $sandbox_pid and $base.
 start_sandbox() {
   local dir="$1"; shift
-  "$bin" sandbox --listen 127.0.0.1:0 --today "$today" --quota-per-second 0 --quota-per-hour 0 "$@" \
+  "$bin" sandbox --listen 127.0.0.1:0 --today "$today" --quota-per-second 0 --quota-per-hour 0 --fleet "$fleet" "$@" \
     >"$dir/sandbox.out" 2>"$dir/sandbox.err" &
   sandbox_pid=$!
   for _ in $(seq 100); do grep -q '^listening on ' "$dir/sandbox.out" 2>/dev/null && break; sleep 0.1; done
@@ -21,23 +26,32 @@ start_sandbox() {
 }
 
 # dc DB ARGS…: the CLI on DB against $base, generation v5, a high quota.
-dc() {
+dc() { ( dc_exec "$@" ); }
+
+# dc_exec DB ARGS…: dc, replacing the calling shell with the binary; in
+# `dc_exec … &` the background subshell becomes the binary, so $! is its pid
+# and a SIGKILL sent there reaches the sync itself (with `dc … &`, $! was a
+# subshell and the kill missed the binary).
+dc_exec() {
   local db="$1"; shift
   printf 'quota_per_second = %s\nquota_per_hour = 1000000\n' "${CLIENT_QPS:-200}" >"$db.config.toml"
-  DATACONNECT_BASE_URL="$base" DATACONNECT_CLIENT_ID=dataconnect-sandbox-client \
+  exec env DATACONNECT_BASE_URL="$base" DATACONNECT_CLIENT_ID=dataconnect-sandbox-client \
   DATACONNECT_CLIENT_SECRET=dataconnect-sandbox-secret DATACONNECT_REDIRECT_URI=http://127.0.0.1:8081/callback \
   DATACONNECT_DB="$db" DATACONNECT_TODAY="$today" DATACONNECT_GENERATION=v5 DATACONNECT_CONFIG="$db.config.toml" \
   HOME="$(dirname "$db")" "$bin" "$@"
 }
 
-# consents DB: records the consents of $clients, playing the browser.
+# consents DB: records the consents of $clients, playing the browser, then
+# imports those of $own and of the $fleet first fleet meters.
 consents() {
   local db="$1" c url redirect
   for c in $clients; do
-    url="$(dc "$db" consent --sandbox-client "$c" | head -n1)"
+    url="$(dc "$db" consent --sandbox-client "$c" 2>/dev/null | head -n1)"
     redirect="$(curl -s -o /dev/null -w '%{redirect_url}' "$url")"
     dc "$db" consent complete --url "$redirect" >/dev/null
   done
+  { for c in $own; do echo "$c"; done; [ "$fleet" -eq 0 ] || seq -f '2500000000%04g' 1 "$fleet"; } >"$db.consents.csv"
+  if [ -s "$db.consents.csv" ]; then dc "$db" consent import "$db.consents.csv" >/dev/null; fi
 }
 
 # sync_until_complete DB MAX ARGS…: reruns sync until exit 0; prints the runs.

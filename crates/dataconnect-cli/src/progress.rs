@@ -92,4 +92,8 @@ impl Progress for Reporter {
         }
         self.line(&format!("warning: {message}"));
     }
+
+    fn note(&self, message: &str) {
+        self.line(message);
+    }
 }

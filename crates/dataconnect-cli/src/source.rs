@@ -41,6 +41,16 @@ pub fn token_path(db: &Path) -> std::path::PathBuf {
 
 /// Builds the client from resolved settings.
 pub fn client(settings: &ClientSettings, db: &Path) -> Result<Client, CliError> {
+    client_with(settings, db, None)
+}
+
+/// Builds the client, with a quota budget shared with other processes when
+/// `shared` is given (a PostgreSQL store's: see `cmd/sync.rs`).
+pub fn client_with(
+    settings: &ClientSettings,
+    db: &Path,
+    shared: Option<Arc<dyn dataconnect::SharedQuota>>,
+) -> Result<Client, CliError> {
     let mut config = ClientConfig::new(
         settings.base_url.clone(),
         settings.generation,
@@ -52,6 +62,7 @@ pub fn client(settings: &ClientSettings, db: &Path) -> Result<Client, CliError> 
     config.quota = QuotaConfig { per_second: settings.quota_per_second, per_hour: settings.quota_per_hour };
     config.timeout = Duration::from_secs(30);
     config.token_store = Some(Arc::new(FileTokenStore::new(token_path(db))));
+    config.shared_quota = shared;
     Client::new(config).map_err(|e| from_client(&e))
 }
 

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 
 use jiff::civil::Date;
 
-use crate::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REDIRECT_URI, Sandbox, SandboxConfig, meters};
+use crate::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REDIRECT_URI, FLEET_MAX, Sandbox, SandboxConfig, meters};
 
 /// Arguments of `dataconnect sandbox`: the offline Data Connect emulator,
 /// serving all three API generations on one base URL.
@@ -81,6 +81,14 @@ pub struct SandboxArgs {
     /// client named by the last digit of `state`.
     #[arg(long)]
     pub consent_page: bool,
+
+    /// Add N synthetic consumption meters, PRMs 25000000000001 to
+    /// 25000000000000 + N (14 digits: 25 then the meter's number, zero
+    /// padded), already consented to the registered application for three
+    /// years: an application token reads them in every generation without a
+    /// consent journey. At most 100000.
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = parse_fleet)]
+    pub fleet: u32,
 }
 
 impl std::fmt::Debug for SandboxArgs {
@@ -98,6 +106,7 @@ impl std::fmt::Debug for SandboxArgs {
             .field("seed", &self.seed)
             .field("request_log", &self.request_log)
             .field("consent_page", &self.consent_page)
+            .field("fleet", &self.fleet)
             .finish()
     }
 }
@@ -116,6 +125,7 @@ impl SandboxArgs {
             seed: self.seed,
             request_log: self.request_log.clone(),
             consent_page: self.consent_page,
+            fleet: self.fleet,
             ..SandboxConfig::default()
         }
     }
@@ -123,6 +133,13 @@ impl SandboxArgs {
 
 fn parse_day(text: &str) -> Result<Date, String> {
     text.parse::<Date>().map_err(|_| format!("`{text}` is not a day in the form YYYY-MM-DD"))
+}
+
+fn parse_fleet(text: &str) -> Result<u32, String> {
+    match text.parse::<u32>() {
+        Ok(n) if n <= FLEET_MAX => Ok(n),
+        _ => Err(format!("`{text}` is not a fleet size: give a whole number from 0 to {FLEET_MAX}")),
+    }
 }
 
 fn parse_rate(text: &str) -> Result<f64, String> {
@@ -147,6 +164,13 @@ fn long_help() -> String {
     for meter in meters::METERS.iter().filter(|m| m.client.is_none()) {
         help.push_str(&format!("  {}  {}\n", meter.prm, own_meter_behaviour(meter)));
     }
+    help.push_str(&format!(
+        "\nWith --fleet N (at most {FLEET_MAX}), N synthetic meters already consented for the registered application:\n  \
+         {}, {}, … 25000000000000 + N  consumption, PT30M load curve, each with its own data\n  \
+         (the list for N < 10000: seq -f '2500000000%04g' 1 N)\n",
+        crate::fleet_prm(1),
+        crate::fleet_prm(2),
+    ));
     help.push_str(
         "\nGeneration 1: GET /group/espace-particuliers/consentement-linky/oauth2/authorize, POST /v1/oauth2/token\n\
          Generation 2: GET /dataconnect/v1/oauth2/authorize, POST /oauth2/v3/token\n\
@@ -278,12 +302,19 @@ mod tests {
             "--request-log",
             "/tmp/x.jsonl",
             "--consent-page",
+            "--fleet",
+            "20",
         ]);
         let Ok(Cli { args }) = cli else { panic!("did not parse") };
         assert_eq!(args.today, Some(jiff::civil::date(2024, 10, 27)));
         assert_eq!(args.fault_rate, 0.25);
         assert_eq!(args.seed, 42);
         assert!(args.consent_page);
+        assert_eq!(args.config().fleet, 20);
+        assert!(Cli::try_parse_from(["sandbox", "--fleet", "100000"]).is_ok());
+        let too_many = Cli::try_parse_from(["sandbox", "--fleet", "100001"]).err().map(|e| e.to_string());
+        assert!(too_many.is_some_and(|e| e.contains("from 0 to 100000")));
+        assert!(Cli::try_parse_from(["sandbox", "--fleet", "-1"]).is_err());
         assert!(Cli::try_parse_from(["sandbox", "--fault-rate", "1.5"]).is_err());
         assert!(Cli::try_parse_from(["sandbox", "--today", "27/10/2024"]).is_err());
     }
@@ -296,5 +327,6 @@ mod tests {
         }
         assert!(help.contains(DEFAULT_CLIENT_ID));
         assert!(help.contains(DEFAULT_REDIRECT_URI));
+        assert!(help.contains("25000000000001") && help.contains("--fleet"));
     }
 }

@@ -27,6 +27,8 @@ mod data;
 mod meters;
 mod platform;
 
+pub use meters::{FLEET_MAX, fleet_prm};
+
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -85,6 +87,14 @@ pub struct SandboxConfig {
     /// gateway gives up after 30 s; the default is 31 s so a client with a
     /// 30 s timeout sees it as a timeout). Tests shorten it.
     pub fault_delay: Duration,
+    /// Synthetic consumption meters added to the table: PRMs
+    /// `25000000000001` to `25000000000000 + fleet` ([`fleet_prm`]), PT30M
+    /// curve collected, active since the Linky rollout, each with its own
+    /// data. Their customers consented before the sandbox started: the
+    /// registered application reaches them with an application token, in
+    /// every generation, until three years after the sandbox's first day.
+    /// At most [`FLEET_MAX`].
+    pub fleet: u32,
 }
 
 impl Default for SandboxConfig {
@@ -103,6 +113,7 @@ impl Default for SandboxConfig {
             token_ttl: Duration::from_secs(DEFAULT_TOKEN_TTL_SECS),
             code_ttl: Duration::from_secs(DEFAULT_CODE_TTL_SECS),
             fault_delay: Duration::from_secs(31),
+            fleet: 0,
         }
     }
 }
@@ -125,6 +136,7 @@ impl std::fmt::Debug for SandboxConfig {
             .field("token_ttl", &self.token_ttl)
             .field("code_ttl", &self.code_ttl)
             .field("fault_delay", &self.fault_delay)
+            .field("fleet", &self.fleet)
             .finish()
     }
 }
@@ -139,6 +151,8 @@ struct Inner {
     config: SandboxConfig,
     clock: clock::Clock,
     platform: platform::Platform,
+    /// The first day (Paris) on which the fleet's consent no longer holds.
+    fleet_consent_end: Date,
 }
 
 /// What a valid bearer token gives access to.
@@ -153,10 +167,29 @@ pub(crate) enum Access {
 
 impl Sandbox {
     /// Builds the emulator's state from its configuration.
+    ///
+    /// Fails (`InvalidInput`) when the fleet is larger than [`FLEET_MAX`],
+    /// or when the request log cannot be opened.
     pub fn new(config: SandboxConfig) -> std::io::Result<Self> {
+        if config.fleet > FLEET_MAX {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("a fleet of {} meters is more than the sandbox serves; use at most {FLEET_MAX}", config.fleet),
+            ));
+        }
         let clock = clock::Clock::new(config.today);
         let platform = platform::Platform::new(&config)?;
-        Ok(Sandbox { inner: Arc::new(Inner { config, clock, platform }) })
+        // "Consented earlier, for three years": the end is counted from the
+        // sandbox's first day, so a long-running sandbox sees it expire.
+        let first_day = clock.today();
+        let fleet_consent_end = first_day.checked_add(jiff::Span::new().years(3)).unwrap_or(Date::MAX);
+        Ok(Sandbox { inner: Arc::new(Inner { config, clock, platform, fleet_consent_end }) })
+    }
+
+    /// The first day (Paris) on which the fleet's consent no longer holds:
+    /// three years after the sandbox's first day.
+    pub(crate) fn fleet_consent_end(&self) -> Date {
+        self.inner.fleet_consent_end
     }
 
     pub(crate) fn config(&self) -> &SandboxConfig {

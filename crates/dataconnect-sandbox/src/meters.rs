@@ -7,6 +7,15 @@
 //! the entry. Everything the sandbox serves for a meter (consent grants,
 //! data, errors) derives from this table, so a behaviour is added here, not
 //! in a route.
+//!
+//! Besides the table, `--fleet N` adds N synthetic consumption meters
+//! (PRMs `25000000000001` to `25000000000000 + N`), for tests and soaks
+//! that need many meters. They are recognised by number range rather than
+//! stored in the table, so a fleet of 100 000 costs nothing until a meter
+//! of it is asked for.
+
+use std::collections::HashMap;
+use std::sync::{OnceLock, RwLock};
 
 use jiff::civil::{Date, date};
 
@@ -105,9 +114,53 @@ pub(crate) static METERS: &[Meter] = &[
     Meter { nulls: true, ..base("90000000000012", None) },
 ];
 
-/// The meter with this PRM, if the sandbox knows it.
-pub(crate) fn find(prm: &str) -> Option<&'static Meter> {
-    METERS.iter().find(|m| m.prm == prm)
+/// The fleet's PRMs are this number plus 1, 2, … N.
+pub const FLEET_BASE: u64 = 25_000_000_000_000;
+
+/// The largest fleet `--fleet` accepts.
+pub const FLEET_MAX: u32 = 100_000;
+
+/// The PRM of fleet meter `n` (1-based): `25000000000001` for 1.
+pub fn fleet_prm(n: u32) -> String {
+    (FLEET_BASE + u64::from(n)).to_string()
+}
+
+/// The position (1 to `fleet`) of `prm` in a fleet of `fleet` meters.
+pub(crate) fn fleet_index(prm: &str, fleet: u32) -> Option<u32> {
+    if fleet == 0 || prm.len() != 14 || !prm.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n = prm.parse::<u64>().ok()?.checked_sub(FLEET_BASE)?;
+    let n = u32::try_from(n).ok()?;
+    (1..=fleet).contains(&n).then_some(n)
+}
+
+/// The meter with this PRM, if the sandbox knows it: a meter of the table,
+/// or a meter of a fleet of `fleet` synthetic meters.
+pub(crate) fn find(prm: &str, fleet: u32) -> Option<&'static Meter> {
+    METERS.iter().find(|m| m.prm == prm).or_else(|| fleet_index(prm, fleet).map(fleet_meter))
+}
+
+/// Fleet meter `n`: like sandbox client 0 (consumption, PT30M curve
+/// collected, active since the rollout), with its own data because the
+/// synthetic household is seeded by PRM.
+///
+/// Routes hold meters as `&'static Meter`, as they hold the table's. A
+/// fleet meter is therefore built the first time it is asked for and kept
+/// for the life of the process, in one map shared by every sandbox (a fleet
+/// meter is the same in every fleet that has it). The map is bounded by
+/// [`FLEET_MAX`] meters of about a hundred bytes each.
+fn fleet_meter(n: u32) -> &'static Meter {
+    static FLEET: OnceLock<RwLock<HashMap<u32, &'static Meter>>> = OnceLock::new();
+    let map = FLEET.get_or_init(|| RwLock::new(HashMap::new()));
+    if let Some(meter) = map.read().unwrap_or_else(|p| p.into_inner()).get(&n) {
+        return meter;
+    }
+    let mut write = map.write().unwrap_or_else(|p| p.into_inner());
+    write.entry(n).or_insert_with(|| {
+        let prm: &'static str = Box::leak(fleet_prm(n).into_boxed_str());
+        Box::leak(Box::new(base(prm, None)))
+    })
 }
 
 /// The meters granted by sandbox client `n` (0 to 8), in table order.
@@ -127,5 +180,25 @@ mod tests {
         assert_eq!(of_client(7).len(), 3);
         assert!(of_client(9).is_empty());
         assert!(METERS.iter().all(|m| m.prm.len() == 14 && m.prm.bytes().all(|b| b.is_ascii_digit())));
+    }
+
+    #[test]
+    fn fleet_meters_are_recognised_by_range() {
+        assert_eq!(fleet_prm(1), "25000000000001");
+        assert_eq!(fleet_prm(FLEET_MAX), "25000000100000");
+        // No table meter falls inside the largest fleet's range.
+        assert!(METERS.iter().all(|m| fleet_index(m.prm, FLEET_MAX).is_none()));
+        assert_eq!(find("25000000000001", 0).map(|m| m.prm), None);
+        assert_eq!(find("25000000000000", 20).map(|m| m.prm), None);
+        assert_eq!(find("25000000000020", 20).map(|m| m.prm), Some("25000000000020"));
+        assert_eq!(find("25000000000021", 20).map(|m| m.prm), None);
+        assert_eq!(find("2500000000002a", 20).map(|m| m.prm), None);
+        let (a, b) = (find("25000000000007", 20), find("25000000000007", 100));
+        assert!(a.zip(b).is_some_and(|(a, b)| std::ptr::eq(a, b)), "one meter per PRM per process");
+        let Some(m) = a else { panic!("fleet meter 7") };
+        assert!(m.consumption && !m.production && m.curve_collected && m.client.is_none());
+        assert_eq!((m.activation, m.step, m.nulls, m.revoked), (ROLLOUT, StepPlan::Fixed30, false, false));
+        // The table's meters are found whatever the fleet.
+        assert!(find("22516914714270", 0).is_some() && find("22516914714270", 5).is_some());
     }
 }

@@ -50,7 +50,9 @@ impl StoreError {
         self.kind
     }
 
-    pub(crate) fn new(kind: StoreErrorKind, message: impl Into<String>) -> Self {
+    /// An error of `kind` with its one-line message (for callers that wrap
+    /// store calls, such as a sync engine running them on another thread).
+    pub fn new(kind: StoreErrorKind, message: impl Into<String>) -> Self {
         StoreError { kind, message: message.into(), source: None }
     }
 

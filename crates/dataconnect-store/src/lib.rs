@@ -18,6 +18,10 @@
 //!   embedded in the binary, one round trip per window, TimescaleDB
 //!   hypertables when the extension is there; `copy_from_sqlite` moves a
 //!   file store into it without loss.
+//! - [`WorkQueue`] (implemented by `PgStore`) is the queue of planned
+//!   windows that workers of several processes claim with expiring leases;
+//!   `PgSharedQuota` is the application's quota kept in PostgreSQL, shared
+//!   by every process (see `queue` and `postgres::queue`).
 //! - [`StoreError`] with its [`StoreErrorKind`] says what went wrong in a
 //!   way a CLI can turn into one clear line and an exit code.
 //!
@@ -34,6 +38,7 @@
 mod error;
 #[cfg(feature = "postgres")]
 mod postgres;
+mod queue;
 mod records;
 mod sqlite;
 
@@ -42,9 +47,10 @@ pub use records::{
     ConsentRecord, MeterInfo, PendingConsent, ReadingFilter, SeriesState, SeriesSummary, StoredReading,
     SyncRun, SyncRunId, SyncRunOutcome, WindowWrite,
 };
+pub use queue::{Lease, PlanningView, Planner, QueueCounts, QueueFilter, QueuedWindow, WorkQueue};
 pub use sqlite::{OpenMode, SqliteConfig, SqliteStore};
 #[cfg(feature = "postgres")]
-pub use postgres::{CopyReport, PgConfig, PgStore, TableCount, TimescaleMode, copy_from_sqlite};
+pub use postgres::{CopyReport, PgConfig, PgSharedQuota, PgStore, TableCount, TimescaleMode, copy_from_sqlite};
 
 use std::sync::Arc;
 

@@ -19,9 +19,11 @@
 
 mod copy;
 mod migrate;
+mod queue;
 mod timescale;
 
 pub use copy::{CopyReport, TableCount, copy_from_sqlite};
+pub use queue::PgSharedQuota;
 
 use std::fmt;
 use std::future::Future;

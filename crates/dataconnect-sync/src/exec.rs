@@ -75,6 +75,9 @@ pub trait Progress: Sync {
     fn stored(&self, _prm: &UsagePointId, _series: Series, _window: DateRange, _points: u64) {}
     /// A series is stopped, or a meter needs consent, or a window failed.
     fn problem(&self, _prm: &UsagePointId, _series: Series, _message: &str) {}
+    /// Something worth a line that concerns no one window: a consent about
+    /// to expire, a lease that could not be renewed, a planning round.
+    fn note(&self, _message: &str) {}
 }
 
 /// A [`Progress`] that ignores everything.

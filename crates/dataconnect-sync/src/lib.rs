@@ -15,6 +15,12 @@
 //!   its coverage in one transaction. Errors are sorted by what to do: clamp
 //!   and continue, stop one series, mark a meter as needing consent, give up
 //!   on one window, or stop the run.
+//! - [`work`] is the queue-driven executor for many workers in many
+//!   processes sharing one PostgreSQL: planning into a shared queue under a
+//!   lock, claims with expiring leases, fair across meters.
+//! - [`schedule`] is the daily life of an operator (updates after 08:00
+//!   Paris with jitter, backfills after, consent expiry warnings) and
+//!   [`run_daemon`], which runs it with the workers until shutdown.
 //!
 //! **Architecture Invariant:** the only state a sync keeps is in the store,
 //! and each window's readings and coverage are committed together, so a
@@ -22,9 +28,13 @@
 
 pub mod exec;
 pub mod plan;
+pub mod schedule;
+pub mod work;
 
 pub use exec::{
     ErrorAction, FetchError, Progress, QuietProgress, SeriesTarget, Source, SyncConfig, SyncReport, WindowFailure,
     run,
 };
 pub use plan::{PlanConfig, SeriesPlan, history_start, minimum_calls, missing, plan_series};
+pub use schedule::{DaemonConfig, ExpiryWarning, Schedule, expiry_warnings, run_daemon};
+pub use work::{WorkOutcome, WorkerConfig, enqueue, lease_owner, queue_windows, run_workers};

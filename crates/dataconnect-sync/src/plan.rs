@@ -80,7 +80,7 @@ pub fn missing(wanted: DateRange, coverage: &[DateRange]) -> Vec<DateRange> {
 }
 
 /// Merges ranges that overlap or touch, in order.
-fn union(mut ranges: Vec<DateRange>) -> Vec<DateRange> {
+pub(crate) fn union(mut ranges: Vec<DateRange>) -> Vec<DateRange> {
     ranges.sort();
     let mut out: Vec<DateRange> = Vec::new();
     for r in ranges {

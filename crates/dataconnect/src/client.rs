@@ -20,7 +20,7 @@ use url::Url;
 
 use crate::domain::{Generation, UsagePointId, today_paris};
 use crate::error::{Error, ErrorKind, parse_retry_after};
-use crate::quota::{Gate, QuotaConfig};
+use crate::quota::{Gate, QuotaConfig, SharedQuota};
 use crate::secret::{AccessToken, ClientSecret};
 use crate::token_store::{MemoryTokenStore, StoredToken, TokenStore};
 use crate::wire;
@@ -70,6 +70,11 @@ pub struct ClientConfig {
     /// Where generation 1 refresh tokens are kept; `None` keeps them in
     /// memory for the life of the client.
     pub token_store: Option<Arc<dyn TokenStore>>,
+    /// A quota budget shared with other processes of the application (in
+    /// PostgreSQL: see `dataconnect_store::PgSharedQuota`); when set, it
+    /// replaces the local budgets of `quota` (the same numbers should be
+    /// given to both) and a 429 closes it for every process.
+    pub shared_quota: Option<Arc<dyn SharedQuota>>,
 }
 
 impl ClientConfig {
@@ -87,6 +92,7 @@ impl ClientConfig {
             timeout: Duration::from_secs(30),
             max_attempts: 4,
             token_store: None,
+            shared_quota: None,
         }
     }
 }
@@ -104,6 +110,7 @@ impl fmt::Debug for ClientConfig {
             .field("timeout", &self.timeout)
             .field("max_attempts", &self.max_attempts)
             .field("token_store", &self.token_store.as_ref().map(|_| "[token store]"))
+            .field("shared_quota", &self.shared_quota.as_ref().map(|_| "[shared quota]"))
             .finish()
     }
 }
@@ -284,7 +291,7 @@ impl Client {
             config.token_store.clone().unwrap_or_else(|| Arc::new(MemoryTokenStore::default()));
         Ok(Client {
             inner: Arc::new(Inner {
-                gate: Gate::new(config.quota),
+                gate: Gate::new(config.quota, config.shared_quota.clone()),
                 config,
                 base,
                 http,
@@ -387,7 +394,7 @@ impl Client {
                     tracing::debug!(api = call.api, wait_ms = wait.as_millis() as u64, "429: closing the quota gate");
                     // Everyone waits, not just this task: the budget is
                     // shared.
-                    self.inner.gate.close_for(wait, !e.is_hourly_quota());
+                    self.inner.gate.close_for(wait, !e.is_hourly_quota()).await;
                     attempt -= 1;
                     bump(&self.inner.counters.retries);
                 }
@@ -406,7 +413,9 @@ impl Client {
     /// errors.
     async fn send_once(&self, call: &Call, bearer: Option<&AccessToken>) -> Result<Vec<u8>, Error> {
         let url = self.url(&call.path)?;
-        let waited = self.inner.gate.acquire(call.api).await;
+        let waited = self.inner.gate.acquire(call.api).await.map_err(|e| {
+            Error::new(ErrorKind::Transport, format!("the shared quota could not be reached ({e}); nothing was sent"))
+        })?;
         if !waited.is_zero() {
             bump(&self.inner.counters.waits);
             self.inner.counters.waited_ms.fetch_add(waited.as_millis() as u64, Ordering::Relaxed);

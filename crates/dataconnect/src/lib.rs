@@ -61,6 +61,7 @@
 //!     timeout: Duration::from_secs(30),
 //!     max_attempts: 4,
 //!     token_store: None,
+//!     shared_quota: None,
 //! })?;
 //! // Send the customer to the consent page (the last digit of the state
 //! // picks a sandbox test client; use `None` in production).
@@ -224,7 +225,7 @@ pub use domain::{
 };
 pub use error::{Error, ErrorKind};
 pub use plan::{Plan, history_deadline, plan_windows};
-pub use quota::QuotaConfig;
+pub use quota::{QuotaConfig, QuotaFuture, SHARED_MARGIN_STEP, SHARED_MAX_MARGIN, SHARED_SECOND_MARGIN, SharedQuota, SharedQuotaError};
 pub use secret::{AccessToken, AuthorizationCode, ClientSecret, RefreshToken};
 pub use token_store::{FileTokenStore, MemoryTokenStore, StoredToken, TokenStore};
 

@@ -17,9 +17,19 @@
 //!
 //! After a 429 the gate is closed for everyone until the time the server
 //! named (or one window when it named none).
+//!
+//! Several processes (sync workers on several machines) share one
+//! application quota. A [`SharedQuota`] set in
+//! [`ClientConfig::shared_quota`](crate::ClientConfig::shared_quota) then
+//! replaces the local logs: every call reserves its send slot in the shared
+//! budget (the store crate keeps it in PostgreSQL, on the database's clock)
+//! and a 429 closes that budget for every process. The local budgets are not
+//! applied on top, so the quota is not counted twice.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -40,6 +50,38 @@ impl Default for QuotaConfig {
         QuotaConfig { per_second: 5, per_hour: 10_000 }
     }
 }
+
+/// The error a [`SharedQuota`] gives when its budget cannot be reached (a
+/// database down); the client turns it into a transport error, so that a
+/// sync stops rather than calling outside the shared budget.
+pub type SharedQuotaError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A boxed future, so that [`SharedQuota`] can be used as a trait object.
+pub type QuotaFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, SharedQuotaError>> + Send + 'a>>;
+
+/// A quota budget shared by every process of an application (see the
+/// module docs). Implementations hand out send slots in order, one at a
+/// time per API, spaced so that no one-second span holds more than the
+/// budget, and count calls per hour.
+pub trait SharedQuota: Send + Sync {
+    /// Reserves the next send slot of `api` and returns how long to wait
+    /// from now until it (zero when the slot is now).
+    fn reserve<'a>(&'a self, api: &'static str) -> QuotaFuture<'a, Duration>;
+
+    /// Closes the budget of every API, for everyone, until `wait` from now
+    /// (after a 429). With `widen` (a per-second 429), the slots are also
+    /// spaced a little wider from now on.
+    fn close_for<'a>(&'a self, wait: Duration, widen: bool) -> QuotaFuture<'a, ()>;
+}
+
+/// The one-second window's margin a shared budget starts with, the step a
+/// per-second 429 widens it by and the widest it gets (the same as the
+/// local gate's, for implementations of [`SharedQuota`]).
+pub const SHARED_SECOND_MARGIN: Duration = SECOND_MARGIN;
+/// See [`SHARED_SECOND_MARGIN`].
+pub const SHARED_MARGIN_STEP: Duration = MARGIN_STEP;
+/// See [`SHARED_SECOND_MARGIN`].
+pub const SHARED_MAX_MARGIN: Duration = MAX_SECOND_MARGIN;
 
 /// Margin added to the one-second window at first (see the module docs).
 const SECOND_MARGIN: Duration = Duration::from_millis(40);
@@ -94,15 +136,33 @@ struct State {
 pub(crate) struct Gate {
     config: QuotaConfig,
     state: Mutex<State>,
+    /// The budget shared with other processes, which replaces the local one.
+    shared: Option<Arc<dyn SharedQuota>>,
 }
 
 impl Gate {
-    pub(crate) fn new(config: QuotaConfig) -> Self {
-        Gate { config, state: Mutex::new(State { buckets: HashMap::new(), closed_until: None, second_margin: SECOND_MARGIN }) }
+    pub(crate) fn new(config: QuotaConfig, shared: Option<Arc<dyn SharedQuota>>) -> Self {
+        Gate {
+            config,
+            state: Mutex::new(State { buckets: HashMap::new(), closed_until: None, second_margin: SECOND_MARGIN }),
+            shared,
+        }
     }
 
     /// Waits for a slot in the budget of `api`; returns how long it waited.
-    pub(crate) async fn acquire(&self, api: &'static str) -> Duration {
+    /// Fails only when a shared budget cannot be reached.
+    pub(crate) async fn acquire(&self, api: &'static str) -> Result<Duration, SharedQuotaError> {
+        if let Some(shared) = &self.shared {
+            let wait = shared.reserve(api).await?;
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+            return Ok(wait);
+        }
+        Ok(self.acquire_local(api).await)
+    }
+
+    async fn acquire_local(&self, api: &'static str) -> Duration {
         let now = Instant::now();
         let slot = {
             let mut st = match self.state.lock() {
@@ -136,7 +196,15 @@ impl Gate {
     /// Closes the gate for every API until `wait` from now (after a 429).
     /// With `widen`, after a per-second 429, the one-second window also
     /// gets a wider margin from now on.
-    pub(crate) fn close_for(&self, wait: Duration, widen: bool) {
+    pub(crate) async fn close_for(&self, wait: Duration, widen: bool) {
+        if let Some(shared) = &self.shared {
+            // The caller waits `wait` anyway before its retry reserves a
+            // slot; a failure here only loses the warning to the others.
+            if let Err(e) = shared.close_for(wait, widen).await {
+                tracing::warn!(error = %e, "could not close the shared quota after a 429");
+            }
+            return;
+        }
         let until = Instant::now() + wait;
         let mut st = match self.state.lock() {
             Ok(g) => g,
@@ -155,13 +223,13 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn never_more_than_the_budget_in_any_second() {
-        let gate = std::sync::Arc::new(Gate::new(QuotaConfig { per_second: 5, per_hour: 10_000 }));
+        let gate = std::sync::Arc::new(Gate::new(QuotaConfig { per_second: 5, per_hour: 10_000 }, None));
         let start = Instant::now();
         let mut handles = Vec::new();
         for _ in 0..20 {
             let g = gate.clone();
             handles.push(tokio::spawn(async move {
-                g.acquire("x").await;
+                g.acquire_local("x").await;
                 Instant::now()
             }));
         }
@@ -181,13 +249,13 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn budgets_are_per_api_and_closing_stops_all() {
-        let gate = Gate::new(QuotaConfig { per_second: 1, per_hour: 2 });
-        assert_eq!(gate.acquire("a").await, Duration::ZERO);
-        assert_eq!(gate.acquire("b").await, Duration::ZERO);
-        assert!(gate.acquire("a").await >= Duration::from_secs(1));
+        let gate = Gate::new(QuotaConfig { per_second: 1, per_hour: 2 }, None);
+        assert_eq!(gate.acquire_local("a").await, Duration::ZERO);
+        assert_eq!(gate.acquire_local("b").await, Duration::ZERO);
+        assert!(gate.acquire_local("a").await >= Duration::from_secs(1));
         // The hourly budget of "a" is spent: the next call waits an hour.
-        assert!(gate.acquire("a").await >= Duration::from_secs(3600));
-        gate.close_for(Duration::from_secs(10), true);
-        assert!(gate.acquire("c").await >= Duration::from_secs(10));
+        assert!(gate.acquire_local("a").await >= Duration::from_secs(3600));
+        gate.close_for(Duration::from_secs(10), true).await;
+        assert!(gate.acquire_local("c").await >= Duration::from_secs(10));
     }
 }

@@ -6,14 +6,20 @@
 //! points at this machine, it also receives the redirect itself (one
 //! request, then it stops), checks the state and records the consent.
 //! `consent complete --url '<redirect URL>'` does the same from a URL the
-//! customer's browser ended on.
+//! customer's browser ended on. `consent import FILE` records consents
+//! obtained elsewhere (an earlier gateway, a CRM export, the sandbox's
+//! `--fleet`), one PRM a line, after checking every line: a bad line
+//! stops the import before anything is written.
 
+use std::collections::HashMap;
+use std::io::Read as _;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use dataconnect::{Client, ConsentDuration};
+use dataconnect::{Client, ConsentDuration, Generation, UsagePointId};
 use dataconnect_store::{PendingConsent, Store};
 use jiff::Timestamp;
+use jiff::civil::Date;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use url::Url;
 
@@ -45,7 +51,34 @@ pub struct Cmd {
 enum Action {
     /// Record a consent from the URL the customer's browser was redirected to.
     Complete(Complete),
+    /// Record consents obtained elsewhere (an earlier gateway, a CRM export, the sandbox's --fleet) from a file.
+    Import(Import),
 }
+
+#[derive(Args, Debug)]
+#[command(after_long_help = IMPORT_HELP)]
+struct Import {
+    #[command(flatten)]
+    global: GlobalArgs,
+    /// The file of consents, one `prm[,expiry]` line per meter; `-` reads standard input.
+    #[arg(value_name = "FILE")]
+    file: String,
+}
+
+const IMPORT_HELP: &str = "\
+FILE is CSV or plain text, one meter per line: `prm` or `prm,expiry` (`;` also separates).
+  prm     the meter's 14-digit PRM (usage point id)
+  expiry  the day the consent ends, YYYY-MM-DD, after today and at most 3 years later
+          [default: today + 3 years]
+A first line without digits in its first field (a header such as `prm,expiry`) is skipped,
+as are blank lines and lines starting with #. Every line is checked before anything is
+written: a malformed PRM or date, an expiry out of range or a PRM given twice stops the
+import with the line number, and nothing is recorded. The consents start today (--today)
+and belong to the configured generation (v5 or 2026: generation 1 consents carry a
+customer's own token, which only `dataconnect consent` can obtain).
+
+Example, the 20 first meters of `dataconnect sandbox --fleet 20`:
+  seq -f '2500000000%04g' 1 20 | dataconnect consent import -";
 
 #[derive(Args, Debug)]
 struct Complete {
@@ -58,8 +91,10 @@ struct Complete {
 
 impl Cmd {
     pub async fn run(self) -> Result<(), CliError> {
-        if let Some(Action::Complete(c)) = self.action {
-            return c.run().await;
+        match self.action {
+            Some(Action::Complete(c)) => return c.run().await,
+            Some(Action::Import(c)) => return c.run(),
+            None => {}
         }
         let duration = ConsentDuration::parse(&self.duration).map_err(|e| CliError::usage(format!("{e} (--duration)")))?;
         let settings = Settings::resolve(&self.global)?;
@@ -116,6 +151,175 @@ impl Complete {
         let client = crate::source::client(&client_settings, &settings.db)?;
         complete(&store, &client, &url).await
     }
+}
+
+impl Import {
+    fn run(self) -> Result<(), CliError> {
+        let settings = Settings::resolve(&self.global)?;
+        if settings.generation == Generation::Legacy {
+            return Err(CliError::config(
+                "consent import records generation v5 or 2026 consents (read with the application's token); a generation 1 consent needs the customer's own token, which only `dataconnect consent` obtains: use --generation v5 or 2026",
+            ));
+        }
+        let (text, source) = read_input(&self.file)?;
+        let start = settings.today();
+        let lines = parse_import(&text, start)?;
+        // Everything is checked: now write, one consent (one transaction)
+        // per expiry day, so the usual file (every line with the default
+        // expiry) is recorded all at once.
+        let store = crate::store::open_rw(&settings.db)?;
+        let mut by_expiry: Vec<(Date, Vec<UsagePointId>)> = Vec::new();
+        for line in lines {
+            match by_expiry.iter_mut().find(|(e, _)| *e == line.expiry) {
+                Some((_, prms)) => prms.push(line.prm),
+                None => by_expiry.push((line.expiry, vec![line.prm])),
+            }
+        }
+        let now = Timestamp::now();
+        let mut count = 0;
+        for (expiry, usage_points) in &by_expiry {
+            let consent = dataconnect::Consent {
+                usage_points: usage_points.clone(),
+                generation: settings.generation,
+                start,
+                duration: duration_until(start, *expiry)?,
+                state: format!("import:{source}"),
+                autorisation_id: None,
+            };
+            store.record_consent(&consent, now)?;
+            count += usage_points.len();
+        }
+        let expiries: Vec<Date> = by_expiry.iter().map(|(e, _)| *e).collect();
+        let (first, last) = (expiries.iter().min(), expiries.iter().max());
+        let until = match (first, last) {
+            (Some(a), Some(b)) if a == b => format!("until {a}"),
+            (Some(a), Some(b)) => format!("until {a} to {b}"),
+            _ => String::new(),
+        };
+        let plural = if count == 1 { "" } else { "s" };
+        println!("recorded {count} consent{plural} (generation {}), from {start} {until}", settings.generation);
+        Ok(())
+    }
+}
+
+/// One checked line of an import file.
+#[derive(Debug, PartialEq)]
+struct ImportLine {
+    prm: UsagePointId,
+    expiry: Date,
+}
+
+/// Reads FILE (or standard input for `-`) as UTF-8; returns the text and
+/// the name to record as the consents' origin.
+fn read_input(file: &str) -> Result<(String, String), CliError> {
+    let mut bytes = Vec::new();
+    let (read, source) = if file == "-" {
+        (std::io::stdin().lock().read_to_end(&mut bytes).map(|_| ()), "stdin".to_owned())
+    } else {
+        (std::fs::File::open(file).and_then(|mut f| f.read_to_end(&mut bytes)).map(|_| ()), file.to_owned())
+    };
+    read.map_err(|e| CliError::usage(format!("cannot read {source}: {e}: give an existing file, or - for standard input")))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| CliError::usage(format!("{source} is not UTF-8 text: save it as UTF-8 CSV or plain text")))?;
+    Ok((text, source))
+}
+
+/// The consent duration from `start` to `expiry` (exclusive end): P3Y when
+/// that is what it is, else a number of days.
+fn duration_until(start: Date, expiry: Date) -> Result<ConsentDuration, CliError> {
+    if ConsentDuration::MAX.expiry(start) == expiry {
+        return Ok(ConsentDuration::MAX);
+    }
+    let days = (expiry - start).get_days();
+    ConsentDuration::parse(&format!("P{days}D")).map_err(|e| CliError::internal(format!("import duration: {e}")))
+}
+
+/// Checks every line of an import file, consents starting on `start`.
+/// Returns the lines, or one error naming the first bad line and its fix.
+fn parse_import(text: &str, start: Date) -> Result<Vec<ImportLine>, CliError> {
+    let latest = ConsentDuration::MAX.expiry(start);
+    let mut out = Vec::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut first_bad: Option<String> = None;
+    let mut bad = 0usize;
+    let mut first_content = true;
+    for (index, raw) in text.lines().enumerate() {
+        let number = index + 1;
+        let line = raw.trim_start_matches('\u{feff}').trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let fields: Vec<&str> = line.split([',', ';', '\t']).map(|f| f.trim().trim_matches('"').trim()).collect();
+        let is_first = std::mem::take(&mut first_content);
+        if is_first && !fields[0].bytes().any(|b| b.is_ascii_digit()) {
+            // A header line (`prm,expiry`, `usage_point_id;date_fin`…).
+            continue;
+        }
+        let checked = check_line(&fields, start, latest).and_then(|l| match seen.insert(l.prm.as_str().to_owned(), number) {
+            Some(earlier) => Err(format!("PRM {} is already on line {earlier}: keep one line per meter", l.prm.as_str())),
+            None => Ok(l),
+        });
+        match checked {
+            Ok(l) => out.push(l),
+            Err(problem) => {
+                bad += 1;
+                first_bad.get_or_insert_with(|| format!("line {number}: {problem}"));
+            }
+        }
+    }
+    if let Some(first) = first_bad {
+        let more = match bad {
+            1 => String::new(),
+            2 => " (and 1 more bad line after it)".to_owned(),
+            n => format!(" (and {} more bad lines after it)", n - 1),
+        };
+        return Err(CliError::usage(format!("{first}{more}; nothing was imported")));
+    }
+    if out.is_empty() {
+        return Err(CliError::usage(
+            "the file holds no PRM: give one `prm` or `prm,expiry` line per meter (see dataconnect consent import --help)",
+        ));
+    }
+    Ok(out)
+}
+
+/// Checks one line's fields: a PRM, then an optional expiry day.
+fn check_line(fields: &[&str], start: Date, latest: Date) -> Result<ImportLine, String> {
+    if fields.len() > 2 {
+        return Err(format!("{} fields where `prm` or `prm,expiry` was expected: remove the extra columns", fields.len()));
+    }
+    let prm = UsagePointId::new(fields[0]).map_err(|e| e.to_string())?;
+    let expiry = match fields.get(1).filter(|f| !f.is_empty()) {
+        None => latest,
+        Some(text) => {
+            let shown: String = text.chars().take(20).collect();
+            let day = strict_day(text)
+                .ok_or_else(|| format!("`{shown}` is not a date: write the expiry as YYYY-MM-DD, or leave it out for {latest}"))?;
+            if day <= start {
+                return Err(format!(
+                    "expiry {day} is not after the start {start} (--today): a consent that has ended cannot be imported; remove the line or fix the date"
+                ));
+            }
+            if day > latest {
+                return Err(format!(
+                    "expiry {day} is more than 3 years after the start {start}: Enedis grants at most 3 years; use {latest} or earlier"
+                ));
+            }
+            day
+        }
+    };
+    Ok(ImportLine { prm, expiry })
+}
+
+/// A strict `YYYY-MM-DD` day.
+fn strict_day(text: &str) -> Option<Date> {
+    let b = text.as_bytes();
+    let shape = b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() });
+    if !shape {
+        return None;
+    }
+    text.parse::<Date>().ok()
 }
 
 /// Checks the redirect's state against the pending requests, completes the

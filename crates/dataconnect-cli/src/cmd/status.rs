@@ -70,6 +70,19 @@ pub struct Status {
     pub last_sync: Option<LastSync>,
     /// Data calls recorded by syncs.
     pub quota: QuotaStatus,
+    /// PostgreSQL only: the windows planned and not stored yet, shared by
+    /// every `sync` process (see `dataconnect sync --workers`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub work_queue: Option<QueueStatus>,
+}
+
+/// The shared work queue of a PostgreSQL store.
+#[derive(Serialize, Debug)]
+pub struct QueueStatus {
+    /// Windows waiting or being fetched.
+    pub queued: u64,
+    /// Of those, windows a worker holds a live lease on.
+    pub leased: u64,
 }
 
 /// A meter's consent.
@@ -155,14 +168,14 @@ impl Cmd {
                 ),
             ));
         }
-        let store = crate::store::open_ro(&settings.db)?;
+        let (store, work_queue) = open_with_queue(&settings.db)?;
         let now = Timestamp::now();
         let today = settings.today();
         // A replayed day (--today) is taken as after 08:00, as the sandbox's
         // frozen clock is; the real today is before publication until 08:00.
         let published_today = settings.today.is_some() || now.to_zoned_datetime(paris()).hour() >= 8;
-        let status = collect(
-            &store,
+        let mut status = collect(
+            &*store,
             &StatusInput {
                 db: &settings.db,
                 today,
@@ -172,6 +185,7 @@ impl Cmd {
                 per_second: settings.quota_per_second,
             },
         )?;
+        status.work_queue = work_queue;
         let text = match self.format {
             StatusFormat::Json => {
                 let mut s = serde_json::to_string_pretty(&status).map_err(|e| CliError::internal(e.to_string()))?;
@@ -322,7 +336,20 @@ pub fn collect(store: &dyn Store, input: &StatusInput<'_>) -> Result<Status, Cli
         never_synced,
         last_sync,
         quota,
+        work_queue: None,
     })
+}
+
+/// Opens the store for reading, and on PostgreSQL also counts its work queue.
+fn open_with_queue(db: &Path) -> Result<(Box<dyn Store>, Option<QueueStatus>), CliError> {
+    #[cfg(feature = "postgres")]
+    if let Some(url) = crate::store::postgres_url(db) {
+        use dataconnect_store::WorkQueue;
+        let store = dataconnect_store::PgStore::open(&dataconnect_store::PgConfig::new(url))?;
+        let c = store.queue_counts(&dataconnect_store::QueueFilter::default())?;
+        return Ok((Box::new(store), Some(QueueStatus { queued: c.queued, leased: c.leased })));
+    }
+    Ok((crate::store::open_ro(db)?, None))
 }
 
 /// The days of `range` that no range of `covered` (merged, in order) holds.
@@ -525,6 +552,9 @@ fn render(s: &Status) -> String {
         "Quota used: {} calls in the last hour (of {} per hour), {} in the last 24 hours; at most {} per second\n",
         q.calls_last_hour, q.per_hour, q.calls_last_day, q.per_second
     ));
+    if let Some(w) = &s.work_queue {
+        out.push_str(&format!("Work queue: {} window(s) to fetch, {} being fetched\n", w.queued, w.leased));
+    }
     out
 }
 

@@ -6,11 +6,24 @@
 //! run killed at any point (even `kill -9`) and started again finishes with
 //! exactly the rows a clean run stores, because coverage is committed with
 //! each window's readings.
+//!
+//! On a PostgreSQL store (`--db postgres://…`) several `sync` processes,
+//! on several machines, share the work: the windows are planned into the
+//! store's queue and claimed with leases by `--workers` workers per process,
+//! and every call waits for the application's quota kept in PostgreSQL (see
+//! `dataconnect_sync::work`). `--daemon` keeps running the scheduler (daily
+//! updates after 08:00 Paris, backfills of new consents) until SIGTERM or
+//! SIGINT, which finish the calls in flight, give back the leases and exit 0.
+//! On SQLite, `--workers` is the concurrency of the one process allowed on
+//! the file.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Args;
-use dataconnect::{Direction, Series, UsagePointId};
-use dataconnect_store::{Store, SyncRunOutcome};
-use dataconnect_sync::{PlanConfig, SeriesTarget, SyncConfig, SyncReport};
+use dataconnect::{Direction, QuotaConfig, Series, UsagePointId};
+use dataconnect_store::{QueueFilter, Store, SyncRunOutcome};
+use dataconnect_sync::{DaemonConfig, PlanConfig, Schedule, SeriesTarget, SyncConfig, SyncReport, WorkOutcome, WorkerConfig};
 use jiff::Timestamp;
 
 use crate::error::{Class, CliError};
@@ -40,9 +53,26 @@ pub struct Cmd {
     /// Also try the series an earlier run stopped (wrong direction, curve not collected).
     #[arg(long)]
     retry_stopped: bool,
-    /// Windows in flight at once (the quota paces them anyway).
-    #[arg(long, default_value_t = 4, value_name = "N")]
-    concurrency: usize,
+    /// Workers of this process: windows in flight at once (the quota paces
+    /// them anyway). On PostgreSQL, several processes add up their workers.
+    #[arg(long, alias = "concurrency", default_value_t = 4, value_name = "N")]
+    workers: usize,
+    /// Keep running until SIGTERM or SIGINT: each day after 08:00 Paris
+    /// (plus a random delay) fetch the new day, and back-fill new consents
+    /// as they are recorded (PostgreSQL store only; every consented meter,
+    /// --series applies).
+    #[arg(long)]
+    daemon: bool,
+    /// The daemon's largest random delay after 08:00 Paris, in minutes.
+    #[arg(long, default_value_t = 30, value_name = "MINUTES")]
+    jitter_minutes: u64,
+    /// Seeds the daemon's random delay [default: derived from the database].
+    #[arg(long, hide = true, value_name = "N")]
+    jitter_seed: Option<u64>,
+    /// How long a claimed window stays leased without renewal (PostgreSQL);
+    /// a crashed process's windows are taken over after this.
+    #[arg(long, hide = true, default_value_t = 60, value_name = "SECONDS")]
+    lease_seconds: u64,
 }
 
 impl Cmd {
@@ -63,6 +93,16 @@ impl Cmd {
             ));
         }
         let client_settings = settings.client()?;
+        if self.daemon && crate::store::postgres_url(&settings.db).is_none() {
+            return Err(CliError::usage(
+                "--daemon needs a PostgreSQL store (--db postgres://…): on an SQLite file, run `dataconnect sync` from a timer instead",
+            ));
+        }
+        #[cfg(feature = "postgres")]
+        if let Some(url) = crate::store::postgres_url(&settings.db) {
+            let url = url.to_owned();
+            return self.run_postgres(&url, &settings, &client_settings, &only_prms, &only_series, since, until).await;
+        }
         let _lock = sync_lock(&settings.db)?;
         let store = crate::store::open_rw(&settings.db)?;
         let meters = consented_meters(&store, &only_prms, today)?;
@@ -88,10 +128,202 @@ impl Cmd {
             }
         }
         let plan = PlanConfig { today, revision_days: self.revision_days.unwrap_or(settings.revision_days).max(0), since, until };
-        let config = SyncConfig { plan, concurrency: self.concurrency.clamp(1, 16) };
+        let config = SyncConfig { plan, concurrency: self.workers.clamp(1, 16) };
         let report = run_sync(&store, &source, &targets, &config, &reporter).await?;
         finish(&report, &source)
     }
+}
+
+impl Cmd {
+    /// `sync` on PostgreSQL: plan into the shared queue, then work it with
+    /// `--workers` workers under the shared quota (or run the daemon).
+    #[cfg(feature = "postgres")]
+    #[allow(clippy::too_many_arguments)]
+    async fn run_postgres(
+        &self,
+        url: &str,
+        settings: &Settings,
+        client_settings: &crate::settings::ClientSettings,
+        only_prms: &[UsagePointId],
+        only_series: &[Series],
+        since: Option<jiff::civil::Date>,
+        until: Option<jiff::civil::Date>,
+    ) -> Result<(), CliError> {
+        let workers = self.workers.clamp(1, 64);
+        let PgSync { store, source } = open_pg_sync(url, settings, client_settings, workers)?;
+        let reporter = Reporter::new();
+        let today = settings.today();
+        let series = if only_series.is_empty() { Series::ALL.to_vec() } else { only_series.to_vec() };
+        let revision_days = self.revision_days.unwrap_or(settings.revision_days).max(0);
+        let worker_config = WorkerConfig {
+            lease: Duration::from_secs(self.lease_seconds.max(3)),
+            filter: QueueFilter { prms: only_prms.to_vec(), series: only_series.to_vec() },
+            ..WorkerConfig::new(workers)
+        };
+        let started = Timestamp::now();
+        let run = store.begin_sync_run(started)?;
+        let calls_before = data_calls(source.client());
+        let outcome = if self.daemon {
+            let daemon = daemon_config(
+                settings,
+                worker_config,
+                series,
+                revision_days,
+                Duration::from_secs(self.jitter_minutes.saturating_mul(60)),
+                self.jitter_seed.unwrap_or_else(|| seed_of(url)),
+            );
+            reporter.line(&format!("sync daemon: {workers} worker(s) on {}; stop with SIGTERM or Ctrl-C", crate::store::shown(&settings.db)));
+            dataconnect_sync::run_daemon(Arc::clone(&store), &source, &daemon, &reporter, shutdown_signal()).await
+        } else {
+            let meters = consented_meters(&*store, only_prms, today)?;
+            let stopped = store.series_states()?;
+            let mut targets = Vec::new();
+            for prm in &meters {
+                let activation = store.meter_info(prm)?.and_then(|i| i.activation);
+                for s in &series {
+                    let was_stopped = stopped
+                        .iter()
+                        .find(|st| st.usage_point_id == *prm && st.series == *s)
+                        .and_then(|st| st.stopped_reason.clone());
+                    if let (Some(reason), false) = (was_stopped, self.retry_stopped) {
+                        reporter.line(&format!("{prm} {s}: skipped, stopped by an earlier run ({reason}); pass --retry-stopped to try again"));
+                        continue;
+                    }
+                    targets.push(SeriesTarget { prm: prm.clone(), series: *s, activation });
+                }
+            }
+            let plan = PlanConfig { today, revision_days, since, until };
+            let queued = {
+                let store = Arc::clone(&store);
+                tokio::task::spawn_blocking(move || dataconnect_sync::enqueue(&*store, &targets, &plan))
+                    .await
+                    .map_err(|e| CliError::internal(format!("planning stopped: {e}")))??
+            };
+            reporter.line(&format!("sync: {queued} window(s) queued; {workers} worker(s) on {}", crate::store::shown(&settings.db)));
+            dataconnect_sync::run_workers(Arc::clone(&store), &source, &worker_config, &reporter, shutdown_signal()).await
+        };
+        let calls = data_calls(source.client()).saturating_sub(calls_before);
+        let WorkOutcome { mut report, interrupted, released } = outcome;
+        report.calls = calls;
+        let _ = store.record_calls(started, calls);
+        let run_status = if report.is_complete() { "ok" } else if report.stored > 0 { "partial" } else { "failed" };
+        let message = report
+            .stopped_run
+            .clone()
+            .or_else(|| report.failures.first().map(|f| f.message.clone()))
+            .or_else(|| report.store_error.as_ref().map(|e| e.to_string()))
+            .or_else(|| interrupted.then(|| "stopped by a signal".to_owned()));
+        let outcome = SyncRunOutcome { finished_at: Timestamp::now(), status: run_status.into(), calls, points: report.points, message };
+        let _ = store.finish_sync_run(run, &outcome);
+        let stats = source.client().stats();
+        println!(
+            "sync: {} windows stored, {} points, {} data calls, {} throttled (429){}{}",
+            report.stored,
+            report.points,
+            report.calls,
+            stats.throttled_429,
+            if report.stopped.is_empty() { String::new() } else { format!(", {} series stopped", report.stopped.len()) },
+            if interrupted { format!("; stopped by a signal: calls in flight stored, {released} lease(s) released") } else { String::new() },
+        );
+        if interrupted && report.store_error.is_none() && report.stopped_run.is_none() {
+            // Stopping on request is a clean end: what is left stays queued.
+            return Ok(());
+        }
+        status(&report, &source)
+    }
+}
+
+/// What a sync on PostgreSQL works with: the store (queue, shared quota)
+/// and the client source built on its shared quota.
+#[cfg(feature = "postgres")]
+pub(crate) struct PgSync {
+    pub store: Arc<dataconnect_store::PgStore>,
+    pub source: ClientSource,
+}
+
+/// Opens the PostgreSQL store at `url` with a connection per worker (and
+/// spares for lease renewals and planning), builds the client on the
+/// store's shared quota, and tells the source every consented meter's
+/// activation day. `dataconnect serve --workers N` runs the daemon in its
+/// own process with this and [`daemon_config`]:
+///
+/// ```ignore
+/// let PgSync { store, source } = open_pg_sync(url, &settings, &settings.client()?, n)?;
+/// let config = daemon_config(&settings, WorkerConfig::new(n), Series::ALL.to_vec(), 7, Duration::from_secs(1800), seed);
+/// let outcome = dataconnect_sync::run_daemon(store, &source, &config, &progress, shutdown).await;
+/// ```
+#[cfg(feature = "postgres")]
+pub(crate) fn open_pg_sync(
+    url: &str,
+    settings: &Settings,
+    client_settings: &crate::settings::ClientSettings,
+    workers: usize,
+) -> Result<PgSync, CliError> {
+    let config = dataconnect_store::PgConfig {
+        max_connections: u32::try_from(workers + 3).unwrap_or(64),
+        ..dataconnect_store::PgConfig::new(url)
+    };
+    let store = Arc::new(dataconnect_store::PgStore::open(&config)?);
+    let quota = QuotaConfig { per_second: client_settings.quota_per_second, per_hour: client_settings.quota_per_hour };
+    let shared: Arc<dyn dataconnect::SharedQuota> = Arc::new(store.shared_quota(quota)?);
+    let client = crate::source::client_with(client_settings, &settings.db, Some(shared))?;
+    let mut source = ClientSource::new(client);
+    for c in store.consents()? {
+        if let Some(day) = store.meter_info(&c.usage_point_id)?.and_then(|i| i.activation) {
+            source.set_activation(&c.usage_point_id, Direction::Consumption, day);
+            source.set_activation(&c.usage_point_id, Direction::Production, day);
+        }
+    }
+    Ok(PgSync { store, source })
+}
+
+/// The daemon's configuration from the settings: `workers` (whose filter and
+/// `until_empty` are reset: a daemon serves every meter and waits for work),
+/// the series, the revision days, and the schedule's jitter and seed.
+#[cfg(feature = "postgres")]
+pub(crate) fn daemon_config(
+    settings: &Settings,
+    workers: WorkerConfig,
+    series: Vec<Series>,
+    revision_days: i32,
+    jitter: Duration,
+    seed: u64,
+) -> DaemonConfig {
+    let n = workers.workers;
+    DaemonConfig {
+        workers: WorkerConfig { until_empty: false, filter: QueueFilter::default(), ..workers },
+        schedule: Schedule { jitter_max: jitter, seed, ..Schedule::default() },
+        series,
+        revision_days,
+        today: settings.today,
+        ..DaemonConfig::new(n)
+    }
+}
+
+/// A seed for the daemon's jitter that differs between installations but
+/// stays the same across restarts: a hash of the database URL.
+#[cfg(feature = "postgres")]
+fn seed_of(url: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    url.hash(&mut h);
+    h.finish()
+}
+
+/// Resolves on SIGTERM or SIGINT (Ctrl-C).
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// Takes the database's sync lock, an exclusive lock on `<db>.sync.lock`

@@ -2,12 +2,13 @@
 //! versions that fit in CI; `scripts/chaos-soak.sh` and
 //! `scripts/crash-soak.sh` are the long ones, figures in RELIABILITY.md):
 //!
-//! - chaos: several meters synced over a few weeks from a sandbox that
-//!   fails 30 % of data and token calls (500, 503, delays, cut bodies);
-//!   reruns until complete; the store is identical, row for row, to a
-//!   fault-free run;
-//! - crash: the sync killed with SIGKILL at random moments and rerun; the
-//!   store is identical to a clean run;
+//! - chaos: 20 meters synced over a few weeks from a sandbox that fails
+//!   30 % of data and token calls (500, 503, delays, cut bodies); reruns
+//!   until complete; the store is identical, row for row, to a fault-free
+//!   run;
+//! - crash: the sync killed with SIGKILL at seeded moments drawn inside a
+//!   clean sync's duration, and rerun; the store is identical to a clean
+//!   run;
 //! - two syncs on one database at once, a read-only database, a deleted
 //!   token file and a clock set back: each a clear error or a correct
 //!   result, and nothing stored lost.
@@ -22,10 +23,24 @@ use crate::{Sandbox, consent_redirect, dataconnect, run_ok, sandbox};
 /// client's meters in one consent): 8 meters, consumption and production,
 /// steady and gappy, curve collected or not.
 const CLIENTS: [&str; 5] = ["0", "1", "3", "4", "7"];
+/// The sandbox's own test meters (PT10M curve, a step changing inside each
+/// day, null values), recorded with `consent import`.
+const OWN: [&str; 3] = ["90000000000010", "90000000000011", "90000000000012"];
+/// Synthetic `--fleet` meters recorded with `consent import`, to reach 20
+/// meters in all.
+const FLEET: u32 = 9;
 const SINCE: &str = "2026-10-31";
 
+/// A sandbox serving [`FLEET`] fleet meters, adjusted by `tweak`.
+fn soak_sandbox(dir: &Path, tweak: impl FnOnce(&mut dataconnect_sandbox::SandboxConfig)) -> Sandbox {
+    sandbox(dir, |c| {
+        c.fleet = FLEET;
+        tweak(c);
+    })
+}
+
 /// Every reading of the store, in key order, as text rows.
-fn readings(db: &Path) -> Vec<String> {
+pub(crate) fn readings(db: &Path) -> Vec<String> {
     let conn = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
     let mut stmt = conn
         .prepare("SELECT usage_point_id, series, start, \"end\", value, unit, peak_at FROM reading ORDER BY usage_point_id, series, start")
@@ -54,13 +69,28 @@ fn cmd(dir: &Path, sb: &Sandbox, db: &Path) -> Command {
     c
 }
 
-/// Records the consents of [`CLIENTS`] in `db`.
+/// Records the consents of [`CLIENTS`] in `db` through the journey, and
+/// those of [`OWN`] and the fleet with `consent import`: 20 meters.
 fn consents(dir: &Path, sb: &Sandbox, db: &Path) {
     for client in CLIENTS {
         let out = run_ok(cmd(dir, sb, db).args(["consent", "--sandbox-client", client]));
         let redirect = consent_redirect(out.lines().next().unwrap());
         run_ok(cmd(dir, sb, db).args(["consent", "complete", "--url", &redirect]));
     }
+    let list: String = OWN
+        .iter()
+        .map(|p| format!("{p}\n"))
+        .chain((1..=FLEET).map(|n| format!("{}\n", dataconnect_sandbox::fleet_prm(n))))
+        .collect();
+    let file = db.with_extension("consents.csv");
+    std::fs::write(&file, list).unwrap();
+    let out = run_ok(cmd(dir, sb, db).args(["consent", "import", file.to_str().unwrap()]));
+    assert!(out.contains(&format!("recorded {} consents", OWN.len() + FLEET as usize)), "{out}");
+}
+
+/// How many meters hold readings in `rows` (as [`readings`] prints them).
+fn meters_in(rows: &[String]) -> usize {
+    rows.iter().filter_map(|r| r.split('|').next()).collect::<std::collections::BTreeSet<_>>().len()
 }
 
 /// Runs `sync` until it completes (exit 0); returns how many runs it took.
@@ -79,12 +109,14 @@ fn sync_until_complete(dir: &Path, sb: &Sandbox, db: &Path, max_runs: usize) -> 
 
 /// The store of a clean, fault-free run.
 fn clean_store(dir: &Path) -> Vec<String> {
-    let sb = sandbox(dir, |_| {});
+    let sb = soak_sandbox(dir, |_| {});
     let db = dir.join("clean.db");
     consents(dir, &sb, &db);
     assert_eq!(sync_until_complete(dir, &sb, &db, 1), 1);
     let rows = readings(&db);
     assert!(rows.len() > 1000, "the clean run stored only {} readings", rows.len());
+    // Every consented meter holds readings: the imported ones too.
+    assert_eq!(meters_in(&rows), 20, "meters with readings in the clean run");
     rows
 }
 
@@ -98,7 +130,7 @@ fn chaos_a_faulty_api_ends_in_the_same_store_as_a_healthy_one() {
     let clean = clean_store(dir.path());
     let chaos_dir = dir.path().join("chaos");
     std::fs::create_dir_all(&chaos_dir).unwrap();
-    let sb = sandbox(&chaos_dir, |c| {
+    let sb = soak_sandbox(&chaos_dir, |c| {
         c.fault_rate = 0.3;
         c.seed = 20261128;
         c.fault_delay = Duration::from_millis(300);
@@ -111,7 +143,11 @@ fn chaos_a_faulty_api_ends_in_the_same_store_as_a_healthy_one() {
     let chaos = readings(&db);
     assert_eq!(chaos.len(), clean.len(), "chaos store has {} rows, clean {} ({faults} faults, {runs} runs)", chaos.len(), clean.len());
     assert!(chaos == clean, "chaos store differs from the clean one ({faults} faults, {runs} runs)");
-    eprintln!("chaos: {} readings identical after {faults} injected faults and {runs} sync runs", chaos.len());
+    eprintln!(
+        "chaos: {} readings of {} meters identical after {faults} injected faults and {runs} sync runs",
+        chaos.len(),
+        meters_in(&chaos)
+    );
 }
 
 #[test]
@@ -120,30 +156,56 @@ fn crash_kills_at_random_moments_end_in_the_same_store_as_a_clean_run() {
     let clean = clean_store(dir.path());
     let crash_dir = dir.path().join("crash");
     std::fs::create_dir_all(&crash_dir).unwrap();
-    let sb = sandbox(&crash_dir, |_| {});
+    let sb = soak_sandbox(&crash_dir, |_| {});
+    // A slow client quota stretches the sync over a few seconds. A clean
+    // sync at that quota is timed first; the kill moments are drawn from a
+    // fixed seed, uniformly inside that duration, and sorted: run k is
+    // killed after the gap between moments k-1 and k, so the runs together
+    // last no longer than one clean sync, and each kill finds a sync with
+    // work left (resuming costs a token and the lost windows again).
+    std::fs::write(crash_dir.join("config.toml"), "quota_per_second = 25\nquota_per_hour = 100000\n").unwrap();
+    let timed_db = crash_dir.join("timed.db");
+    consents(&crash_dir, &sb, &timed_db);
+    let started = std::time::Instant::now();
+    assert_eq!(sync_until_complete(&crash_dir, &sb, &timed_db, 1), 1);
+    let clean_ms = started.elapsed().as_millis().max(1) as u64;
+    assert!(readings(&timed_db) == clean, "the timed clean run differs from the fast one");
+
     let db = crash_dir.join("crash.db");
     consents(&crash_dir, &sb, &db);
-    // A slow client quota stretches the sync over a few seconds, so that
-    // the kills land inside it; the moments come from a fixed seed.
-    std::fs::write(crash_dir.join("config.toml"), "quota_per_second = 25\nquota_per_hour = 100000\n").unwrap();
+    const KILLS: usize = 4;
     let mut seed: u64 = 0x5eed_c4a5;
-    let mut killed = 0;
-    for _ in 0..4 {
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        let after = Duration::from_millis(150 + (seed >> 33) % 1500);
-        let mut child = cmd(&crash_dir, &sb, &db).args(["sync", "--since", SINCE]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-        std::thread::sleep(after);
+    let mut moments: Vec<u64> = (0..KILLS)
+        .map(|_| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 33) % clean_ms
+        })
+        .collect();
+    moments.sort_unstable();
+    let mut landed = 0;
+    let mut previous = 0;
+    for at in moments {
+        let gap = Duration::from_millis(at - previous);
+        previous = at;
+        let mut child = cmd(&crash_dir, &sb, &db)
+            .args(["sync", "--since", SINCE])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(gap);
         if child.try_wait().unwrap().is_none() {
             // `Child::kill` is SIGKILL on Unix: no destructor, no rollback.
             child.kill().unwrap();
-            killed += 1;
+            landed += 1;
         }
         child.wait().unwrap();
     }
-    assert!(killed > 0, "every sync finished before its kill");
+    assert!(landed > 0, "every sync finished before its kill");
     assert_eq!(sync_until_complete(&crash_dir, &sb, &db, 3), 1);
     let after = readings(&db);
-    assert!(after == clean, "after {killed} kills the store has {} rows, a clean run {}", after.len(), clean.len());
+    assert!(after == clean, "after {landed} kills the store has {} rows, a clean run {}", after.len(), clean.len());
+    eprintln!("crash: {landed} of {KILLS} kills landed inside a sync (clean sync {clean_ms} ms); store identical");
 }
 
 #[test]
@@ -152,7 +214,7 @@ fn two_syncs_at_once_lose_nothing() {
     let clean = clean_store(dir.path());
     let both = dir.path().join("both");
     std::fs::create_dir_all(&both).unwrap();
-    let sb = sandbox(&both, |_| {});
+    let sb = soak_sandbox(&both, |_| {});
     let db = both.join("both.db");
     consents(&both, &sb, &db);
     let before = crate::data_requests(&sb.log).len();

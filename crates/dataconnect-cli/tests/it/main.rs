@@ -8,6 +8,7 @@
 
 mod bad_input;
 mod consent;
+mod consent_import;
 mod demo;
 mod sync;
 mod spawned;
@@ -17,9 +18,12 @@ mod doctor;
 mod costs;
 mod hardening_consent;
 mod hardening_faults;
+mod hardening_disk;
 mod hardening_secrets;
 mod serve;
 mod browser;
+#[cfg(feature = "postgres")]
+mod scale;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

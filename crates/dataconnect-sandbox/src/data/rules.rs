@@ -362,11 +362,18 @@ pub(crate) fn parse_date(s: &str) -> Option<Date> {
 }
 
 /// The meter a token reaches, or the consent refusal: unknown PRMs,
-/// revoked consents (sandbox client 8) and PRMs outside a legacy token's
-/// consent all get it.
-pub(crate) fn consented(access: &Access, prm: &str) -> Result<&'static Meter, DataError> {
-    let meter = meters::find(prm).ok_or(ErrorKind::NoConsent)?;
+/// revoked consents (sandbox client 8), PRMs outside a legacy token's
+/// consent and fleet meters past their consent's end all get it.
+pub(crate) fn consented(sandbox: &Sandbox, access: &Access, prm: &str) -> Result<&'static Meter, DataError> {
+    let meter = meters::find(prm, sandbox.config().fleet).ok_or(ErrorKind::NoConsent)?;
     if meter.revoked {
+        return Err(ErrorKind::NoConsent.into());
+    }
+    // The fleet's customers consented before the sandbox started, to the
+    // registered application (the only one application tokens are issued
+    // to), until `fleet_consent_end`.
+    let fleet = sandbox.config().fleet;
+    if meters::fleet_index(prm, fleet).is_some() && sandbox.clock().today() >= sandbox.fleet_consent_end() {
         return Err(ErrorKind::NoConsent.into());
     }
     match access {
@@ -465,7 +472,7 @@ fn check(
     if start >= end {
         return Err(K::StartNotBeforeEnd.into());
     }
-    let meter = consented(access, prm)?;
+    let meter = consented(sandbox, access, prm)?;
     let direction_ok = match endpoint.flow {
         Flow::Consumption => meter.consumption,
         Flow::Production => meter.production,
@@ -555,7 +562,7 @@ pub(crate) fn validate_customer(
         if !is_prm(prm) {
             return Err(ErrorKind::BadPrm.into());
         }
-        let meter = consented(&access, prm)?;
+        let meter = consented(sandbox, &access, prm)?;
         if !meter.consumption {
             return Err(ErrorKind::NotACustomer.into());
         }
@@ -585,7 +592,7 @@ pub(crate) fn validate_itc(
         if !is_prm(prm) {
             return Err(ErrorKind::BadPrm.into());
         }
-        consented(&access, prm)
+        consented(sandbox, &access, prm)
     };
     run().map_err(|e| e.response(Surface::Itc(label)))
 }
@@ -622,7 +629,7 @@ mod tests {
 
     #[test]
     fn unpublished_days_are_simply_absent() {
-        let meter = meters::find("22516914714270").unwrap_or(&meters::METERS[0]);
+        let meter = meters::find("22516914714270", 0).unwrap_or(&meters::METERS[0]);
         let d = |day| Date::new(2024, 11, day).unwrap_or_default();
         // At 07:59 on the 20th the 19th is not published yet; the range
         // keeps its other days.
@@ -635,12 +642,30 @@ mod tests {
 
     #[test]
     fn consent_rules() {
+        let sandbox = Sandbox::new(crate::SandboxConfig { fleet: 3, ..Default::default() });
+        let Ok(sandbox) = sandbox else { panic!("sandbox") };
+        let refused = |access: &Access, prm: &str| {
+            consented(&sandbox, access, prm).err().map(|e| e.kind().clone()) == Some(ErrorKind::NoConsent)
+        };
         let app = Access::Application;
-        assert!(consented(&app, "22516914714270").is_ok());
-        assert_eq!(consented(&app, "26584978546985").err().map(|e| e.kind().clone()), Some(ErrorKind::NoConsent));
-        assert_eq!(consented(&app, "99999999999999").err().map(|e| e.kind().clone()), Some(ErrorKind::NoConsent));
+        assert!(consented(&sandbox, &app, "22516914714270").is_ok());
+        assert!(refused(&app, "26584978546985"));
+        assert!(refused(&app, "99999999999999"));
+        assert!(consented(&sandbox, &app, "25000000000003").is_ok());
+        assert!(refused(&app, "25000000000004"));
         let customer = Access::Customer { usage_points: vec!["22516914714270".into()] };
-        assert!(consented(&customer, "22516914714270").is_ok());
-        assert!(consented(&customer, "11453290002823").is_err());
+        assert!(consented(&sandbox, &customer, "22516914714270").is_ok());
+        assert!(refused(&customer, "11453290002823"));
+        // The fleet's consent is given to the application, not to a legacy
+        // customer token.
+        assert!(refused(&customer, "25000000000001"));
+    }
+
+    #[test]
+    fn fleet_consent_ends_three_years_after_today() {
+        let start = jiff::civil::date(2026, 11, 28);
+        let config = crate::SandboxConfig { fleet: 1, today: Some(start), ..Default::default() };
+        let Ok(sandbox) = Sandbox::new(config) else { panic!("sandbox") };
+        assert_eq!(sandbox.fleet_consent_end(), jiff::civil::date(2029, 11, 28));
     }
 }

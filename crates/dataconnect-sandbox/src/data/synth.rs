@@ -448,7 +448,7 @@ mod tests {
     use jiff::civil::date;
 
     fn meter(prm: &str) -> &'static Meter {
-        meters::find(prm).unwrap_or(&meters::METERS[0])
+        meters::find(prm, 0).unwrap_or(&meters::METERS[0])
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod platform_token;
 mod data_rules;
 mod data_clients;
 mod data_props;
+mod data_fleet;
 mod hardening_consent;
 mod hardening_fuzz;
 mod platform_gateway;

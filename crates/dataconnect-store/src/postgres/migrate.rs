@@ -15,7 +15,10 @@ use crate::{Result, StoreError, StoreErrorKind};
 
 /// The migrations, in order; migration `i` (0-based) is version `i + 1`.
 /// Files are never edited once released: a change is a new file.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/postgres/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/postgres/0001_initial.sql"),
+    include_str!("../../migrations/postgres/0002_work_queue.sql"),
+];
 
 /// The advisory lock key that serialises migrations (the bytes of "dc-migr").
 const LOCK_KEY: i64 = 0x0064_632d_6d69_6772;

@@ -4,6 +4,8 @@ mod errors;
 #[cfg(feature = "postgres")]
 mod postgres_copy;
 #[cfg(feature = "postgres")]
+mod postgres_queue;
+#[cfg(feature = "postgres")]
 mod postgres_store;
 mod readings;
 mod records;
