@@ -295,8 +295,18 @@ impl Cmd {
                 "the redirect URI's path {redirect_path} is one of serve's own pages: register a redirect URI like https://example.org{DEFAULT_REDIRECT_PATH}"
             )));
         }
-        let store = Arc::new(crate::store::open_rw(&settings.db)?);
-        let client = crate::source::client(&client_settings, &settings.db)?;
+        // On PostgreSQL with workers, the sync service's scheduler runs in
+        // this process (as `sync --daemon` does): it back-fills new consents
+        // and keeps every meter current, under the quota shared through the
+        // store with every other sync process. Otherwise the first sync of
+        // new consents runs here (`worker::sync_meters`).
+        let workers = self.workers.min(64);
+        let daemon = open_daemon(&settings, &client_settings, workers)?;
+        let (store, client): (AnyStore, Client) = match &daemon {
+            Some(d) => daemon_parts(d),
+            None => (crate::store::open_rw(&settings.db)?, crate::source::client(&client_settings, &settings.db)?),
+        };
+        let store = Arc::new(store);
         let state = Arc::new(Inner {
             store,
             client,
@@ -308,7 +318,7 @@ impl Cmd {
             quota_per_hour: settings.quota_per_hour,
             queue: worker::Queue::new(settings.revision_days),
         });
-        worker::start(&state, self.workers.min(64)).await?;
+        worker::start(&state, if daemon.is_some() { 0 } else { workers }).await?;
         println!("listening on http://{bound}");
         use std::io::Write as _;
         let _ = std::io::stdout().flush();
@@ -317,42 +327,97 @@ impl Cmd {
                 "note: no API key configured (--api-key-file or DATACONNECT_API_KEYS): the API, /metrics and the consents page stay closed"
             );
         }
-        axum::serve(listener, app(state))
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .map_err(|e| CliError::new(Class::Network, format!("the server stopped: {e}")))
+        let series = state.journey.series.clone();
+        let served = axum::serve(listener, app(state)).with_graceful_shutdown(crate::cmd::sync::shutdown_signal());
+        let served = match daemon {
+            Some(source) => run_with_daemon(served, source, &settings, workers, series).await,
+            None => served.await,
+        };
+        served.map_err(|e| CliError::new(Class::Network, format!("the server stopped: {e}")))
     }
 }
 
 fn required(value: Option<String>, how: &str, what: &str) -> Result<String, CliError> {
-    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()).ok_or_else(|| {
-        CliError::config(format!(
-            "the landing page must say {what} (Enedis reviews it): pass {how}"
-        ))
-    })
+    value
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| CliError::config(format!("the landing page must say {what} (Enedis reviews it): pass {how}")))
 }
 
-/// Resolves on Ctrl-C or SIGTERM; the server then finishes the requests in
-/// flight. A first sync cut short is safe: each window is one transaction.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
+/// The in-process scheduler's store and client source.
+#[cfg(feature = "postgres")]
+type Daemon = crate::cmd::sync::PgSync;
+/// Without PostgreSQL there is no in-process scheduler.
+#[cfg(not(feature = "postgres"))]
+type Daemon = std::convert::Infallible;
+
+/// The in-process scheduler's store and client source: only on
+/// PostgreSQL, and only with workers.
+#[cfg(feature = "postgres")]
+fn open_daemon(
+    settings: &Settings,
+    client_settings: &crate::settings::ClientSettings,
+    workers: usize,
+) -> Result<Option<Daemon>, CliError> {
+    let Some(url) = crate::store::postgres_url(&settings.db).filter(|_| workers > 0) else { return Ok(None) };
+    Ok(Some(crate::cmd::sync::open_pg_sync(url, settings, client_settings, workers)?))
+}
+
+#[cfg(not(feature = "postgres"))]
+fn open_daemon(_: &Settings, _: &crate::settings::ClientSettings, _: usize) -> Result<Option<Daemon>, CliError> {
+    Ok(None)
+}
+
+/// The pages share the scheduler's store and client, so that consents,
+/// pages and `/metrics` see the same quota and counters.
+#[cfg(feature = "postgres")]
+fn daemon_parts(d: &Daemon) -> (AnyStore, Client) {
+    (Box::new(Arc::clone(&d.store)), d.source.client().clone())
+}
+
+#[cfg(not(feature = "postgres"))]
+fn daemon_parts(d: &Daemon) -> (AnyStore, Client) {
+    match *d {}
+}
+
+/// Serves while the sync service's daemon runs beside, both until SIGTERM
+/// or Ctrl-C (the daemon then finishes its calls in flight and releases its
+/// leases). New consents are looked for every few seconds, so a customer
+/// waits for their chart no longer than that.
+#[cfg(feature = "postgres")]
+async fn run_with_daemon(
+    served: impl std::future::IntoFuture<Output = std::io::Result<()>>,
+    daemon: Daemon,
+    settings: &Settings,
+    workers: usize,
+    series: Vec<Series>,
+) -> std::io::Result<()> {
+    let url = crate::store::postgres_url(&settings.db).unwrap_or_default();
+    let mut config = crate::cmd::sync::daemon_config(
+        settings,
+        dataconnect_sync::WorkerConfig::new(workers),
+        series,
+        settings.revision_days,
+        Duration::from_secs(30 * 60),
+        crate::cmd::sync::seed_of(url),
+    );
+    config.replan_every = Duration::from_secs(3);
+    let reporter = crate::progress::Reporter::new();
+    let crate::cmd::sync::PgSync { store, source } = daemon;
+    let run = dataconnect_sync::run_daemon(store, &source, &config, &reporter, crate::cmd::sync::shutdown_signal());
+    let (served, _) = tokio::join!(served.into_future(), run);
+    served
+}
+
+#[cfg(not(feature = "postgres"))]
+async fn run_with_daemon(
+    _: impl std::future::IntoFuture<Output = std::io::Result<()>>,
+    daemon: Daemon,
+    _: &Settings,
+    _: usize,
+    _: Vec<Series>,
+) -> std::io::Result<()> {
+    match daemon {}
 }
 
 #[cfg(test)]

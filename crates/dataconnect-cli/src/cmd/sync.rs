@@ -303,7 +303,7 @@ pub(crate) fn daemon_config(
 /// A seed for the daemon's jitter that differs between installations but
 /// stays the same across restarts: a hash of the database URL.
 #[cfg(feature = "postgres")]
-fn seed_of(url: &str) -> u64 {
+pub(crate) fn seed_of(url: &str) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     url.hash(&mut h);

@@ -651,3 +651,64 @@ fn healthz_and_metrics_in_prometheus_text() {
     // which is within the last hour.
     assert!(samples["dataconnect_quota_calls_last_hour"] > 0.0);
 }
+
+/// A PostgreSQL schema of its own for one test, dropped at the end.
+#[cfg(feature = "postgres")]
+struct PgSchema {
+    store: Option<dataconnect_store::PgStore>,
+    url: String,
+}
+
+#[cfg(feature = "postgres")]
+impl PgSchema {
+    fn new(base: &str, test: &str) -> PgSchema {
+        use dataconnect_store::{PgConfig, PgStore};
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        let schema = format!("dct_serve_{test}_{}_{nanos}", std::process::id());
+        let store = PgStore::open(&PgConfig { schema: Some(schema.clone()), ..PgConfig::new(base) }).expect("schema created");
+        let sep = if base.contains('?') { '&' } else { '?' };
+        PgSchema { store: Some(store), url: format!("{base}{sep}options=-csearch_path%3D{schema}") }
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        if let Some(store) = self.store.take() {
+            let _ = store.drop_schema();
+        }
+    }
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn on_postgresql_the_scheduler_runs_in_process_and_back_fills_the_new_consent() {
+    let Some(base) = std::env::var("DATACONNECT_TEST_PG_URL").ok().filter(|u| !u.is_empty()) else {
+        eprintln!("skipped: DATACONNECT_TEST_PG_URL is unset (e.g. postgres://postgres@127.0.0.1:5432/test); .ci/run sets it");
+        return;
+    };
+    let schema = PgSchema::new(&base, "daemon");
+    let home = tempfile::tempdir().unwrap();
+    let port = spawned_free_port();
+    let sandbox = consent_sandbox(port);
+    let serve = Serve::start(home.path(), &sandbox.base_url, Path::new(&schema.url), &format!("127.0.0.1:{port}"), &["--workers", "2"]);
+    let authorize = press_consent_button(&serve);
+    let back = answer_consent_page(&sandbox, &authorize, &[("client", "0"), ("prm", CLIENT0_METER), ("decision", "accept")]);
+    let landed = get(&back);
+    assert_eq!(landed.status, 303, "{}", landed.body);
+    let cookie = landed.header("set-cookie").unwrap().split(';').next().unwrap().to_owned();
+    let meter_url = serve.at(&format!("/compteurs/{CLIENT0_METER}"));
+    let page = http("GET", &meter_url, &[("Cookie", &cookie)], None);
+    assert_eq!(page.status, 200);
+    // The scheduler picks the new consent up and the chart shows.
+    let synced = wait_for(&meter_url, &[("Cookie", &cookie)], "id=\"graphique-consumption-daily\"");
+    assert!(synced.body.contains("<svg"));
+    let meter = get_with_key(&serve.at(&format!("/api/v1/meters/{CLIENT0_METER}"))).json();
+    assert_eq!(meter["first_sync"], "external", "left to the scheduler: {meter}");
+    let recorded = consents(&serve);
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0]["usage_point_id"], CLIENT0_METER);
+    assert_eq!(get(&serve.at("/healthz")).status, 200);
+    let printed = serve.output();
+    assert!(!printed.contains(KEY) && !printed.contains("dataconnect-sandbox-secret"));
+}

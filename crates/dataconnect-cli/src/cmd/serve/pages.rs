@@ -421,7 +421,15 @@ async fn meter(State(state): State<AppState>, prm: Result<Path<String>, PathReje
     if view.consent.is_none() && job.is_none() {
         return error_page(StatusCode::NOT_FOUND, "Compteur inconnu", "Aucun accord n'est enregistré pour ce compteur.");
     }
-    let refresh = job.as_ref().filter(|j| j.pending()).map(|_| 3);
+    // In-process jobs say when they are done; the scheduler of another
+    // process (or of this one, on PostgreSQL) is done for the page once a
+    // chart shows.
+    let has_chart = view.series.iter().any(|s| s.chart.is_some());
+    let refresh = match &job {
+        Some(JobState::Queued | JobState::Running) => Some(3),
+        Some(JobState::External) if !has_chart => Some(3),
+        _ => None,
+    };
     html(StatusCode::OK, layout(&format!("Compteur {prm}"), &meter_body(&prm, &view, job.as_ref(), today), refresh))
 }
 
@@ -431,9 +439,10 @@ fn meter_body(prm: &UsagePointId, view: &MeterView, job: Option<&JobState>, toda
         Some(JobState::Queued) | Some(JobState::Running) => body.push_str(
             "<p class=\"alerte\" id=\"etat-synchro\">Merci, votre accord est enregistré. Vos données arrivent d'Enedis : cette page se met à jour toute seule.</p>\n",
         ),
-        Some(JobState::External) => body.push_str(
-            "<p class=\"alerte\" id=\"etat-synchro\">Merci, votre accord est enregistré. Vos données seront récupérées lors de la prochaine synchronisation.</p>\n",
+        Some(JobState::External) if view.series.iter().all(|s| s.chart.is_none()) => body.push_str(
+            "<p class=\"alerte\" id=\"etat-synchro\">Merci, votre accord est enregistré. Vos données arrivent d'Enedis : cette page se met à jour jusqu'à leur arrivée.</p>\n",
         ),
+        Some(JobState::External) => {}
         Some(JobState::Done { at, points, problems, .. }) => {
             body.push_str(&format!(
                 "<p class=\"ok\" id=\"etat-synchro\">Première récupération terminée le {} : {points} mesures.</p>\n",

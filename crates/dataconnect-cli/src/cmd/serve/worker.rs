@@ -6,11 +6,12 @@
 //! call per series) and the history after. Every call goes through the
 //! server's one client, and so through its one quota gate.
 //!
-//! [`sync_meters`] is the only place that runs the sync engine: when the
-//! sync service's scheduler (`sync --daemon`) runs in-process instead, it is
-//! the one function to replace. With `--workers 0` nothing is synced here;
-//! the queue only records that the meters wait for a separate `dataconnect
-//! sync` process, and the pages say so.
+//! [`sync_meters`] is the only place that runs the sync engine here. On a
+//! PostgreSQL store, `serve` runs the sync service's scheduler
+//! (`run_daemon`, as `sync --daemon` does) instead of these workers; with
+//! `--workers 0` nothing is synced in this process. In both cases the
+//! queue only records that the meters are left to the scheduler, and the
+//! pages say so.
 //!
 //! The queue lives in memory: on start, consented meters with nothing
 //! stored yet are queued again, so a restart between a consent and its
@@ -34,7 +35,8 @@ use crate::source::ClientSource;
 pub enum JobState {
     /// Waiting for a worker of this process.
     Queued,
-    /// Waiting for a separate `dataconnect sync` process (`--workers 0`).
+    /// Left to the sync service's scheduler: another process's (`--workers
+    /// 0`) or, on PostgreSQL, the one this process runs.
     External,
     /// A worker is fetching.
     Running,
@@ -45,11 +47,6 @@ pub enum JobState {
 }
 
 impl JobState {
-    /// True while the page should refresh itself.
-    pub fn pending(&self) -> bool {
-        matches!(self, JobState::Queued | JobState::Running | JobState::External)
-    }
-
     /// The state's name in the API.
     pub fn name(&self) -> &'static str {
         match self {
