@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use thirtyfour::prelude::*;
 
-use super::serve::{CLIENT0_METER, Serve, consent_sandbox, http};
+use super::serve::{CLIENT0_METER, http, journey};
 
 const INSTALL: &str = "apt-get install -y chromium chromium-driver";
 
@@ -122,9 +122,7 @@ fn consent_journey_in_headless_chromium() {
     }
 
     let home = tempfile::tempdir().unwrap();
-    let port = super::free_port();
-    let sandbox = consent_sandbox(port);
-    let serve = Serve::start(home.path(), &sandbox.base_url, &home.path().join("serve.db"), &format!("127.0.0.1:{port}"), &[]);
+    let (sandbox, serve) = journey(home.path(), &home.path().join("serve.db"), &[]);
     let driver_process = Driver::start(&chromedriver);
 
     // The WebDriver client is reqwest, which this workspace builds without

@@ -196,11 +196,15 @@ pub fn get_with_key(url: &str) -> Reply {
     http("GET", url, &[("Authorization", &format!("Bearer {KEY}"))], None)
 }
 
-/// A sandbox with its consent page, whose registered redirect URI is the
-/// serve process about to listen on `serve_port`.
-pub fn consent_sandbox(serve_port: u16) -> Sandbox {
-    let redirect = format!("http://127.0.0.1:{serve_port}{REDIRECT_PATH}");
-    Sandbox::spawn_with(&["--consent-page", "--redirect-uri", &redirect])
+/// A sandbox with its consent page, and a server on `db` (with `extra`
+/// flags) whose redirect URI the sandbox has registered. The server's port
+/// is picked first, because the sandbox must know it when it starts.
+pub fn journey(home: &Path, db: &Path, extra: &[&str]) -> (Sandbox, Serve) {
+    let port = super::free_port();
+    let redirect = format!("http://127.0.0.1:{port}{REDIRECT_PATH}");
+    let sandbox = Sandbox::spawn_with(&["--consent-page", "--redirect-uri", &redirect]);
+    let serve = Serve::start(home, &sandbox.base_url, db, &format!("127.0.0.1:{port}"), extra);
+    (sandbox, serve)
 }
 
 /// The hidden fields and the action of the sandbox consent page's form.
@@ -292,10 +296,7 @@ fn landing_page_says_who_collects_what_why_and_for_how_long() {
 #[test]
 fn consent_round_trip_records_the_consent_and_shows_the_meter_once_synced() {
     let home = tempfile::tempdir().unwrap();
-    let port = spawned_free_port();
-    let sandbox = consent_sandbox(port);
-    let db = home.path().join("serve.db");
-    let serve = Serve::start(home.path(), &sandbox.base_url, &db, &format!("127.0.0.1:{port}"), &["--duration", "P20D"]);
+    let (sandbox, serve) = journey(home.path(), &home.path().join("serve.db"), &["--duration", "P20D"]);
     let authorize = press_consent_button(&serve);
     assert!(authorize.starts_with(&sandbox.base_url), "{authorize}");
     assert!(authorize.contains("duration=P20D"), "{authorize}");
@@ -356,10 +357,7 @@ fn consent_round_trip_records_the_consent_and_shows_the_meter_once_synced() {
 #[test]
 fn a_wrong_or_replayed_state_a_refusal_or_an_error_stores_nothing() {
     let home = tempfile::tempdir().unwrap();
-    let port = spawned_free_port();
-    let sandbox = consent_sandbox(port);
-    let db = home.path().join("serve.db");
-    let serve = Serve::start(home.path(), &sandbox.base_url, &db, &format!("127.0.0.1:{port}"), &["--workers", "0"]);
+    let (sandbox, serve) = journey(home.path(), &home.path().join("serve.db"), &["--workers", "0"]);
     let redirect = serve.at(REDIRECT_PATH);
     // A state this server never handed out.
     let authorize = press_consent_button(&serve);
@@ -389,12 +387,6 @@ fn a_wrong_or_replayed_state_a_refusal_or_an_error_stores_nothing() {
     assert!(consents(&serve).is_empty(), "nothing was recorded");
     let meters = get_with_key(&serve.at("/api/v1/meters")).json();
     assert_eq!(meters, serde_json::json!([]));
-}
-
-/// A free port of 127.0.0.1 (for serve, whose address the sandbox must
-/// know before serve starts).
-fn spawned_free_port() -> u16 {
-    super::free_port()
 }
 
 fn base64_encode(text: &str) -> String {
@@ -689,9 +681,7 @@ fn on_postgresql_the_scheduler_runs_in_process_and_back_fills_the_new_consent() 
     };
     let schema = PgSchema::new(&base, "daemon");
     let home = tempfile::tempdir().unwrap();
-    let port = spawned_free_port();
-    let sandbox = consent_sandbox(port);
-    let serve = Serve::start(home.path(), &sandbox.base_url, Path::new(&schema.url), &format!("127.0.0.1:{port}"), &["--workers", "2"]);
+    let (sandbox, serve) = journey(home.path(), Path::new(&schema.url), &["--workers", "2"]);
     let authorize = press_consent_button(&serve);
     let back = answer_consent_page(&sandbox, &authorize, &[("client", "0"), ("prm", CLIENT0_METER), ("decision", "accept")]);
     let landed = get(&back);
