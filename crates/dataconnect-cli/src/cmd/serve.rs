@@ -64,10 +64,10 @@ pub struct Cmd {
     /// The series collected (repeat or separate with commas) [default: all five].
     #[arg(long, value_name = "SERIES")]
     series: Vec<String>,
-    /// Tasks that run the first sync of newly consented meters in this process; 0 leaves it to separate `dataconnect sync` processes.
+    /// Tasks that run the first sync of newly consented meters in this process (on PostgreSQL: workers of the in-process `sync --daemon` scheduler); 0 leaves syncing to separate `dataconnect sync` processes.
     #[arg(long, default_value_t = 1, value_name = "N")]
     workers: usize,
-    /// A file of API keys, one per line (blank lines and lines starting with # are ignored).
+    /// A file of API keys, one per line (blank lines and lines starting with # are ignored); DATACONNECT_API_KEYS adds comma-separated keys. At least 16 characters each.
     #[arg(long, value_name = "FILE")]
     api_key_file: Option<PathBuf>,
     /// Make the state's last digit N, which is how the sandbox picks its test client 0 to 9 when it shows no consent page.
