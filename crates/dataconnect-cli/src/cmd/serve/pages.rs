@@ -60,7 +60,7 @@ const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:62em;margin
 h1{font-size:1.6em}h2{font-size:1.2em;margin-top:1.6em}\
 .bouton{background:#1f5fa8;color:#fff;border:0;border-radius:6px;padding:.8em 1.4em;font-size:1.05em;cursor:pointer}\
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.35em .5em;text-align:left;vertical-align:top}\
-.alerte{background:#fff4e5;border-left:4px solid #e08a00;padding:.6em .9em}.erreur{background:#fdecea;border-left:4px solid #b00020;padding:.6em .9em}\
+.alerte{background:#fff4e5;border-left:4px solid #e08a00;padding:.6em .9em}.info{background:#eef4fb;border-left:4px solid #2a64a8;padding:.6em .9em}.erreur{background:#fdecea;border-left:4px solid #b00020;padding:.6em .9em}\
 .bientot{background:#fff4e5;font-weight:bold}.ok{color:#1b7f3b}.graphique svg{max-width:100%;height:auto;border:1px solid #eee}\
 footer{margin-top:3em;color:#666;font-size:.9em}";
 
@@ -448,8 +448,11 @@ fn meter_body(prm: &UsagePointId, view: &MeterView, job: Option<&JobState>, toda
                 "<p class=\"ok\" id=\"etat-synchro\">Première récupération terminée le {} : {points} mesures.</p>\n",
                 esc(&instant_fr(*at))
             ));
+            // A stopped series is most often a meter without production
+            // (ADAM-ERR0069) or a curve the customer did not let Enedis
+            // collect: expected, so it is told as information, not alarm.
             for p in problems {
-                body.push_str(&format!("<p class=\"alerte\">Mesure arrêtée : {}</p>\n", esc(p)));
+                body.push_str(&format!("<p class=\"info\">Mesure non disponible pour ce compteur : {}</p>\n", esc(p)));
             }
         }
         Some(JobState::Failed { .. }) => body.push_str(
@@ -505,7 +508,7 @@ fn meter_body(prm: &UsagePointId, view: &MeterView, job: Option<&JobState>, toda
             _ => ("rien encore".to_owned(), "–".to_owned()),
         };
         let synced = s.state.as_ref().and_then(|st| st.last_synced_at).map(instant_fr).unwrap_or_else(|| "–".into());
-        let note = s.state.as_ref().and_then(|st| st.stopped_reason.as_deref()).map(|r| format!("arrêtée : {r}")).unwrap_or_default();
+        let note = s.state.as_ref().and_then(|st| st.stopped_reason.as_deref()).map(|r| format!("non disponible : {r}")).unwrap_or_default();
         body.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
             esc(series_short(s.series)),

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The README's test command: prepares what the tests need on a fresh
+# machine of the `rust-svc` kind, then runs the whole test suite.
+# `.ci/run` calls it; a newcomer runs `bash scripts/test.sh`.
+# Extra arguments go to `cargo test` (e.g. `bash scripts/test.sh -p dataconnect`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# PostgreSQL: the store tests run against it when DATACONNECT_TEST_PG_URL is
+# set. The machine kind starts it before the session; start it again if it
+# stopped, and do not fail the run when it cannot be started (the tests that
+# need it then say so).
+if command -v pg_ctlcluster >/dev/null 2>&1; then
+  if ! pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1; then
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+  fi
+  if pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1; then
+    export DATACONNECT_TEST_PG_URL="${DATACONNECT_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/test}"
+  fi
+fi
+
+# Chromium and chromedriver for the browser test of `dataconnect serve`
+# (crates/dataconnect-cli/tests/it/browser.rs), which fails without them
+# unless DATACONNECT_SKIP_BROWSER=1. Installed only when missing; quietly.
+if ! command -v chromedriver >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1; then
+  echo "== installing chromium and chromium-driver"
+  if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq >/dev/null
+  $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+chromium --version 2>/dev/null || true
+chromedriver --version 2>/dev/null || true
+
+# The PostgreSQL tests (store, sync, the 200-meter scale test, serve on
+# PostgreSQL) print that they skipped when DATACONNECT_TEST_PG_URL is unset.
+if [ -z "${DATACONNECT_TEST_PG_URL:-}" ]; then
+  if [ "${DATACONNECT_REQUIRE_PG:-}" = 1 ]; then
+    echo "no PostgreSQL at 127.0.0.1:5432 and DATACONNECT_REQUIRE_PG=1: start it (pg_ctlcluster 15 main start) or set DATACONNECT_TEST_PG_URL" >&2
+    exit 1
+  fi
+  echo "!! no PostgreSQL at 127.0.0.1:5432: the PostgreSQL tests will be skipped" >&2
+fi
+
+echo "== tests"
+if [ "$#" -gt 0 ]; then
+  cargo test --locked "$@"
+else
+  cargo test --workspace --locked
+fi
