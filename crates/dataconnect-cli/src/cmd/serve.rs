@@ -232,6 +232,9 @@ pub struct Inner {
     pub secure: bool,
     pub quota_per_hour: u32,
     pub queue: worker::Queue,
+    /// The database as configured: its sync lock keeps the first syncs of
+    /// an SQLite store from running beside a separate `dataconnect sync`.
+    pub db: std::path::PathBuf,
 }
 
 /// The handlers' state: cheap to clone.
@@ -317,6 +320,7 @@ impl Cmd {
             secure: redirect.scheme() == "https",
             quota_per_hour: settings.quota_per_hour,
             queue: worker::Queue::new(settings.revision_days),
+            db: settings.db.clone(),
         });
         worker::start(&state, if daemon.is_some() { 0 } else { workers }).await?;
         println!("listening on http://{bound}");

@@ -330,11 +330,32 @@ pub async fn shutdown_signal() {
 /// held until the process ends (the OS releases it on a crash or SIGKILL
 /// too). Without it, two syncs on one database both plan the same missing
 /// windows and fetch each of them twice, spending the quota twice. A
-/// PostgreSQL store is left to its own locking.
+/// PostgreSQL store is left to its own locking (the work queue's leases).
 fn sync_lock(db: &std::path::Path) -> Result<Option<std::fs::File>, CliError> {
+    match try_sync_lock(db)? {
+        SyncLock::Held(file) => Ok(file),
+        SyncLock::Busy => Err(CliError::new(
+            Class::Store,
+            format!("another sync is running on {}: nothing was fetched; run this one again when it has finished", crate::store::shown(db)),
+        )),
+    }
+}
+
+/// The answer of [`try_sync_lock`].
+pub(crate) enum SyncLock {
+    /// The lock is ours while the file lives (`None` for PostgreSQL, which
+    /// needs none).
+    Held(Option<std::fs::File>),
+    /// Another sync (another process, or another task of this one) holds it.
+    Busy,
+}
+
+/// Tries to take the database's sync lock without waiting; `dataconnect
+/// serve` waits and tries again, `sync` stops with one line.
+pub(crate) fn try_sync_lock(db: &std::path::Path) -> Result<SyncLock, CliError> {
     let text = db.to_string_lossy();
     if text.starts_with("postgres://") || text.starts_with("postgresql://") {
-        return Ok(None);
+        return Ok(SyncLock::Held(None));
     }
     let mut name = db.file_name().map(|n| n.to_os_string()).unwrap_or_default();
     name.push(".sync.lock");
@@ -346,11 +367,8 @@ fn sync_lock(db: &std::path::Path) -> Result<Option<std::fs::File>, CliError> {
         CliError::new(Class::Store, format!("cannot open the sync lock {}: {e}: check the database directory", path.display()))
     })?;
     match file.try_lock() {
-        Ok(()) => Ok(Some(file)),
-        Err(std::fs::TryLockError::WouldBlock) => Err(CliError::new(
-            Class::Store,
-            format!("another sync is running on {}: nothing was fetched; run this one again when it has finished", crate::store::shown(db)),
-        )),
+        Ok(()) => Ok(SyncLock::Held(Some(file))),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(SyncLock::Busy),
         Err(std::fs::TryLockError::Error(e)) => {
             Err(CliError::new(Class::Store, format!("cannot lock {}: {e}: check the database directory", path.display())))
         }

@@ -702,3 +702,30 @@ fn on_postgresql_the_scheduler_runs_in_process_and_back_fills_the_new_consent() 
     let printed = serve.output();
     assert!(!printed.contains(KEY) && !printed.contains("dataconnect-sandbox-secret"));
 }
+
+#[test]
+fn on_sqlite_the_first_sync_waits_for_a_sync_that_holds_the_database() {
+    let home = tempfile::tempdir().unwrap();
+    let db = home.path().join("serve.db");
+    // Another `dataconnect sync` on the same file holds its lock (what the
+    // CLI takes: an exclusive lock on `<db>.sync.lock`).
+    let lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(home.path().join("serve.db.sync.lock")).unwrap();
+    lock.try_lock().unwrap();
+    let (sandbox, serve) = journey(home.path(), &db, &[]);
+    let authorize = press_consent_button(&serve);
+    let back = answer_consent_page(&sandbox, &authorize, &[("client", "0"), ("prm", CLIENT0_METER), ("decision", "accept")]);
+    assert_eq!(get(&back).status, 303);
+    let meter_url = serve.at(&format!("/api/v1/meters/{CLIENT0_METER}"));
+    // Give a worker that ignored the lock ample time to fetch something.
+    std::thread::sleep(Duration::from_secs(3));
+    let waiting = get_with_key(&meter_url).json();
+    assert_eq!(waiting["first_sync"], "running", "{waiting}");
+    let points: u64 = waiting["series"].as_array().unwrap().iter().map(|s| s["points"].as_u64().unwrap_or(0)).sum();
+    assert_eq!(points, 0, "the first sync fetched while another sync held the database: {waiting}");
+    // The other sync ends: the first sync goes ahead and finishes.
+    drop(lock);
+    let done = wait_for(&meter_url, &[("Authorization", &format!("Bearer {KEY}"))], "\"first_sync\":\"done\"");
+    let meter: Value = serde_json::from_str(&done.body).unwrap();
+    let points: u64 = meter["series"].as_array().unwrap().iter().map(|s| s["points"].as_u64().unwrap_or(0)).sum();
+    assert!(points > 1000, "{meter}");
+}

@@ -187,6 +187,16 @@ pub struct FirstSync {
 /// This is the one function that runs the sync engine inside `serve`; the
 /// sync service's scheduler replaces it when it runs in-process.
 pub async fn sync_meters(state: &Inner, prms: &[UsagePointId]) -> Result<FirstSync, CliError> {
+    // The same lock as `dataconnect sync`: while another sync runs on this
+    // database (a cron job, another worker of this process), wait for it
+    // rather than fetch the same windows twice; it is released when
+    // `_lock` is dropped at the end of this first sync.
+    let _lock = loop {
+        match crate::cmd::sync::try_sync_lock(&state.db)? {
+            crate::cmd::sync::SyncLock::Held(file) => break file,
+            crate::cmd::sync::SyncLock::Busy => tokio::time::sleep(std::time::Duration::from_secs(1)).await,
+        }
+    };
     let today = state.client.today();
     let targets: Vec<SeriesTarget> = prms
         .iter()
