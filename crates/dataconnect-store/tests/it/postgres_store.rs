@@ -429,3 +429,49 @@ fn pg_meter_info_series_state_runs_and_quota() {
     assert_eq!(store.calls_since(t + jiff::SignedDuration::from_hours(1)).unwrap(), 1);
     assert_eq!(store.calls_since(t + jiff::SignedDuration::from_hours(2)).unwrap(), 0);
 }
+
+/// `url` with one more query parameter.
+fn with_param(url: &str, param: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}{param}")
+}
+
+#[test]
+fn pg_tls_is_used_when_the_url_asks_for_it_and_an_untrusted_certificate_is_refused() {
+    let Some(url) = pg_url("tls") else { return };
+    // `sslmode=require`: encrypted, the certificate not checked (what most
+    // managed servers are reached with). A build without TLS support fails
+    // here ("TLS upgrade required"); a server without TLS refuses it too,
+    // which is then not a failure of ours: the test says so and stops.
+    let config = PgConfig { schema: Some(schema_name("tls")), ..PgConfig::new(with_param(&url, "sslmode=require")) };
+    let store = match PgStore::open(&config) {
+        Ok(store) => store,
+        Err(e) if e.to_string().contains("server does not support TLS") => {
+            eprintln!("skipped pg_tls: the server at DATACONNECT_TEST_PG_URL has TLS off ({e})");
+            return;
+        }
+        Err(e) => panic!("sslmode=require failed: {e}"),
+    };
+    let guard = PgGuard { store: Some(store), config };
+    let w = range(d(2025, 3, 1), d(2025, 3, 2));
+    let rs = curve(w);
+    assert_eq!(guard.upsert_window(&WindowWrite { prm: &prm(), series: CURVE, window: w, readings: &rs }).unwrap(), 48);
+    drop(guard);
+    // `sslmode=verify-full`: the certificate must chain to a trusted root
+    // and name the host; a test server's self-signed certificate does
+    // neither, so opening fails with one line naming the cause, and the URL
+    // shown keeps no password.
+    let strict = PgConfig { schema: Some(schema_name("tls_strict")), ..PgConfig::new(with_param(&url, "sslmode=verify-full")) };
+    match PgStore::open(&strict) {
+        Err(e) => {
+            assert_eq!(e.kind(), StoreErrorKind::CannotOpen, "{e}");
+            let text = e.to_string().to_lowercase();
+            assert!(text.contains("tls") || text.contains("certificate"), "{e}");
+        }
+        Ok(store) => {
+            // A server with a certificate the system trusts for this host.
+            let _ = store.drop_schema();
+            eprintln!("note pg_tls: the server's certificate is trusted for this host; verify-full succeeded");
+        }
+    }
+}
