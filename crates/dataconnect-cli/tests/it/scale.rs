@@ -24,8 +24,15 @@ use std::time::{Duration, Instant};
 use dataconnect::{Series, UsagePointId};
 use dataconnect_store::{PgConfig, PgStore, ReadingFilter, Store, WorkQueue};
 
-/// The sandbox's (and so the application's) quota in these tests.
-const QUOTA: u32 = 50;
+/// The sandbox's (and so the application's) quota in these tests. 25/s,
+/// not more: after one process is stopped, the other's 2 workers must keep
+/// the pace alone, each call (a quota slot and a claim in PostgreSQL, the
+/// HTTP call to a debug-build sandbox, the window's write) taking up to
+/// 80 ms, while CI runs the rest of this test binary on the same 2 cores.
+/// At 50/s (40 ms per call) the SIGTERM run reached 96% on a quiet machine
+/// but 82% in a full CI run: the criterion measured the machine, not the
+/// pacing.
+const QUOTA: u32 = 25;
 const METERS: u32 = 200;
 const TODAY: &str = "2026-11-28";
 /// 36 months + 15 days of daily energy in 365-day windows: 4 per meter.
