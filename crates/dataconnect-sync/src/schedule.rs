@@ -171,6 +171,10 @@ pub struct DaemonConfig {
     pub replan_every: Duration,
     /// Consents ending within this many days are warned about.
     pub expiry_warning_days: i32,
+    /// The only meters planned (`sync --daemon --prm …`), at every round;
+    /// empty plans every consented meter. The workers still serve the whole
+    /// queue, which other processes may fill.
+    pub only: Vec<UsagePointId>,
 }
 
 impl DaemonConfig {
@@ -185,19 +189,24 @@ impl DaemonConfig {
             today: None,
             replan_every: Duration::from_secs(60),
             expiry_warning_days: 30,
+            only: Vec::new(),
         }
     }
 }
 
-/// One planning round on `day`: reads consents, series states and
-/// activations, and queues what is missing. Returns the number of windows
-/// queued and the consents that end within `expiry_warning_days`.
+/// One planning round on `day`: reads consents (of `config.only`'s meters
+/// when it is not empty), series states and activations, and queues what is
+/// missing. Returns the number of windows queued and the consents that end
+/// within `expiry_warning_days`.
 pub fn plan_round<S: Store + WorkQueue + ?Sized>(
     store: &S,
     config: &DaemonConfig,
     day: Date,
 ) -> Result<(u64, Vec<ExpiryWarning>), dataconnect_store::StoreError> {
-    let consents = store.consents()?;
+    let mut consents = store.consents()?;
+    if !config.only.is_empty() {
+        consents.retain(|c| config.only.contains(&c.usage_point_id));
+    }
     let warnings = expiry_warnings(&consents, day, config.expiry_warning_days);
     let states = store.series_states()?;
     let mut activation = HashMap::new();

@@ -60,7 +60,7 @@ pub struct Cmd {
     /// Keep running until SIGTERM or SIGINT: each day after 08:00 Paris
     /// (plus a random delay) fetch the new day, and back-fill new consents
     /// as they are recorded (PostgreSQL store only; every consented meter,
-    /// --series applies).
+    /// or the --prm ones; --series applies).
     #[arg(long)]
     daemon: bool,
     /// The daemon's largest random delay after 08:00 Paris, in minutes.
@@ -164,15 +164,22 @@ impl Cmd {
         let run = store.begin_sync_run(started)?;
         let calls_before = data_calls(source.client());
         let outcome = if self.daemon {
-            let daemon = daemon_config(
-                settings,
-                worker_config,
-                series,
-                revision_days,
-                Duration::from_secs(self.jitter_minutes.saturating_mul(60)),
-                self.jitter_seed.unwrap_or_else(|| seed_of(url)),
-            );
-            reporter.line(&format!("sync daemon: {workers} worker(s) on {}; stop with SIGTERM or Ctrl-C", crate::store::shown(&settings.db)));
+            let daemon = DaemonConfig {
+                only: only_prms.to_vec(),
+                ..daemon_config(
+                    settings,
+                    worker_config,
+                    series,
+                    revision_days,
+                    Duration::from_secs(self.jitter_minutes.saturating_mul(60)),
+                    self.jitter_seed.unwrap_or_else(|| seed_of(url)),
+                )
+            };
+            let planned = if only_prms.is_empty() { String::new() } else { format!(", planning {} meter(s) only", only_prms.len()) };
+            reporter.line(&format!(
+                "sync daemon: {workers} worker(s) on {}{planned}; stop with SIGTERM or Ctrl-C",
+                crate::store::shown(&settings.db)
+            ));
             dataconnect_sync::run_daemon(Arc::clone(&store), &source, &daemon, &reporter, shutdown_signal()).await
         } else {
             let meters = consented_meters(&*store, only_prms, today)?;
@@ -278,7 +285,9 @@ pub(crate) fn open_pg_sync(
 }
 
 /// The daemon's configuration from the settings: `workers` (whose filter and
-/// `until_empty` are reset: a daemon serves every meter and waits for work),
+/// `until_empty` are reset: a daemon's workers serve every meter's queued
+/// windows and wait for work; `sync --daemon --prm` narrows the planning
+/// with [`DaemonConfig::only`] instead),
 /// the series, the revision days, and the schedule's jitter and seed.
 #[cfg(feature = "postgres")]
 pub(crate) fn daemon_config(

@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use dataconnect::domain::paris_day_start;
 use dataconnect::{Consent, ConsentDuration, DateRange, Generation, Reading, Series, UsagePointId};
 use dataconnect_store::{ReadingFilter, SqliteConfig, SqliteStore, Store};
 use dataconnect_sync::{
@@ -29,16 +28,7 @@ impl Source for Fake {
         if let Some(e) = self.errors.get(&series) {
             return Err(e.clone());
         }
-        Ok(window
-            .iter_days()
-            .map(|d| Reading {
-                start: paris_day_start(d),
-                end: paris_day_start(d.tomorrow().unwrap()),
-                value: Some(1000.0),
-                unit: series.unit(),
-                peak_at: None,
-            })
-            .collect())
+        Ok(super::daily_readings(series, window))
     }
 }
 

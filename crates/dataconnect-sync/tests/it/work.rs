@@ -9,7 +9,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use dataconnect::domain::paris_day_start;
 use dataconnect::{Consent, ConsentDuration, DateRange, Generation, Reading, Series, UsagePointId};
 use dataconnect_store::{PgConfig, PgStore, QueueFilter, Store, WorkQueue};
 use dataconnect_sync::{
@@ -75,16 +74,7 @@ impl Source for Fake {
         if let Some(e) = self.errors.get(prm).or_else(|| self.window_errors.get(&window)) {
             return Err(e.clone());
         }
-        Ok(window
-            .iter_days()
-            .map(|d| Reading {
-                start: paris_day_start(d),
-                end: paris_day_start(d.tomorrow().unwrap()),
-                value: Some(1000.0),
-                unit: series.unit(),
-                peak_at: None,
-            })
-            .collect())
+        Ok(super::daily_readings(series, window))
     }
 }
 
@@ -181,6 +171,46 @@ async fn shutdown_finishes_the_calls_in_flight_and_releases_the_leases() {
     assert_eq!(counts.leased, 0, "no lease is left behind");
 }
 
+/// Resolves once `meters` are covered for more than 1,000 days each and the
+/// queue is empty: a daemon's shutdown signal.
+async fn covered_and_drained(store: Arc<PgStore>, meters: Vec<UsagePointId>) {
+    loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let covered = meters.iter().all(|p| {
+            store.coverage(p, Series::ConsumptionDaily).unwrap().iter().map(|c| c.days()).sum::<i32>() > 1000
+        });
+        if covered && store.queue_counts(&QueueFilter::default()).unwrap().queued == 0 {
+            return;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_plans_only_the_meters_it_is_given() {
+    let Some(pg) = pg("daemon_only") else { return };
+    let store = pg.0.clone().unwrap();
+    let (a, b, excluded) = (meter(1), meter(2), meter(3));
+    record_consents(&store, &[a.clone(), b.clone(), excluded.clone()]);
+    let fake = Fake::default();
+    let config = DaemonConfig {
+        series: vec![Series::ConsumptionDaily],
+        today: Some(TODAY),
+        replan_every: Duration::from_millis(50),
+        only: vec![a.clone(), b.clone()],
+        ..DaemonConfig::new(2)
+    };
+    let outcome =
+        run_daemon(store.clone(), &fake, &config, &QuietProgress, covered_and_drained(store.clone(), vec![a, b])).await;
+    assert!(outcome.interrupted);
+    assert!(outcome.report.store_error.is_none(), "{:?}", outcome.report.store_error);
+    let calls = fake.calls.lock().unwrap().clone();
+    assert_eq!(calls.len(), 8, "two meters x four windows, each once, though planned every 50 ms");
+    assert!(calls.iter().all(|c| c.0 != excluded), "a meter left out is never called");
+    let queued = store.queue_counts(&QueueFilter { prms: vec![excluded.clone()], series: Vec::new() }).unwrap();
+    assert_eq!((queued.queued, queued.leased), (0, 0), "nor queued, at any round");
+    assert!(store.coverage(&excluded, Series::ConsumptionDaily).unwrap().is_empty());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_daemon_plans_consented_meters_and_stops_cleanly() {
     let Some(pg) = pg("daemon") else { return };
@@ -195,19 +225,7 @@ async fn the_daemon_plans_consented_meters_and_stops_cleanly() {
         replan_every: Duration::from_millis(200),
         ..DaemonConfig::new(2)
     };
-    let watcher = store.clone();
-    let shutdown = async move {
-        // Stop once both meters are covered.
-        loop {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            let covered = [&meter(1), &meter(2)].iter().all(|p| {
-                watcher.coverage(p, Series::ConsumptionDaily).unwrap().iter().map(|c| c.days()).sum::<i32>() > 1000
-            });
-            if covered && watcher.queue_counts(&QueueFilter::default()).unwrap().queued == 0 {
-                return;
-            }
-        }
-    };
+    let shutdown = covered_and_drained(store.clone(), vec![a, b]);
     let outcome = run_daemon(store.clone(), &fake, &config, &QuietProgress, shutdown).await;
     assert!(outcome.interrupted);
     assert!(outcome.report.store_error.is_none(), "{:?}", outcome.report.store_error);
