@@ -208,6 +208,38 @@ fn witness(log: &Path) -> Witness {
     Witness { per_window, calls, throttled, rate, answers }
 }
 
+impl Witness {
+    /// Prints the figures of the run called `what`, then asserts what every
+    /// back-fill of the whole fleet shows: no call refused with a 429, every
+    /// window fetched, none more than `at_most` times, and with `min_share`
+    /// a call rate of at least that share of [`QUOTA`]. Returns how many
+    /// windows were fetched more than once.
+    #[track_caller]
+    fn check_fleet(&self, what: &str, at_most: usize, min_share: Option<f64>) -> usize {
+        let twice = self.per_window.values().filter(|n| **n > 1).count();
+        eprintln!(
+            "{what}: {} data calls, {} windows, {twice} fetched twice, {} throttled, {:.1} calls/s = {:.1}% of the quota of {QUOTA}/s",
+            self.calls,
+            self.per_window.len(),
+            self.throttled,
+            self.rate,
+            100.0 * self.rate / f64::from(QUOTA)
+        );
+        assert_eq!(self.throttled, 0, "no 429");
+        assert_eq!(self.per_window.len(), METERS as usize * WINDOWS_PER_METER, "every window fetched");
+        assert!(self.per_window.values().all(|n| *n <= at_most), "a window was fetched more than {at_most} time(s)");
+        if let Some(share) = min_share {
+            assert!(
+                self.rate >= share * f64::from(QUOTA),
+                "{:.1} calls/s is under {:.0}% of {QUOTA}/s",
+                self.rate,
+                100.0 * share
+            );
+        }
+        twice
+    }
+}
+
 /// Every meter's daily energy is stored once per day of its wanted range.
 fn assert_all_stored(db: &Db) {
     let summary =
@@ -278,20 +310,10 @@ fn two_sync_processes_back_fill_200_meters_once_within_the_quota() {
     let (code_b, out_b) = finish(b);
     assert_eq!(code_a, 0, "{out_a}");
     assert_eq!(code_b, 0, "{out_b}");
+    eprintln!("{out_a}{out_b}");
     let w = witness(&sandbox.log);
-    eprintln!(
-        "two processes x 2 workers, {METERS} meters: {} data calls, {} windows, {} throttled, {:.1} calls/s = {:.1}% of the quota of {QUOTA}/s\n{out_a}{out_b}",
-        w.calls,
-        w.per_window.len(),
-        w.throttled,
-        w.rate,
-        100.0 * w.rate / f64::from(QUOTA)
-    );
-    assert_eq!(w.throttled, 0, "no 429");
-    assert_eq!(w.per_window.len(), METERS as usize * WINDOWS_PER_METER);
-    assert!(w.per_window.values().all(|n| *n == 1), "a window was fetched twice");
+    w.check_fleet(&format!("two processes x 2 workers, {METERS} meters"), 1, Some(0.9));
     assert_eq!(w.calls, METERS as usize * WINDOWS_PER_METER);
-    assert!(w.rate >= 0.9 * f64::from(QUOTA), "{:.1} calls/s is under 90% of {QUOTA}/s", w.rate);
     // Both processes did part of the work.
     for out in [&out_a, &out_b] {
         let stored: usize = out
@@ -331,19 +353,7 @@ fn sigterm_on_one_process_midway_changes_nothing() {
     assert_eq!(code_a, 0, "SIGTERM is a clean stop: {out_a}");
     assert!(out_a.contains("stopped by a signal"), "{out_a}");
     assert_eq!(code_b, 0, "{out_b}");
-    let w = witness(&sandbox.log);
-    eprintln!(
-        "SIGTERM midway: {} data calls, {} windows, {} throttled, {:.1} calls/s = {:.1}% of {QUOTA}/s",
-        w.calls,
-        w.per_window.len(),
-        w.throttled,
-        w.rate,
-        100.0 * w.rate / f64::from(QUOTA)
-    );
-    assert_eq!(w.throttled, 0);
-    assert_eq!(w.per_window.len(), METERS as usize * WINDOWS_PER_METER);
-    assert!(w.per_window.values().all(|n| *n == 1), "a window was fetched twice");
-    assert!(w.rate >= 0.9 * f64::from(QUOTA), "{:.1} calls/s is under 90% of {QUOTA}/s", w.rate);
+    witness(&sandbox.log).check_fleet("SIGTERM midway", 1, Some(0.9));
     assert_all_stored(&db);
 }
 
@@ -362,22 +372,10 @@ fn sigkill_on_one_process_midway_refetches_at_most_its_in_flight_windows() {
     let _ = finish(a);
     let (code_b, out_b) = finish(b);
     assert_eq!(code_b, 0, "{out_b}");
-    let w = witness(&sandbox.log);
-    let twice = w.per_window.values().filter(|n| **n > 1).count();
-    eprintln!(
-        "SIGKILL midway: {} data calls, {} windows, {twice} fetched twice, {} throttled, {:.1} calls/s = {:.1}% of {QUOTA}/s",
-        w.calls,
-        w.per_window.len(),
-        w.throttled,
-        w.rate,
-        100.0 * w.rate / f64::from(QUOTA)
-    );
     // The rate is not asserted here: the survivor may wait for the dead
     // process's leases to run out (3 s) at the very end, which is the price
     // of taking windows over safely, not a pacing fault.
-    assert_eq!(w.throttled, 0);
-    assert_eq!(w.per_window.len(), METERS as usize * WINDOWS_PER_METER);
-    assert!(w.per_window.values().all(|n| *n <= 2));
+    let twice = witness(&sandbox.log).check_fleet("SIGKILL midway", 2, None);
     assert!(twice <= 2, "{twice} windows fetched twice: more than the killed process's 2 workers held");
     assert_all_stored(&db);
 }
@@ -405,11 +403,38 @@ fn the_daemon_back_fills_warns_of_expiring_consents_and_stops_cleanly_on_sigterm
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("stopped by a signal"), "{out}");
     assert!(out.contains("the consent for meter 25000000000001 ends on 2026-12-20 (22 days left)"), "{out}");
+    witness(&sandbox.log).check_fleet("the daemon", 1, None);
+    assert_all_stored(&db);
+}
+
+/// `sync --daemon --prm`: only those meters are planned and fetched, though
+/// the whole fleet has consented.
+#[test]
+fn the_daemon_with_prm_plans_only_those_meters() {
+    let Some(base) = pg_url("daemon_prm") else { return };
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = sandbox(dir.path());
+    let db = Db::new(&base, "dprm", dir.path());
+    let only = [fleet_meter(7).to_string(), fleet_meter(9).to_string()];
+    let mut daemon = sync(dir.path(), &sandbox, &db, &["--daemon", "--prm", &only.join(",")]);
+    wait_for_calls(&sandbox.log, 2 * WINDOWS_PER_METER, &mut daemon);
+    let start = Instant::now();
+    while db.store().queue_counts(&Default::default()).unwrap().queued > 0 {
+        assert!(start.elapsed() < Duration::from_secs(30), "the queue did not drain");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    signal(&daemon, "-TERM");
+    let (code, out) = finish(daemon);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("planning 2 meter(s) only"), "{out}");
     let w = witness(&sandbox.log);
     assert_eq!(w.throttled, 0);
-    assert_eq!(w.per_window.len(), METERS as usize * WINDOWS_PER_METER);
+    assert_eq!(w.per_window.len(), 2 * WINDOWS_PER_METER, "{:?}", w.per_window.keys());
+    assert!(w.per_window.keys().all(|(prm, _, _)| only.contains(prm)), "{:?}", w.per_window.keys());
     assert!(w.per_window.values().all(|n| *n == 1), "a window was fetched twice");
-    assert_all_stored(&db);
+    let counts = db.store().queue_counts(&Default::default()).unwrap();
+    assert_eq!((counts.queued, counts.leased), (0, 0), "nothing else was queued");
 }
 
 /// A quota set higher than the API's: the first 429 closes the shared
