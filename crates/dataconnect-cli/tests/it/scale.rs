@@ -120,10 +120,6 @@ impl Drop for Sandbox {
     }
 }
 
-fn sandbox(dir: &Path) -> Sandbox {
-    sandbox_with(dir, QUOTA)
-}
-
 fn sandbox_with(dir: &Path, quota: u32) -> Sandbox {
     let log = dir.join("requests.jsonl");
     let mut child = Command::new(env!("CARGO_BIN_EXE_dataconnect"))
@@ -138,6 +134,27 @@ fn sandbox_with(dir: &Path, quota: u32) -> Sandbox {
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let url = line.trim().strip_prefix("listening on ").expect("the sandbox prints its address").to_owned();
     Sandbox { child, url, log }
+}
+
+/// One scale test's world: the lock that runs these tests one at a time, a
+/// temporary directory, the sandbox serving `quota` calls per second, and a
+/// fresh schema (named after `schema`) with the fleet's consents. `None`, the
+/// test skipped, without `DATACONNECT_TEST_PG_URL`. The fields drop in
+/// order: the schema, the sandbox, the directory, then the lock.
+struct Fleet {
+    db: Db,
+    sandbox: Sandbox,
+    dir: tempfile::TempDir,
+    _serial: std::sync::MutexGuard<'static, ()>,
+}
+
+fn fleet(test: &str, schema: &str, quota: u32) -> Option<Fleet> {
+    let base = pg_url(test)?;
+    let serial = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = sandbox_with(dir.path(), quota);
+    let db = Db::new(&base, schema, dir.path());
+    Some(Fleet { db, sandbox, dir, _serial: serial })
 }
 
 /// `dataconnect sync --workers 2` on `db`, with the quota in its config file.
@@ -263,6 +280,16 @@ fn wait_for_calls(log: &Path, n: usize, child: &mut Child) {
     }
 }
 
+/// Waits until the queue has no window left to claim (at most 30 s), so
+/// that a daemon's last windows are stored before it is stopped.
+fn wait_until_drained(db: &Db) {
+    let start = Instant::now();
+    while db.store().queue_counts(&Default::default()).unwrap().queued > 0 {
+        assert!(start.elapsed() < Duration::from_secs(30), "the queue did not drain");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// Waits for `child` (at most 3 minutes: a sync that never ends fails the
 /// test instead of hanging it) and returns its exit code and output.
 fn finish(mut child: Child) -> (i32, String) {
@@ -299,19 +326,15 @@ fn signal(child: &Child, sig: &str) {
 
 #[test]
 fn two_sync_processes_back_fill_200_meters_once_within_the_quota() {
-    let Some(base) = pg_url("two_sync_processes") else { return };
-    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
-    let dir = tempfile::tempdir().unwrap();
-    let sandbox = sandbox(dir.path());
-    let db = Db::new(&base, "two", dir.path());
-    let a = sync(dir.path(), &sandbox, &db, &[]);
-    let b = sync(dir.path(), &sandbox, &db, &[]);
+    let Some(f) = fleet("two_sync_processes", "two", QUOTA) else { return };
+    let a = sync(f.dir.path(), &f.sandbox, &f.db, &[]);
+    let b = sync(f.dir.path(), &f.sandbox, &f.db, &[]);
     let (code_a, out_a) = finish(a);
     let (code_b, out_b) = finish(b);
     assert_eq!(code_a, 0, "{out_a}");
     assert_eq!(code_b, 0, "{out_b}");
     eprintln!("{out_a}{out_b}");
-    let w = witness(&sandbox.log);
+    let w = witness(&f.sandbox.log);
     w.check_fleet(&format!("two processes x 2 workers, {METERS} meters"), 1, Some(0.9));
     assert_eq!(w.calls, METERS as usize * WINDOWS_PER_METER);
     // Both processes did part of the work.
@@ -322,11 +345,11 @@ fn two_sync_processes_back_fill_200_meters_once_within_the_quota() {
             .unwrap_or_else(|| panic!("no summary line in {out}"));
         assert!(stored > 0, "{out}");
     }
-    assert_all_stored(&db);
+    assert_all_stored(&f.db);
     // `status` on the shared store: nothing left in the queue.
-    let out = crate::bare(dir.path())
+    let out = crate::bare(f.dir.path())
         .env("DATACONNECT_TODAY", TODAY)
-        .env("DATACONNECT_DB", &db.url)
+        .env("DATACONNECT_DB", &f.db.url)
         .args(["status", "--format", "json"])
         .output()
         .unwrap();
@@ -338,14 +361,10 @@ fn two_sync_processes_back_fill_200_meters_once_within_the_quota() {
 
 #[test]
 fn sigterm_on_one_process_midway_changes_nothing() {
-    let Some(base) = pg_url("sigterm_midway") else { return };
-    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
-    let dir = tempfile::tempdir().unwrap();
-    let sandbox = sandbox(dir.path());
-    let db = Db::new(&base, "term", dir.path());
-    let mut a = sync(dir.path(), &sandbox, &db, &[]);
-    let b = sync(dir.path(), &sandbox, &db, &[]);
-    wait_for_calls(&sandbox.log, 250, &mut a);
+    let Some(f) = fleet("sigterm_midway", "term", QUOTA) else { return };
+    let mut a = sync(f.dir.path(), &f.sandbox, &f.db, &[]);
+    let b = sync(f.dir.path(), &f.sandbox, &f.db, &[]);
+    wait_for_calls(&f.sandbox.log, 250, &mut a);
     signal(&a, "-TERM");
     let (code_a, out_a) = finish(a);
     let (code_b, out_b) = finish(b);
@@ -353,21 +372,17 @@ fn sigterm_on_one_process_midway_changes_nothing() {
     assert_eq!(code_a, 0, "SIGTERM is a clean stop: {out_a}");
     assert!(out_a.contains("stopped by a signal"), "{out_a}");
     assert_eq!(code_b, 0, "{out_b}");
-    witness(&sandbox.log).check_fleet("SIGTERM midway", 1, Some(0.9));
-    assert_all_stored(&db);
+    witness(&f.sandbox.log).check_fleet("SIGTERM midway", 1, Some(0.9));
+    assert_all_stored(&f.db);
 }
 
 #[test]
 fn sigkill_on_one_process_midway_refetches_at_most_its_in_flight_windows() {
-    let Some(base) = pg_url("sigkill_midway") else { return };
-    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
-    let dir = tempfile::tempdir().unwrap();
-    let sandbox = sandbox(dir.path());
-    let db = Db::new(&base, "kill", dir.path());
+    let Some(f) = fleet("sigkill_midway", "kill", QUOTA) else { return };
     // Short leases, so that the survivor takes the dead one's windows over soon.
-    let mut a = sync(dir.path(), &sandbox, &db, &["--lease-seconds", "3"]);
-    let b = sync(dir.path(), &sandbox, &db, &["--lease-seconds", "3"]);
-    wait_for_calls(&sandbox.log, 250, &mut a);
+    let mut a = sync(f.dir.path(), &f.sandbox, &f.db, &["--lease-seconds", "3"]);
+    let b = sync(f.dir.path(), &f.sandbox, &f.db, &["--lease-seconds", "3"]);
+    wait_for_calls(&f.sandbox.log, 250, &mut a);
     signal(&a, "-KILL");
     let _ = finish(a);
     let (code_b, out_b) = finish(b);
@@ -375,65 +390,49 @@ fn sigkill_on_one_process_midway_refetches_at_most_its_in_flight_windows() {
     // The rate is not asserted here: the survivor may wait for the dead
     // process's leases to run out (3 s) at the very end, which is the price
     // of taking windows over safely, not a pacing fault.
-    let twice = witness(&sandbox.log).check_fleet("SIGKILL midway", 2, None);
+    let twice = witness(&f.sandbox.log).check_fleet("SIGKILL midway", 2, None);
     assert!(twice <= 2, "{twice} windows fetched twice: more than the killed process's 2 workers held");
-    assert_all_stored(&db);
+    assert_all_stored(&f.db);
 }
 
 #[test]
 fn the_daemon_back_fills_warns_of_expiring_consents_and_stops_cleanly_on_sigterm() {
-    let Some(base) = pg_url("daemon") else { return };
-    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
-    let dir = tempfile::tempdir().unwrap();
-    let sandbox = sandbox(dir.path());
-    let db = Db::new(&base, "daemon", dir.path());
+    let Some(f) = fleet("daemon", "daemon", QUOTA) else { return };
     // Meter 1's consent ends in 22 days.
-    db.import(dir.path(), &format!("{},2026-12-20\n", fleet_meter(1)));
-    let mut daemon = sync(dir.path(), &sandbox, &db, &["--daemon"]);
-    wait_for_calls(&sandbox.log, METERS as usize * WINDOWS_PER_METER, &mut daemon);
+    f.db.import(f.dir.path(), &format!("{},2026-12-20\n", fleet_meter(1)));
+    let mut daemon = sync(f.dir.path(), &f.sandbox, &f.db, &["--daemon"]);
+    wait_for_calls(&f.sandbox.log, METERS as usize * WINDOWS_PER_METER, &mut daemon);
     // Let the last windows be stored, then stop it.
-    let start = Instant::now();
-    while db.store().queue_counts(&Default::default()).unwrap().queued > 0 {
-        assert!(start.elapsed() < Duration::from_secs(30), "the queue did not drain");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until_drained(&f.db);
     assert!(daemon.try_wait().unwrap().is_none(), "the daemon keeps running once the queue is empty");
     signal(&daemon, "-TERM");
     let (code, out) = finish(daemon);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("stopped by a signal"), "{out}");
     assert!(out.contains("the consent for meter 25000000000001 ends on 2026-12-20 (22 days left)"), "{out}");
-    witness(&sandbox.log).check_fleet("the daemon", 1, None);
-    assert_all_stored(&db);
+    witness(&f.sandbox.log).check_fleet("the daemon", 1, None);
+    assert_all_stored(&f.db);
 }
 
 /// `sync --daemon --prm`: only those meters are planned and fetched, though
 /// the whole fleet has consented.
 #[test]
 fn the_daemon_with_prm_plans_only_those_meters() {
-    let Some(base) = pg_url("daemon_prm") else { return };
-    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
-    let dir = tempfile::tempdir().unwrap();
-    let sandbox = sandbox(dir.path());
-    let db = Db::new(&base, "dprm", dir.path());
+    let Some(f) = fleet("daemon_prm", "dprm", QUOTA) else { return };
     let only = [fleet_meter(7).to_string(), fleet_meter(9).to_string()];
-    let mut daemon = sync(dir.path(), &sandbox, &db, &["--daemon", "--prm", &only.join(",")]);
-    wait_for_calls(&sandbox.log, 2 * WINDOWS_PER_METER, &mut daemon);
-    let start = Instant::now();
-    while db.store().queue_counts(&Default::default()).unwrap().queued > 0 {
-        assert!(start.elapsed() < Duration::from_secs(30), "the queue did not drain");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let mut daemon = sync(f.dir.path(), &f.sandbox, &f.db, &["--daemon", "--prm", &only.join(",")]);
+    wait_for_calls(&f.sandbox.log, 2 * WINDOWS_PER_METER, &mut daemon);
+    wait_until_drained(&f.db);
     signal(&daemon, "-TERM");
     let (code, out) = finish(daemon);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("planning 2 meter(s) only"), "{out}");
-    let w = witness(&sandbox.log);
+    let w = witness(&f.sandbox.log);
     assert_eq!(w.throttled, 0);
     assert_eq!(w.per_window.len(), 2 * WINDOWS_PER_METER, "{:?}", w.per_window.keys());
     assert!(w.per_window.keys().all(|(prm, _, _)| only.contains(prm)), "{:?}", w.per_window.keys());
     assert!(w.per_window.values().all(|n| *n == 1), "a window was fetched twice");
-    let counts = db.store().queue_counts(&Default::default()).unwrap();
+    let counts = f.db.store().queue_counts(&Default::default()).unwrap();
     assert_eq!((counts.queued, counts.leased), (0, 0), "nothing else was queued");
 }
 
@@ -444,20 +443,16 @@ fn the_daemon_with_prm_plans_only_those_meters() {
 /// stored exactly once.
 #[test]
 fn a_429_closes_the_shared_quota_for_every_process() {
-    let Some(base) = pg_url("shared_429") else { return };
-    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
-    let dir = tempfile::tempdir().unwrap();
-    let sandbox = sandbox_with(dir.path(), 4);
-    let db = Db::new(&base, "s429", dir.path());
+    let Some(f) = fleet("shared_429", "s429", 4) else { return };
     let meters: Vec<String> = (1..=8).map(|n| fleet_meter(n).to_string()).collect();
     let prm = meters.join(",");
-    let a = sync_with(dir.path(), &sandbox, &db, 40, &["--prm", &prm]);
-    let b = sync_with(dir.path(), &sandbox, &db, 40, &["--prm", &prm]);
+    let a = sync_with(f.dir.path(), &f.sandbox, &f.db, 40, &["--prm", &prm]);
+    let b = sync_with(f.dir.path(), &f.sandbox, &f.db, 40, &["--prm", &prm]);
     let (code_a, out_a) = finish(a);
     let (code_b, out_b) = finish(b);
     assert_eq!(code_a, 0, "{out_a}");
     assert_eq!(code_b, 0, "{out_b}");
-    let w = witness(&sandbox.log);
+    let w = witness(&f.sandbox.log);
     eprintln!("quota believed 40/s, served 4/s: {} data calls, {} throttled\n{out_a}{out_b}", w.calls, w.throttled);
     assert!(w.throttled > 0, "the sandbox refused some calls");
     assert_eq!(w.per_window.len(), 8 * WINDOWS_PER_METER);
