@@ -368,19 +368,13 @@ impl PgStore {
 
     /// Writes one meter row as it is (replacing, not merging, its fields).
     pub fn import_meter_info(&self, info: &MeterInfo) -> Result<()> {
-        let mut a = PgArguments::default();
-        add(&mut a, info.usage_point_id.as_str().to_owned())?;
-        add(&mut a, info.contract_json.clone())?;
-        add(&mut a, info.address_json.clone())?;
-        add(&mut a, info.activation.map(|d| d.to_string()))?;
-        add(&mut a, info.updated_at.as_second())?;
         self.exec_args(
             "INSERT INTO meter (usage_point_id, contract_json, address_json, activation_day, updated_at)
              VALUES ($1, $2, $3, $4::date, to_timestamp($5))
              ON CONFLICT (usage_point_id) DO UPDATE SET
                contract_json = excluded.contract_json, address_json = excluded.address_json,
                activation_day = excluded.activation_day, updated_at = excluded.updated_at",
-            a,
+            meter_args(info)?,
         )
     }
 
@@ -544,6 +538,18 @@ where
     T: sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + 'q,
 {
     a.add(v).map_err(|e| StoreError::new(StoreErrorKind::Other, format!("cannot encode a query parameter: {e}")))
+}
+
+/// The five parameters of a `meter` row, in the order of its INSERTs (the
+/// replacing one of `import_meter_info`, the merging one of `put_meter_info`).
+fn meter_args(info: &MeterInfo) -> Result<PgArguments> {
+    let mut a = PgArguments::default();
+    add(&mut a, info.usage_point_id.as_str().to_owned())?;
+    add(&mut a, info.contract_json.clone())?;
+    add(&mut a, info.address_json.clone())?;
+    add(&mut a, info.activation.map(|d| d.to_string()))?;
+    add(&mut a, info.updated_at.as_second())?;
+    Ok(a)
 }
 
 fn args2(a: &str, b: &str) -> Result<PgArguments> {
@@ -985,12 +991,6 @@ impl Store for PgStore {
     }
 
     fn put_meter_info(&self, info: &MeterInfo) -> Result<()> {
-        let mut a = PgArguments::default();
-        add(&mut a, info.usage_point_id.as_str().to_owned())?;
-        add(&mut a, info.contract_json.clone())?;
-        add(&mut a, info.address_json.clone())?;
-        add(&mut a, info.activation.map(|d| d.to_string()))?;
-        add(&mut a, info.updated_at.as_second())?;
         self.exec_args(
             "INSERT INTO meter (usage_point_id, contract_json, address_json, activation_day, updated_at)
              VALUES ($1, $2, $3, $4::date, to_timestamp($5))
@@ -999,7 +999,7 @@ impl Store for PgStore {
                address_json = COALESCE(excluded.address_json, meter.address_json),
                activation_day = COALESCE(excluded.activation_day, meter.activation_day),
                updated_at = excluded.updated_at",
-            a,
+            meter_args(info)?,
         )
     }
 
