@@ -134,6 +134,11 @@ pub struct Stats {
     pub token_requests: u64,
     /// Tokens renewed because the API answered 401.
     pub renewals_after_401: u64,
+    /// Quota slots given up because the task woke up too late for them
+    /// (a loaded machine; see the `quota` module): each cost one slot of
+    /// the budget and prevented a call from leaving closer to the next
+    /// ones than the budget allows.
+    pub late_slots: u64,
 }
 
 #[derive(Default)]
@@ -145,6 +150,7 @@ struct Counters {
     throttled_429: AtomicU64,
     token_requests: AtomicU64,
     renewals_after_401: AtomicU64,
+    late_slots: AtomicU64,
 }
 
 fn bump(c: &AtomicU64) {
@@ -331,6 +337,7 @@ impl Client {
             throttled_429: c.throttled_429.load(Ordering::Relaxed),
             token_requests: c.token_requests.load(Ordering::Relaxed),
             renewals_after_401: c.renewals_after_401.load(Ordering::Relaxed),
+            late_slots: c.late_slots.load(Ordering::Relaxed),
         }
     }
 
@@ -413,9 +420,11 @@ impl Client {
     /// errors.
     async fn send_once(&self, call: &Call, bearer: Option<&AccessToken>) -> Result<Vec<u8>, Error> {
         let url = self.url(&call.path)?;
-        let waited = self.inner.gate.acquire(call.api).await.map_err(|e| {
+        let admission = self.inner.gate.acquire(call.api).await.map_err(|e| {
             Error::new(ErrorKind::Transport, format!("the shared quota could not be reached ({e}); nothing was sent"))
         })?;
+        let waited = admission.waited;
+        self.inner.counters.late_slots.fetch_add(u64::from(admission.late_skips), Ordering::Relaxed);
         if !waited.is_zero() {
             bump(&self.inner.counters.waits);
             self.inner.counters.waited_ms.fetch_add(waited.as_millis() as u64, Ordering::Relaxed);

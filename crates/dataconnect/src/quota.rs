@@ -18,6 +18,16 @@
 //! After a 429 the gate is closed for everyone until the time the server
 //! named (or one window when it named none).
 //!
+//! The margin only helps if calls leave when their slot says. A task that
+//! wakes up late (a loaded machine: the runtime, the process or the shared
+//! budget's database answered late) would send its call closer to the next
+//! ones than the schedule allows, and the one-second span that ends with a
+//! later on-time call would hold one call too many: a 429. So a slot left
+//! more than [`LATE_LIMIT`] late is given up, still counted, and the task
+//! reserves a new one (at most [`MAX_LATE_SKIPS`] times in a row, so that
+//! a machine that is always late still makes progress). Giving a slot up
+//! only ever leaves a span with fewer calls.
+//!
 //! Several processes (sync workers on several machines) share one
 //! application quota. A [`SharedQuota`] set in
 //! [`ClientConfig::shared_quota`](crate::ClientConfig::shared_quota) then
@@ -29,6 +39,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -93,6 +104,20 @@ const MARGIN_STEP: Duration = Duration::from_millis(40);
 const MAX_SECOND_MARGIN: Duration = Duration::from_millis(400);
 /// Margin added to the one-hour window.
 const HOUR_MARGIN: Duration = Duration::from_secs(2);
+/// How late after its slot a call may still leave (see the module docs):
+/// half the initial margin, so that a late call and the on-time calls a
+/// second after it still fit in one window of the server.
+pub(crate) const LATE_LIMIT: Duration = Duration::from_millis(20);
+/// Slots given up in a row before a task sends on a late slot anyway.
+const MAX_LATE_SKIPS: u32 = 3;
+
+/// What a pass through the gate cost: the time spent waiting for slots
+/// and how many slots were given up because the task woke up too late.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Admission {
+    pub(crate) waited: Duration,
+    pub(crate) late_skips: u32,
+}
 
 struct Window {
     len: Duration,
@@ -138,6 +163,8 @@ pub(crate) struct Gate {
     state: Mutex<State>,
     /// The budget shared with other processes, which replaces the local one.
     shared: Option<Arc<dyn SharedQuota>>,
+    /// The shortest round trip to `shared` seen, in nanoseconds.
+    fastest_reserve_ns: AtomicU64,
 }
 
 impl Gate {
@@ -146,23 +173,55 @@ impl Gate {
             config,
             state: Mutex::new(State { buckets: HashMap::new(), closed_until: None, second_margin: SECOND_MARGIN }),
             shared,
+            fastest_reserve_ns: AtomicU64::new(u64::MAX),
         }
     }
 
-    /// Waits for a slot in the budget of `api`; returns how long it waited.
-    /// Fails only when a shared budget cannot be reached.
-    pub(crate) async fn acquire(&self, api: &'static str) -> Result<Duration, SharedQuotaError> {
-        if let Some(shared) = &self.shared {
-            let wait = shared.reserve(api).await?;
-            if !wait.is_zero() {
-                tokio::time::sleep(wait).await;
+    /// Waits for a slot in the budget of `api`, giving up slots it woke up
+    /// too late for (see the module docs). Fails only when a shared budget
+    /// cannot be reached.
+    pub(crate) async fn acquire(&self, api: &'static str) -> Result<Admission, SharedQuotaError> {
+        let mut admission = Admission::default();
+        loop {
+            let late = match &self.shared {
+                Some(shared) => {
+                    let asked = Instant::now();
+                    let wait = shared.reserve(api).await?;
+                    let answered = Instant::now();
+                    // The shortest round trip seen so far is the constant
+                    // part (the network's), which the margin absorbs;
+                    // anything above it may have delayed the answer, and so
+                    // the send, after the slot was computed. (It may also
+                    // be a wait for the budget's row lock, before the slot
+                    // was computed: then a slot is given up for nothing,
+                    // which costs one slot, never a 429.)
+                    let rtt = answered - asked;
+                    let nanos = u64::try_from(rtt.as_nanos()).unwrap_or(u64::MAX);
+                    let base = self.fastest_reserve_ns.fetch_min(nanos, Ordering::Relaxed).min(nanos);
+                    let due = answered + wait;
+                    if !wait.is_zero() {
+                        tokio::time::sleep_until(due).await;
+                    }
+                    admission.waited += wait;
+                    Instant::now().saturating_duration_since(due) + rtt.saturating_sub(Duration::from_nanos(base))
+                }
+                None => {
+                    let (waited, due) = self.acquire_local(api).await;
+                    admission.waited += waited;
+                    Instant::now().saturating_duration_since(due)
+                }
+            };
+            if late <= LATE_LIMIT || admission.late_skips >= MAX_LATE_SKIPS {
+                return Ok(admission);
             }
-            return Ok(wait);
+            admission.late_skips += 1;
+            tracing::debug!(api, late_ms = late.as_millis() as u64, "woke up too late for the quota slot: reserving another");
         }
-        Ok(self.acquire_local(api).await)
     }
 
-    async fn acquire_local(&self, api: &'static str) -> Duration {
+    /// Reserves the next local slot of `api` and sleeps until it; returns
+    /// the time waited and the slot.
+    async fn acquire_local(&self, api: &'static str) -> (Duration, Instant) {
         let now = Instant::now();
         let slot = {
             let mut st = match self.state.lock() {
@@ -190,7 +249,7 @@ impl Gate {
         if slot > now {
             tokio::time::sleep_until(slot).await;
         }
-        slot - now
+        (slot - now, slot)
     }
 
     /// Closes the gate for every API until `wait` from now (after a 429).
@@ -250,12 +309,59 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn budgets_are_per_api_and_closing_stops_all() {
         let gate = Gate::new(QuotaConfig { per_second: 1, per_hour: 2 }, None);
-        assert_eq!(gate.acquire_local("a").await, Duration::ZERO);
-        assert_eq!(gate.acquire_local("b").await, Duration::ZERO);
-        assert!(gate.acquire_local("a").await >= Duration::from_secs(1));
+        assert_eq!(gate.acquire_local("a").await.0, Duration::ZERO);
+        assert_eq!(gate.acquire_local("b").await.0, Duration::ZERO);
+        assert!(gate.acquire_local("a").await.0 >= Duration::from_secs(1));
         // The hourly budget of "a" is spent: the next call waits an hour.
-        assert!(gate.acquire_local("a").await >= Duration::from_secs(3600));
+        assert!(gate.acquire_local("a").await.0 >= Duration::from_secs(3600));
         gate.close_for(Duration::from_secs(10), true).await;
-        assert!(gate.acquire_local("c").await >= Duration::from_secs(10));
+        assert!(gate.acquire_local("c").await.0 >= Duration::from_secs(10));
+    }
+
+    /// A shared budget of our own for the test: counts reservations, and
+    /// answers the ones listed in `slow` after 100 ms (a loaded database or
+    /// network), the others at once, always with "send now".
+    struct SlowSometimes {
+        asked: std::sync::atomic::AtomicU32,
+        slow: &'static [u32],
+    }
+
+    impl SharedQuota for SlowSometimes {
+        fn reserve<'a>(&'a self, _api: &'static str) -> QuotaFuture<'a, Duration> {
+            let n = self.asked.fetch_add(1, Ordering::Relaxed);
+            let slow = self.slow.contains(&n);
+            Box::pin(async move {
+                if slow {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Ok(Duration::ZERO)
+            })
+        }
+
+        fn close_for<'a>(&'a self, _wait: Duration, _widen: bool) -> QuotaFuture<'a, ()> {
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slot_answered_late_is_given_up_and_another_reserved() {
+        let shared = Arc::new(SlowSometimes { asked: Default::default(), slow: &[1] });
+        let gate = Gate::new(QuotaConfig::default(), Some(shared.clone()));
+        // A fast answer sets the round trip the others are measured against.
+        assert_eq!(gate.acquire("x").await.unwrap().late_skips, 0);
+        // The next answer comes 100 ms late: the call could leave up to
+        // 100 ms after its slot, so the slot is given up and a new one taken.
+        assert_eq!(gate.acquire("x").await.unwrap().late_skips, 1);
+        assert_eq!(shared.asked.load(Ordering::Relaxed), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_always_late_budget_still_lets_calls_through() {
+        let shared = Arc::new(SlowSometimes { asked: Default::default(), slow: &[1, 2, 3, 4, 5, 6] });
+        let gate = Gate::new(QuotaConfig::default(), Some(shared.clone()));
+        gate.acquire("x").await.unwrap();
+        let a = gate.acquire("x").await.unwrap();
+        assert_eq!(a.late_skips, MAX_LATE_SKIPS, "gives up at most {MAX_LATE_SKIPS} slots, then sends");
+        assert_eq!(shared.asked.load(Ordering::Relaxed), 2 + MAX_LATE_SKIPS);
     }
 }

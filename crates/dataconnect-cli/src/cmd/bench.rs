@@ -301,7 +301,7 @@ async fn fleet(url: &str, cmd: &Cmd) -> Result<(), CliError> {
     println!(
         "fleet: {meters} meters x {days} days of load curve into PostgreSQL{}: {queued} windows queued in {:.1} s; \
 {} stored, {} points in {elapsed:.1} s with {workers} workers: {sync_rate:.0} points/s; \
-{calls} data calls, {call_rate:.1} calls/s = {:.1}% of the quota of {quota}/s, {} throttled (429), {} retries",
+{calls} data calls, {call_rate:.1} calls/s = {:.1}% of the quota of {quota}/s, {} throttled (429), {} retries, {} late quota slots given up",
         if store.timescale() { " (TimescaleDB)" } else { "" },
         planning.as_secs_f64(),
         r.stored,
@@ -309,6 +309,7 @@ async fn fleet(url: &str, cmd: &Cmd) -> Result<(), CliError> {
         100.0 * call_rate / f64::from(quota),
         stats.throttled_429,
         stats.retries,
+        stats.late_slots,
     );
     println!(
         "fleet baseline: the store alone (upsert_window, {workers} threads, {sample_windows} windows of {per_window} points, no HTTP): {base_rate:.0} points/s; \

@@ -224,11 +224,14 @@ impl Cmd {
         let _ = store.finish_sync_run(run, &outcome);
         let stats = source.client().stats();
         println!(
-            "sync: {} windows stored, {} points, {} data calls, {} throttled (429){}{}",
+            "sync: {} windows stored, {} points, {} data calls, {} throttled (429){}{}{}",
             report.stored,
             report.points,
             report.calls,
             stats.throttled_429,
+            // Slots given up because a worker woke up too late for them:
+            // a sign of a loaded machine, shown only when it happened.
+            if stats.late_slots == 0 { String::new() } else { format!(", {} late quota slot(s) given up", stats.late_slots) },
             if report.stopped.is_empty() { String::new() } else { format!(", {} series stopped", report.stopped.len()) },
             if interrupted { format!("; stopped by a signal: calls in flight stored, {released} lease(s) released") } else { String::new() },
         );

@@ -22,14 +22,14 @@ mod hardening_disk;
 mod hardening_secrets;
 mod serve;
 mod browser;
-#[cfg(feature = "postgres")]
-mod scale;
+mod bare;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub use bare::bare;
 use dataconnect_sandbox::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, SandboxConfig};
 
 pub const TODAY: &str = "2026-11-28";
@@ -112,18 +112,6 @@ pub fn dataconnect(dir: &Path, sandbox: &Sandbox, db: &Path) -> Command {
     cmd
 }
 
-/// The binary with no DATACONNECT_ variable and a home inside `dir`.
-pub fn bare(dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dataconnect"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("DATACONNECT_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.env("HOME", dir).env("XDG_CONFIG_HOME", dir.join("xdg-config")).env("XDG_DATA_HOME", dir.join("xdg-data"));
-    cmd.current_dir(dir);
-    cmd
-}
 
 /// A minimal HTTP/1.1 GET, as a browser that does not follow redirects:
 /// returns the status and the `Location` header.
