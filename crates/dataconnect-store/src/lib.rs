@@ -50,7 +50,7 @@ pub use records::{
 pub use queue::{Lease, PlanningView, Planner, QueueCounts, QueueFilter, QueuedWindow, WorkQueue};
 pub use sqlite::{OpenMode, SqliteConfig, SqliteStore};
 #[cfg(feature = "postgres")]
-pub use postgres::{CopyReport, PgConfig, PgSharedQuota, PgStore, TableCount, TimescaleMode, copy_from_sqlite};
+pub use postgres::{CopyReport, PgConfig, PgSharedQuota, PgStore, SharedQuotaState, TableCount, TimescaleMode, copy_from_sqlite};
 
 use std::sync::Arc;
 

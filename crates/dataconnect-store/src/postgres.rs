@@ -23,7 +23,7 @@ mod queue;
 mod timescale;
 
 pub use copy::{CopyReport, TableCount, copy_from_sqlite};
-pub use queue::PgSharedQuota;
+pub use queue::{PgSharedQuota, SharedQuotaState};
 
 use std::fmt;
 use std::future::Future;

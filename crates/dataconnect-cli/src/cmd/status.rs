@@ -74,6 +74,23 @@ pub struct Status {
     /// every `sync` process (see `dataconnect sync --workers`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub work_queue: Option<QueueStatus>,
+    /// PostgreSQL only: the application's quota as every `sync` process
+    /// shares it, one entry per API that has been called.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shared_quota: Option<Vec<SharedQuotaStatus>>,
+}
+
+/// One API's share of the quota kept in PostgreSQL.
+#[derive(Serialize, Debug)]
+pub struct SharedQuotaStatus {
+    pub api: String,
+    /// Calls counted in the current UTC clock hour, by every process.
+    pub calls_this_hour: u64,
+    /// The margin added to each one-second window (40 ms at first; each
+    /// per-second 429 widens it).
+    pub margin_ms: u32,
+    /// Until when a 429 closed the budget for every process, if it still is.
+    pub closed_until: Option<Timestamp>,
 }
 
 /// The shared work queue of a PostgreSQL store.
@@ -168,7 +185,7 @@ impl Cmd {
                 ),
             ));
         }
-        let (store, work_queue) = open_with_queue(&settings.db)?;
+        let (store, shared) = open_with_queue(&settings.db)?;
         let now = Timestamp::now();
         let today = settings.today();
         // A replayed day (--today) is taken as after 08:00, as the sandbox's
@@ -185,7 +202,10 @@ impl Cmd {
                 per_second: settings.quota_per_second,
             },
         )?;
-        status.work_queue = work_queue;
+        if let Some((queue, quota)) = shared {
+            status.work_queue = Some(queue);
+            status.shared_quota = Some(quota);
+        }
         let text = match self.format {
             StatusFormat::Json => {
                 let mut s = serde_json::to_string_pretty(&status).map_err(|e| CliError::internal(e.to_string()))?;
@@ -337,17 +357,32 @@ pub fn collect(store: &dyn Store, input: &StatusInput<'_>) -> Result<Status, Cli
         last_sync,
         quota,
         work_queue: None,
+        shared_quota: None,
     })
 }
 
-/// Opens the store for reading, and on PostgreSQL also counts its work queue.
-fn open_with_queue(db: &Path) -> Result<(Box<dyn Store>, Option<QueueStatus>), CliError> {
+/// What a PostgreSQL store shares between `sync` processes.
+type Shared = (QueueStatus, Vec<SharedQuotaStatus>);
+
+/// Opens the store for reading, and on PostgreSQL also reads its work queue
+/// and shared quota.
+fn open_with_queue(db: &Path) -> Result<(Box<dyn Store>, Option<Shared>), CliError> {
     #[cfg(feature = "postgres")]
     if let Some(url) = crate::store::postgres_url(db) {
         use dataconnect_store::WorkQueue;
         let store = dataconnect_store::PgStore::open(&dataconnect_store::PgConfig::new(url))?;
         let c = store.queue_counts(&dataconnect_store::QueueFilter::default())?;
-        return Ok((Box::new(store), Some(QueueStatus { queued: c.queued, leased: c.leased })));
+        let quota = store
+            .shared_quota_state()?
+            .into_iter()
+            .map(|q| SharedQuotaStatus {
+                api: q.api,
+                calls_this_hour: q.calls_this_hour,
+                margin_ms: q.margin_ms,
+                closed_until: q.closed_until,
+            })
+            .collect();
+        return Ok((Box::new(store), Some((QueueStatus { queued: c.queued, leased: c.leased }, quota))));
     }
     Ok((crate::store::open_ro(db)?, None))
 }
@@ -554,6 +589,15 @@ fn render(s: &Status) -> String {
     ));
     if let Some(w) = &s.work_queue {
         out.push_str(&format!("Work queue: {} window(s) to fetch, {} being fetched\n", w.queued, w.leased));
+    }
+    for q in s.shared_quota.iter().flatten() {
+        out.push_str(&format!(
+            "Shared quota, {}: {} calls this hour (all processes), {} ms margin on each one-second window{}\n",
+            q.api,
+            q.calls_this_hour,
+            q.margin_ms,
+            q.closed_until.map_or(String::new(), |t| format!("; closed after a 429 until {}", t.strftime("%H:%M:%S UTC")))
+        ));
     }
     out
 }

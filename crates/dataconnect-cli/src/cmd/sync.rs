@@ -164,6 +164,12 @@ impl Cmd {
         let run = store.begin_sync_run(started)?;
         let calls_before = data_calls(source.client());
         let outcome = if self.daemon {
+            // A daemon follows consents as they change, so a named meter
+            // whose consent is lost or expired is only a warning (a renewed
+            // consent is picked up at the next planning round); a meter with
+            // no consent at all is a typo or a forgotten import, and a
+            // daemon that would silently never call for it is refused.
+            daemon_check_prms(&*store, only_prms, today, &reporter)?;
             let daemon = DaemonConfig {
                 only: only_prms.to_vec(),
                 ..daemon_config(
@@ -385,6 +391,38 @@ pub(crate) fn try_sync_lock(db: &std::path::Path) -> Result<SyncLock, CliError> 
             Err(CliError::new(Class::Store, format!("cannot lock {}: {e}: check the database directory", path.display())))
         }
     }
+}
+
+/// `sync --daemon --prm`: every named meter must have a consent recorded;
+/// one that is lost or expired is reported and waited for.
+#[cfg(feature = "postgres")]
+fn daemon_check_prms(store: &dyn Store, only: &[UsagePointId], today: jiff::civil::Date, reporter: &Reporter) -> Result<(), CliError> {
+    if only.is_empty() {
+        return Ok(());
+    }
+    let consents = store.consents()?;
+    for prm in only {
+        match consents.iter().find(|c| c.usage_point_id == *prm) {
+            None => {
+                return Err(CliError::new(
+                    Class::Consent,
+                    format!(
+                        "no consent recorded for meter {prm}: the daemon would never call for it; record it first (`dataconnect consent`, or `dataconnect consent import`), or check the PRM"
+                    ),
+                ));
+            }
+            Some(c) if c.needs_consent => reporter.line(&format!(
+                "warning: meter {prm} needs a new consent ({}): the daemon leaves it alone until one is recorded",
+                c.reason.as_deref().unwrap_or("the API refused it")
+            )),
+            Some(c) if c.expiry <= today => reporter.line(&format!(
+                "warning: the consent for meter {prm} expired on {}: the daemon leaves it alone until a new one is recorded",
+                c.expiry
+            )),
+            Some(_) => {}
+        }
+    }
+    Ok(())
 }
 
 /// The consented meters to sync: all of them, or the ones named, each of

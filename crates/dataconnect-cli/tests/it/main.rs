@@ -164,7 +164,9 @@ pub fn consent(dir: &Path, sandbox: &Sandbox, db: &Path) {
 /// The data requests of the request log (token and consent calls left out).
 pub fn data_requests(log: &Path) -> Vec<serde_json::Value> {
     let text = std::fs::read_to_string(log).unwrap_or_default();
-    text.lines()
+    // A sandbox still running may be writing the last line: whole lines only.
+    text.split_inclusive('\n')
+        .filter(|l| l.ends_with('\n'))
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
         .filter(|v| {
             let path = v["path"].as_str().unwrap_or_default();

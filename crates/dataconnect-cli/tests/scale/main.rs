@@ -208,7 +208,9 @@ fn witness(log: &Path) -> Witness {
     let (mut calls, mut throttled) = (0, 0);
     let mut times = Vec::new();
     let mut answers = Vec::new();
-    for line in text.lines() {
+    // While the sandbox runs, the last line may be half written: only
+    // whole lines (ended by a newline) are read.
+    for line in text.split_inclusive('\n').filter(|l| l.ends_with('\n')) {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         if !v["path"].as_str().unwrap_or_default().contains("mesure_synchrone_auto") {
             continue;
@@ -367,6 +369,14 @@ fn two_sync_processes_back_fill_200_meters_once_within_the_quota() {
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(status["work_queue"], serde_json::json!({"queued": 0, "leased": 0}));
     assert_eq!(status["consents"].as_array().map(Vec::len), Some(METERS as usize));
+    // ...and the shared quota (the data API's and the token endpoint's):
+    // never closed nor widened, as no call was refused.
+    let quota = status["shared_quota"].as_array().expect("a PostgreSQL store shows its shared quota");
+    assert!(quota.iter().any(|q| q["api"] == "mesure_synchrone_auto"), "{quota:?}");
+    assert!(quota.iter().all(|q| q["margin_ms"] == 40 && q["closed_until"].is_null()), "{quota:?}");
+    let out = bare(f.dir.path()).env("DATACONNECT_TODAY", TODAY).env("DATACONNECT_DB", &f.db.url).arg("status").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("calls this hour (all processes), 40 ms margin on each one-second window"), "{text}");
 }
 
 #[test]
@@ -425,10 +435,18 @@ fn the_daemon_back_fills_warns_of_expiring_consents_and_stops_cleanly_on_sigterm
 }
 
 /// `sync --daemon --prm`: only those meters are planned and fetched, though
-/// the whole fleet has consented.
+/// the whole fleet has consented; a named meter without any consent is
+/// refused with the consent exit code.
 #[test]
 fn the_daemon_with_prm_plans_only_those_meters() {
     let Some(f) = fleet("daemon_prm", "dprm", QUOTA) else { return };
+    // A meter with no consent recorded (here: outside the fleet) is
+    // refused at once, rather than waited for in silence forever.
+    let typo = sync(f.dir.path(), &f.sandbox, &f.db, &["--daemon", "--prm", &format!("{},25999999999999", fleet_meter(7))]);
+    let (code, out) = finish(typo);
+    assert_eq!(code, 6, "{out}");
+    assert!(out.contains("no consent recorded for meter 25999999999999"), "{out}");
+    assert_eq!(witness(&f.sandbox.log).calls, 0, "nothing was called");
     let only = [fleet_meter(7).to_string(), fleet_meter(9).to_string()];
     let mut daemon = sync(f.dir.path(), &f.sandbox, &f.db, &["--daemon", "--prm", &only.join(",")]);
     wait_for_calls(&f.sandbox.log, 2 * WINDOWS_PER_METER, &mut daemon);

@@ -66,6 +66,40 @@ impl PgStore {
         })
     }
 
+    /// Where the shared quota stands (see [`PgSharedQuota`]), one row per
+    /// API that has reserved a slot, for `dataconnect status`: the calls
+    /// counted in the current UTC clock hour (slots handed out, including
+    /// the few just ahead of now and the ones a killed process never used),
+    /// the margin the per-second spacing has widened to, and until when a
+    /// 429 closed the budget, if it still is.
+    pub fn shared_quota_state(&self) -> Result<Vec<SharedQuotaState>> {
+        let rows = self.rows(
+            "SELECT g.api, COALESCE(h.calls, 0)::int8, g.margin_ms::int8,
+                    CASE WHEN g.closed_until > clock_timestamp()
+                         THEN (extract(epoch FROM g.closed_until) * 1000)::int8 END
+               FROM quota_gate g
+               LEFT JOIN quota_gate_hour h
+                 ON h.api = g.api AND h.hour_start = date_trunc('hour', clock_timestamp(), 'UTC')
+              ORDER BY g.api"
+                .to_owned(),
+            PgArguments::default(),
+        )?;
+        rows.iter()
+            .map(|r| {
+                let closed: Option<i64> = self.get(r, 3)?;
+                Ok(SharedQuotaState {
+                    api: self.get(r, 0)?,
+                    calls_this_hour: self.get::<i64>(r, 1)?.max(0) as u64,
+                    margin_ms: u32::try_from(self.get::<i64>(r, 2)?.max(0)).unwrap_or(u32::MAX),
+                    closed_until: match closed {
+                        Some(ms) => Some(jiff::Timestamp::from_millisecond(ms).map_err(|e| self.bad(e))?),
+                        None => None,
+                    },
+                })
+            })
+            .collect()
+    }
+
     /// The quota budget shared by every process that uses this database,
     /// with the budgets of `config` (see [`PgSharedQuota`]). It uses the
     /// store's connections, so the store must outlive it.
@@ -246,6 +280,20 @@ impl WorkQueue for PgStore {
         let r = rows.first().ok_or_else(|| self.bad("no answer to a count"))?;
         Ok(QueueCounts { queued: self.get::<i64>(r, 0)?.max(0) as u64, leased: self.get::<i64>(r, 1)?.max(0) as u64 })
     }
+}
+
+/// One API's line of the shared quota (see [`PgStore::shared_quota_state`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SharedQuotaState {
+    /// The API (`application` for the generations with one budget).
+    pub api: String,
+    /// Calls counted in the current UTC clock hour.
+    pub calls_this_hour: u64,
+    /// The margin added to each one-second window, in milliseconds (40 at
+    /// first, wider after per-second 429s).
+    pub margin_ms: u32,
+    /// Until when a 429 closed every process's budget, when it still is.
+    pub closed_until: Option<jiff::Timestamp>,
 }
 
 /// The quota budget of an application, kept in PostgreSQL and shared by

@@ -216,4 +216,18 @@ fn pg_shared_quota_counts_hours_per_api_and_closes_after_a_429() {
         let after = quota.reserve("situation_contrat_auto").await.unwrap();
         assert!(after >= Duration::from_secs(25), "{after:?}");
     });
+    // What `dataconnect status` shows: per API, the calls of this hour (the
+    // third call of the first API went to the next hour), the widened
+    // margin and the closing. (Should the hour turn during the test, the
+    // first API's count is 0 or 1 instead: the test then says so.)
+    let state = store.shared_quota_state().unwrap();
+    let apis: Vec<&str> = state.iter().map(|s| s.api.as_str()).collect();
+    assert_eq!(apis, ["mesure_synchrone_auto", "situation_contrat_auto"]);
+    assert!(state[0].calls_this_hour <= 2, "{state:?}");
+    assert!(state.iter().all(|s| s.margin_ms == 80), "one widening step after the 429: {state:?}");
+    let now = jiff::Timestamp::now();
+    for s in &state {
+        let until = s.closed_until.expect("closed after the 429");
+        assert!(until > now && until < now + jiff::SignedDuration::from_secs(31), "{s:?}");
+    }
 }
