@@ -294,17 +294,7 @@ async fn describe_meter(client: &Client, prm: &UsagePointId, reporter: &Reporter
         address.postal_code.as_deref().unwrap_or(""),
         address.city.as_deref().unwrap_or("?"),
     ));
-    let contract_json = serde_json::json!({
-        "segment": contract.segment,
-        "subscribed_power_kva": contract.subscribed_power_kva,
-        "activation_date": contract.activation_date.map(|d| d.to_string()),
-        "production_activation_date": contract.production_activation_date.map(|d| d.to_string()),
-        "tariff": contract.tariff,
-        "offpeak_hours": contract.offpeak_hours_raw,
-        "contract_type": contract.contract_type,
-        "meter_type": contract.meter_type,
-        "status": contract.status,
-    });
+    let (contract_json, _) = crate::cmd::sync::contract_record(&contract);
     let address_json = serde_json::json!({
         "street": address.street,
         "postal_code": address.postal_code,
@@ -313,7 +303,7 @@ async fn describe_meter(client: &Client, prm: &UsagePointId, reporter: &Reporter
     });
     Ok(MeterInfo {
         usage_point_id: prm.clone(),
-        contract_json: Some(contract_json.to_string()),
+        contract_json: Some(contract_json),
         address_json: Some(address_json.to_string()),
         activation,
         updated_at: Timestamp::now(),

@@ -15,7 +15,11 @@
 //! updates after 08:00 Paris, backfills of new consents) until SIGTERM or
 //! SIGINT, which finish the calls in flight, give back the leases and exit 0.
 //! On SQLite, `--workers` is the concurrency of the one process allowed on
-//! the file.
+//! the file, and a meter's contract is read once, before its first data
+//! call ([`fetch_missing_contracts`]): `costs` takes the off-peak hours
+//! from it, the planner the activation day. The PostgreSQL path does not
+//! read contracts yet: several processes would each ask for them, and that
+//! belongs in the shared queue.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,7 +30,7 @@ use dataconnect_store::{QueueFilter, Store, SyncRunOutcome};
 use dataconnect_sync::{DaemonConfig, PlanConfig, Schedule, SeriesTarget, SyncConfig, SyncReport, WorkOutcome, WorkerConfig};
 use jiff::Timestamp;
 
-use crate::error::{Class, CliError};
+use crate::error::{Class, CliError, from_client};
 use crate::progress::Reporter;
 use crate::settings::{GlobalArgs, Settings};
 use crate::source::ClientSource;
@@ -107,8 +111,9 @@ impl Cmd {
         let store = crate::store::open_rw(&settings.db)?;
         let meters = consented_meters(&store, &only_prms, today)?;
         let client = crate::source::client(&client_settings, &settings.db)?;
-        let mut source = ClientSource::new(client);
         let reporter = Reporter::new();
+        fetch_missing_contracts(&store, &client, &meters, &reporter).await?;
+        let mut source = ClientSource::new(client);
         let series = if only_series.is_empty() { Series::ALL.to_vec() } else { only_series.clone() };
         let stopped = store.series_states()?;
         let mut targets = Vec::new();
@@ -423,6 +428,79 @@ fn daemon_check_prms(store: &dyn Store, only: &[UsagePointId], today: jiff::civi
         }
     }
     Ok(())
+}
+
+/// Reads and stores the contract of each of `meters` that has none stored
+/// yet, once per meter: `costs` takes its off-peak hours from it and the
+/// planner its activation day (no call for days before it). A contract the
+/// API refuses for good is recorded as missing, so that it is not asked
+/// again at every run; one refused for a while (network, 5xx after the
+/// client's retries, quota) is asked again next run; a lost consent is left
+/// to the data calls, which mark the meter. None of these stops the sync.
+/// Returns how many contracts were stored.
+pub async fn fetch_missing_contracts(
+    store: &dyn Store,
+    client: &dataconnect::Client,
+    meters: &[UsagePointId],
+    reporter: &Reporter,
+) -> Result<usize, CliError> {
+    let mut stored = 0;
+    for prm in meters {
+        if store.meter_info(prm)?.is_some() {
+            continue;
+        }
+        match client.contract(prm).send().await {
+            Ok(contract) => {
+                let (json, activation) = contract_record(&contract);
+                store.put_meter_info(&dataconnect_store::MeterInfo {
+                    usage_point_id: prm.clone(),
+                    contract_json: Some(json),
+                    address_json: None,
+                    activation,
+                    updated_at: Timestamp::now(),
+                })?;
+                stored += 1;
+            }
+            Err(e) if e.needs_consent() => {}
+            Err(e) if e.is_retryable() => {
+                reporter.line(&format!("warning: meter {prm}: contract not read this time ({}); the next sync asks again", from_client(&e).line()));
+            }
+            Err(e) => {
+                reporter.line(&format!(
+                    "warning: meter {prm}: the API gives no contract ({}); syncing without it (`costs` then needs --offpeak)",
+                    from_client(&e).line()
+                ));
+                store.put_meter_info(&dataconnect_store::MeterInfo {
+                    usage_point_id: prm.clone(),
+                    contract_json: None,
+                    address_json: None,
+                    activation: None,
+                    updated_at: Timestamp::now(),
+                })?;
+            }
+        }
+    }
+    if stored > 0 {
+        reporter.line(&format!("contracts: read and stored for {stored} meter(s)"));
+    }
+    Ok(stored)
+}
+
+/// What the store keeps of a contract (JSON text, read back by `costs`),
+/// and the meter's activation day (consumption's, else production's).
+pub fn contract_record(contract: &dataconnect::Contract) -> (String, Option<jiff::civil::Date>) {
+    let json = serde_json::json!({
+        "segment": contract.segment,
+        "subscribed_power_kva": contract.subscribed_power_kva,
+        "activation_date": contract.activation_date.map(|d| d.to_string()),
+        "production_activation_date": contract.production_activation_date.map(|d| d.to_string()),
+        "tariff": contract.tariff,
+        "offpeak_hours": contract.offpeak_hours_raw,
+        "contract_type": contract.contract_type,
+        "meter_type": contract.meter_type,
+        "status": contract.status,
+    });
+    (json.to_string(), contract.activation_date.or(contract.production_activation_date))
 }
 
 /// The consented meters to sync: all of them, or the ones named, each of

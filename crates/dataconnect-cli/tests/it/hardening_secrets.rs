@@ -21,20 +21,21 @@ use super::{CONSUMER, TODAY, bare, consent_redirect, dataconnect, sandbox};
 
 const SECRET: &str = "hardening-audit-secret-Qx7vW2";
 
-/// A raw HTTP/1.1 exchange; returns the body.
-fn http(host: &str, request: &str) -> String {
+/// A raw HTTP/1.1 exchange; returns the status and the body.
+fn http(host: &str, request: &str) -> (u16, String) {
     let mut s = TcpStream::connect(host).unwrap();
     s.write_all(request.as_bytes()).unwrap();
     let mut response = String::new();
     s.read_to_string(&mut response).unwrap();
-    response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default()
+    let status = response.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (status, response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default())
 }
 
 /// The customer's identity and contact values the sandbox serves for `prm`.
 fn customer_strings(base: &str, client_id: &str, prm: &str) -> Vec<String> {
     let host = base.strip_prefix("http://").unwrap();
     let form = format!("grant_type=client_credentials&client_id={client_id}&client_secret={SECRET}");
-    let token = http(
+    let (_, token) = http(
         host,
         &format!(
             "POST /oauth2/v3/token HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{form}",
@@ -45,10 +46,15 @@ fn customer_strings(base: &str, client_id: &str, prm: &str) -> Vec<String> {
     let bearer = token["access_token"].as_str().unwrap().to_owned();
     let mut out = Vec::new();
     for path in ["/customers_i/v5/identity", "/customers_cd/v5/contact_data"] {
-        let body = http(
+        let (status, body) = http(
             host,
             &format!("GET {path}?usage_point_id={prm} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {bearer}\r\nConnection: close\r\n\r\n"),
         );
+        // An error body (a meter that only produces has no customer in
+        // v5: STM-ERR-0000019) holds no customer datum.
+        if !(200..300).contains(&status) {
+            continue;
+        }
         let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"));
         collect_strings(&v, &mut out);
     }

@@ -324,6 +324,15 @@ fn consent_round_trip_records_the_consent_and_shows_the_meter_once_synced() {
     assert_eq!(daily["covered_to"], TODAY, "{meter}");
     assert_eq!(daily["lag_days"], 0);
     assert!(daily["points"].as_u64().unwrap() > 1000, "{daily}");
+    // Between the last week and the history, the meter's contract was read
+    // and stored (`costs` takes its off-peak hours from it).
+    {
+        use dataconnect_store::{OpenMode, SqliteConfig, SqliteStore, Store};
+        let config = SqliteConfig { mode: OpenMode::ReadOnly, ..SqliteConfig::new(home.path().join("serve.db")) };
+        let info = SqliteStore::open(&config).unwrap().meter_info(&CLIENT0_METER.parse().unwrap()).unwrap();
+        let info = info.expect("the first sync stored the meter's contract");
+        assert!(info.contract_json.is_some() && info.activation.is_some(), "{info:?}");
+    }
     // The consent: one, for that meter, highlighted as expiring soon.
     let recorded = consents(&serve);
     assert_eq!(recorded.len(), 1, "{recorded:?}");

@@ -5,7 +5,8 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::{CONSUMER, consent, data_requests, dataconnect, run_ok, sandbox};
+use crate::{CONSUMER, consent_redirect, data_requests, dataconnect, run_ok, sandbox};
+use crate::consent;
 
 #[test]
 fn a_second_sync_fetches_only_the_revision_window() {
@@ -16,17 +17,64 @@ fn a_second_sync_fetches_only_the_revision_window() {
     let series = "consumption-curve,consumption-daily";
     run_ok(dataconnect(dir.path(), &sandbox, &db).args(["sync", "--series", series]));
     let first = data_requests(&sandbox.log).len();
-    // 24 months + 15 days of curve in 7-day windows, 36 months + 15 days of
-    // daily energy in 365-day windows: the fewest calls the API allows.
-    assert_eq!(first, 107 + 4);
+    // The meter's contract, read once (in generation 2026 it takes three
+    // APIs: situation, synthesis and metering), then 24 months + 15 days of
+    // curve in 7-day windows and 36 months + 15 days of daily energy in
+    // 365-day windows: the fewest calls the API allows.
+    let contract: Vec<String> = data_requests(&sandbox.log)
+        .iter()
+        .filter_map(|r| r["path"].as_str().map(str::to_owned))
+        .filter(|p| !p.starts_with("/mesure"))
+        .collect();
+    assert_eq!(contract, ["/situation_contrat_auto/v1/12345678901234", "/synth_contrat_auto/v1/12345678901234", "/comptage_auto/v1/12345678901234"]);
+    assert_eq!(first, 3 + 107 + 4);
+    // `costs` finds the contract's off-peak hours without --offpeak.
+    let costs = run_ok(dataconnect(dir.path(), &sandbox, &db).args([
+        "costs", "--prm", CONSUMER, "--from", "2026-11-01", "--to", "2026-11-08", "--hp", "0.25", "--hc", "0.18", "--format", "json",
+    ]));
+    let costs: serde_json::Value = serde_json::from_str(&costs).unwrap();
+    assert_eq!(costs["offpeak_source"], "contract", "{costs}");
     run_ok(dataconnect(dir.path(), &sandbox, &db).args(["sync", "--series", series]));
     let all = data_requests(&sandbox.log);
     let second = &all[first..];
+    // Only the revision window: the contract is not asked again.
     assert_eq!(second.len(), 2, "{second:#?}");
     for request in second {
         let query = request["query"].as_str().unwrap_or_default();
         assert!(query.contains("2026-11-21") && query.contains("2026-11-28"), "{request}");
     }
+}
+
+/// A contract the API refuses for good (v5 answers STM-ERR-0000019 for a
+/// meter that only produces) is a warning, the sync goes on, and the next
+/// sync does not ask for it again.
+#[test]
+fn a_contract_refused_for_good_is_asked_once_and_the_sync_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = sandbox(dir.path(), |_| {});
+    let db = dir.path().join("p.db");
+    let v5 = |cmd: &mut std::process::Command| -> String {
+        run_ok(cmd.env("DATACONNECT_GENERATION", "v5"))
+    };
+    let url = v5(dataconnect(dir.path(), &sandbox, &db).args(["consent", "--sandbox-client", "5"]));
+    let redirect = consent_redirect(url.lines().next().unwrap());
+    v5(dataconnect(dir.path(), &sandbox, &db).args(["consent", "complete", "--url", &redirect]));
+    let contract_calls = || {
+        data_requests(&sandbox.log).iter().filter(|r| r["path"].as_str().unwrap_or_default().contains("contract")).count()
+    };
+    let out = dataconnect(dir.path(), &sandbox, &db)
+        .env("DATACONNECT_GENERATION", "v5")
+        .args(["sync", "--series", "production-daily"])
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("the API gives no contract") && text.contains("`costs` then needs --offpeak"), "{text}");
+    assert!(text.contains("windows stored"), "{text}");
+    assert_eq!(contract_calls(), 1);
+    let again = v5(dataconnect(dir.path(), &sandbox, &db).args(["sync", "--series", "production-daily"]));
+    assert!(!again.contains("contract"), "{again}");
+    assert_eq!(contract_calls(), 1, "the refused contract is not asked again");
 }
 
 fn export(dir: &std::path::Path, sandbox: &crate::Sandbox, db: &std::path::Path, extra: &[&str]) -> String {

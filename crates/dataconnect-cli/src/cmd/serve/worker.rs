@@ -198,11 +198,11 @@ pub async fn sync_meters(state: &Inner, prms: &[UsagePointId]) -> Result<FirstSy
         }
     };
     let today = state.client.today();
-    let targets: Vec<SeriesTarget> = prms
+    let mut targets: Vec<SeriesTarget> = prms
         .iter()
         .flat_map(|prm| state.journey.series.iter().map(move |s| SeriesTarget { prm: prm.clone(), series: *s, activation: None }))
         .collect();
-    let source = ClientSource::new(state.client.clone());
+    let mut source = ClientSource::new(state.client.clone());
     let reporter = Reporter::new();
     let week_ago = today.checked_sub(7.days()).map_err(|e| CliError::internal(format!("date out of range: {e}")))?;
     let passes = [
@@ -211,7 +211,20 @@ pub async fn sync_meters(state: &Inner, prms: &[UsagePointId]) -> Result<FirstSy
         PlanConfig { today, revision_days: 0, since: None, until: None },
     ];
     let mut outcome = FirstSync::default();
-    for plan in passes {
+    for (pass, plan) in passes.into_iter().enumerate() {
+        if pass == 1 {
+            // Between the last week (the customer is waiting for a chart)
+            // and the history: the contract, for `costs` and so that the
+            // history starts at the meter's activation day.
+            crate::cmd::sync::fetch_missing_contracts(&**state.store, &state.client, prms, &reporter).await?;
+            for t in &mut targets {
+                t.activation = state.store.meter_info(&t.prm)?.and_then(|i| i.activation);
+                if let Some(day) = t.activation {
+                    source.set_activation(&t.prm, dataconnect::Direction::Consumption, day);
+                    source.set_activation(&t.prm, dataconnect::Direction::Production, day);
+                }
+            }
+        }
         let config = SyncConfig { plan, concurrency: 4 };
         let report = crate::cmd::sync::run_sync(&**state.store, &source, &targets, &config, &reporter).await?;
         outcome.points += report.points;
