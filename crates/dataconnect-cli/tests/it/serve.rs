@@ -658,6 +658,7 @@ fn healthz_and_metrics_in_prometheus_text() {
 struct PgSchema {
     store: Option<dataconnect_store::PgStore>,
     url: String,
+    name: String,
 }
 
 #[cfg(feature = "postgres")]
@@ -668,7 +669,7 @@ impl PgSchema {
         let schema = format!("dct_serve_{test}_{}_{nanos}", std::process::id());
         let store = PgStore::open(&PgConfig { schema: Some(schema.clone()), ..PgConfig::new(base) }).expect("schema created");
         let sep = if base.contains('?') { '&' } else { '?' };
-        PgSchema { store: Some(store), url: format!("{base}{sep}options=-csearch_path%3D{schema}") }
+        PgSchema { store: Some(store), url: format!("{base}{sep}options=-csearch_path%3D{schema}"), name: schema }
     }
 }
 
@@ -710,6 +711,35 @@ fn on_postgresql_the_scheduler_runs_in_process_and_back_fills_the_new_consent() 
     assert_eq!(get(&serve.at("/healthz")).status, 200);
     let printed = serve.output();
     assert!(!printed.contains(KEY) && !printed.contains("dataconnect-sandbox-secret"));
+}
+
+/// `/healthz` answers 503 while the store cannot answer (here: the table it
+/// probes is renamed away behind the server's back, with `psql`), the
+/// server keeps running, and it answers 200 again once the store is back.
+#[cfg(feature = "postgres")]
+#[test]
+fn healthz_answers_503_while_the_store_fails_and_recovers() {
+    let Some(base) = std::env::var("DATACONNECT_TEST_PG_URL").ok().filter(|u| !u.is_empty()) else {
+        eprintln!("skipped: DATACONNECT_TEST_PG_URL is unset (e.g. postgres://postgres@127.0.0.1:5432/test); .ci/run sets it");
+        return;
+    };
+    let schema = PgSchema::new(&base, "health");
+    let home = tempfile::tempdir().unwrap();
+    let (_sandbox, serve) = journey(home.path(), Path::new(&schema.url), &["--workers", "0"]);
+    assert_eq!(get(&serve.at("/healthz")).status, 200);
+    let psql = |sql: &str| {
+        let out = std::process::Command::new("psql").arg(&base).args(["-v", "ON_ERROR_STOP=1", "-c", sql]).output().expect("psql runs");
+        assert!(out.status.success(), "psql: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    psql(&format!("ALTER TABLE {}.quota_counter RENAME TO quota_counter_away", schema.name));
+    let down = get(&serve.at("/healthz"));
+    assert_eq!(down.status, 503, "{}", down.body);
+    assert_eq!(down.json()["status"], "store unreachable");
+    // The landing page does not need the store's probe: still served.
+    assert_eq!(get(&serve.at("/")).status, 200);
+    psql(&format!("ALTER TABLE {}.quota_counter_away RENAME TO quota_counter", schema.name));
+    assert_eq!(get(&serve.at("/healthz")).status, 200, "back once the store answers");
+    assert!(serve.output().contains("error: /healthz:"), "the failure is logged for the operator");
 }
 
 #[test]
