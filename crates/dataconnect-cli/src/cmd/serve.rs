@@ -73,6 +73,9 @@ pub struct Cmd {
     /// Make the state's last digit N, which is how the sandbox picks its test client 0 to 9 when it shows no consent page.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=9))]
     sandbox_client: Option<u8>,
+    /// How long `/metrics` reuses what it read from the store (readings per series, lag per meter, consents), in seconds; 0 reads the store at every scrape. The client's counters are always current.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    metrics_cache_seconds: u64,
 }
 
 /// The path the redirect comes back to when no redirect URI is configured.
@@ -235,6 +238,8 @@ pub struct Inner {
     /// The database as configured: its sync lock keeps the first syncs of
     /// an SQLite store from running beside a separate `dataconnect sync`.
     pub db: std::path::PathBuf,
+    /// What `/metrics` last read from the store (see `ops`).
+    pub metrics: ops::MetricsCache,
 }
 
 /// The handlers' state: cheap to clone.
@@ -321,6 +326,7 @@ impl Cmd {
             quota_per_hour: settings.quota_per_hour,
             queue: worker::Queue::new(settings.revision_days),
             db: settings.db.clone(),
+            metrics: ops::MetricsCache::new(std::time::Duration::from_secs(self.metrics_cache_seconds)),
         });
         worker::start(&state, if daemon.is_some() { 0 } else { workers }).await?;
         println!("listening on http://{bound}");

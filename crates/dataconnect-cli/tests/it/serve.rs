@@ -653,6 +653,47 @@ fn healthz_and_metrics_in_prometheus_text() {
     assert!(samples["dataconnect_quota_calls_last_hour"] > 0.0);
 }
 
+/// One sample of a `/metrics` answer.
+fn sample(metrics: &str, name: &str) -> f64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(' ')))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in:\n{metrics}"))
+}
+
+/// `/metrics` reads the store at most once per `--metrics-cache-seconds`:
+/// a consent recorded behind the server's back shows only in a server that
+/// does not cache, while the cached one says how old its snapshot is.
+#[test]
+fn metrics_reuse_the_store_snapshot_for_the_configured_time() {
+    let home = tempfile::tempdir().unwrap();
+    let db = demo_copy(home.path());
+    let cached = Serve::start(home.path(), "http://127.0.0.1:9", &db, "127.0.0.1:0", &["--workers", "0"]);
+    let first = get_with_key(&cached.at("/metrics")).body;
+    let active = sample(&first, "dataconnect_consents_active");
+    assert_eq!(sample(&first, "dataconnect_metrics_store_age_seconds"), 0.0, "the first scrape reads the store");
+    let list = home.path().join("more.csv");
+    std::fs::write(&list, "25000000000001\n").unwrap();
+    let out = super::bare(home.path())
+        .env("DATACONNECT_DB", &db)
+        .env("DATACONNECT_TODAY", TODAY)
+        .env("DATACONNECT_GENERATION", "v5")
+        .args(["consent", "import"])
+        .arg(&list)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let second = get_with_key(&cached.at("/metrics")).body;
+    assert_eq!(sample(&second, "dataconnect_consents_active"), active, "within 30 s, the snapshot is reused");
+    assert!(sample(&second, "dataconnect_metrics_store_age_seconds") > 0.0);
+    // The client's counters are not part of the snapshot.
+    assert!(second.contains("dataconnect_api_calls_total "));
+    let fresh = Serve::start(home.path(), "http://127.0.0.1:9", &db, "127.0.0.1:0", &["--workers", "0", "--metrics-cache-seconds", "0"]);
+    let now = get_with_key(&fresh.at("/metrics")).body;
+    assert_eq!(sample(&now, "dataconnect_consents_active"), active + 1.0, "without a cache, every scrape reads the store");
+}
+
 /// A PostgreSQL schema of its own for one test, dropped at the end.
 #[cfg(feature = "postgres")]
 struct PgSchema {

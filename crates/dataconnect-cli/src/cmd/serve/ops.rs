@@ -8,8 +8,18 @@
 //! series (today minus the newest covered day) and consents close to expiry
 //! come from the store. `/metrics` names meters, so it needs an API key
 //! (Prometheus sends it with `authorization: { credentials: … }`).
+//!
+//! What comes from the store is read at most once per
+//! `--metrics-cache-seconds` (30 by default) and reused in between: the
+//! readings count scans the whole readings table and the lag takes one
+//! coverage query per meter and series, which at thousands of meters is
+//! far too much to run at every 15-second scrape. Scrapes that arrive while
+//! the store is being read wait for that one read rather than start their
+//! own. `dataconnect_metrics_store_age_seconds` says how old the reused
+//! part is.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::State;
@@ -87,6 +97,54 @@ fn one(value: impl Into<f64>) -> Vec<(String, f64)> {
     vec![(String::new(), value.into())]
 }
 
+/// What `/metrics` reads from the store.
+struct Snapshot {
+    calls_hour: u64,
+    summary: Vec<dataconnect_store::SeriesSummary>,
+    consents: Vec<dataconnect_store::ConsentRecord>,
+    lags: Vec<Lag>,
+}
+
+/// The last [`Snapshot`] and when it was read, reused for `ttl`. The async
+/// mutex is held while the store is read, so concurrent scrapes share one
+/// read.
+pub struct MetricsCache {
+    ttl: std::time::Duration,
+    last: tokio::sync::Mutex<Option<(std::time::Instant, Arc<Snapshot>)>>,
+}
+
+impl MetricsCache {
+    pub fn new(ttl: std::time::Duration) -> Self {
+        MetricsCache { ttl, last: tokio::sync::Mutex::new(None) }
+    }
+}
+
+/// The store's part of the metrics: the cached snapshot while it is fresh,
+/// else a new read. Returns it with its age.
+async fn snapshot(state: &AppState, today: Date) -> Result<(Arc<Snapshot>, std::time::Duration), CliError> {
+    let mut last = state.metrics.last.lock().await;
+    if let Some((at, snap)) = last.as_ref()
+        && at.elapsed() < state.metrics.ttl
+    {
+        return Ok((Arc::clone(snap), at.elapsed()));
+    }
+    let inner = AppState::clone(state);
+    let snap = state
+        .with_store(move |store| {
+            let hour_ago = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(3600);
+            Ok(Snapshot {
+                calls_hour: store.calls_since(hour_ago)?,
+                summary: store.summary(&ReadingFilter::default())?,
+                consents: store.consents()?,
+                lags: lags(&inner, store, today)?,
+            })
+        })
+        .await?;
+    let snap = Arc::new(snap);
+    *last = Some((std::time::Instant::now(), Arc::clone(&snap)));
+    Ok((snap, std::time::Duration::ZERO))
+}
+
 async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if !state.keys.allow(&headers) {
         let mut r = text(
@@ -98,24 +156,15 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
         return r;
     }
     let today = state.client.today();
-    let inner = AppState::clone(&state);
-    let gathered = state
-        .with_store(move |store| {
-            let hour_ago = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(3600);
-            let calls_hour = store.calls_since(hour_ago)?;
-            let summary = store.summary(&ReadingFilter::default())?;
-            let consents = store.consents()?;
-            let lags = lags(&inner, store, today)?;
-            Ok((calls_hour, summary, consents, lags))
-        })
-        .await;
-    let (calls_hour, summary, consents, lags) = match gathered {
+    let (snap, age) = match snapshot(&state, today).await {
         Ok(g) => g,
         Err(e) => {
             eprintln!("error: /metrics: {}", e.line());
             return text(StatusCode::SERVICE_UNAVAILABLE, "text/plain; charset=utf-8", "store unreachable\n".into());
         }
     };
+    let Snapshot { calls_hour, summary, consents, lags } = &*snap;
+    let calls_hour = *calls_hour;
     let stats = state.client.stats();
     let mut out = String::with_capacity(4096);
     let n = |v: u64| v as f64;
@@ -146,6 +195,13 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
     family(&mut out, "dataconnect_consents_expiring_soon", "gauge", "Active consents that expire within 30 days.", &one(soon as f64));
     let needs = consents.iter().filter(|c| c.needs_consent).count();
     family(&mut out, "dataconnect_consents_needed", "gauge", "Meters whose consent the API no longer honours.", &one(needs as f64));
+    family(
+        &mut out,
+        "dataconnect_metrics_store_age_seconds",
+        "gauge",
+        "How old the part of these metrics read from the store is (see serve --metrics-cache-seconds).",
+        &one(age.as_secs_f64()),
+    );
     let queue: Vec<(String, f64)> = state.queue.counts().into_iter().map(|(k, v)| (format!("{{state=\"{k}\"}}"), v as f64)).collect();
     family(&mut out, "dataconnect_first_sync_jobs", "gauge", "First syncs of newly consented meters seen by this server, per state.", &queue);
     text(StatusCode::OK, "text/plain; version=0.0.4; charset=utf-8", out)
