@@ -700,6 +700,8 @@ struct PgSchema {
     store: Option<dataconnect_store::PgStore>,
     url: String,
     name: String,
+    /// The server's URL, without the schema.
+    base: String,
 }
 
 #[cfg(feature = "postgres")]
@@ -710,7 +712,7 @@ impl PgSchema {
         let schema = format!("dct_serve_{test}_{}_{nanos}", std::process::id());
         let store = PgStore::open(&PgConfig { schema: Some(schema.clone()), ..PgConfig::new(base) }).expect("schema created");
         let sep = if base.contains('?') { '&' } else { '?' };
-        PgSchema { store: Some(store), url: format!("{base}{sep}options=-csearch_path%3D{schema}"), name: schema }
+        PgSchema { store: Some(store), url: format!("{base}{sep}options=-csearch_path%3D{schema}"), name: schema, base: base.to_owned() }
     }
 }
 
@@ -723,16 +725,26 @@ impl Drop for PgSchema {
     }
 }
 
+/// [`journey`] on a PostgreSQL schema of its own (named after `test`), with
+/// `serve`'s `extra` arguments; `None`, the test skipped, without
+/// `DATACONNECT_TEST_PG_URL`. Keep the schema and the directory alive as
+/// long as the server.
+#[cfg(feature = "postgres")]
+fn pg_journey(test: &str, extra: &[&str]) -> Option<(PgSchema, tempfile::TempDir, (Sandbox, Serve))> {
+    let Some(base) = std::env::var("DATACONNECT_TEST_PG_URL").ok().filter(|u| !u.is_empty()) else {
+        eprintln!("skipped: DATACONNECT_TEST_PG_URL is unset (e.g. postgres://postgres@127.0.0.1:5432/test); .ci/run sets it");
+        return None;
+    };
+    let schema = PgSchema::new(&base, test);
+    let home = tempfile::tempdir().unwrap();
+    let both = journey(home.path(), Path::new(&schema.url), extra);
+    Some((schema, home, both))
+}
+
 #[cfg(feature = "postgres")]
 #[test]
 fn on_postgresql_the_scheduler_runs_in_process_and_back_fills_the_new_consent() {
-    let Some(base) = std::env::var("DATACONNECT_TEST_PG_URL").ok().filter(|u| !u.is_empty()) else {
-        eprintln!("skipped: DATACONNECT_TEST_PG_URL is unset (e.g. postgres://postgres@127.0.0.1:5432/test); .ci/run sets it");
-        return;
-    };
-    let schema = PgSchema::new(&base, "daemon");
-    let home = tempfile::tempdir().unwrap();
-    let (sandbox, serve) = journey(home.path(), Path::new(&schema.url), &["--workers", "2"]);
+    let Some((_schema, _home, (sandbox, serve))) = pg_journey("daemon", &["--workers", "2"]) else { return };
     let authorize = press_consent_button(&serve);
     let back = answer_consent_page(&sandbox, &authorize, &[("client", "0"), ("prm", CLIENT0_METER), ("decision", "accept")]);
     let landed = get(&back);
@@ -760,13 +772,8 @@ fn on_postgresql_the_scheduler_runs_in_process_and_back_fills_the_new_consent() 
 #[cfg(feature = "postgres")]
 #[test]
 fn healthz_answers_503_while_the_store_fails_and_recovers() {
-    let Some(base) = std::env::var("DATACONNECT_TEST_PG_URL").ok().filter(|u| !u.is_empty()) else {
-        eprintln!("skipped: DATACONNECT_TEST_PG_URL is unset (e.g. postgres://postgres@127.0.0.1:5432/test); .ci/run sets it");
-        return;
-    };
-    let schema = PgSchema::new(&base, "health");
-    let home = tempfile::tempdir().unwrap();
-    let (_sandbox, serve) = journey(home.path(), Path::new(&schema.url), &["--workers", "0"]);
+    let Some((schema, _home, (_sandbox, serve))) = pg_journey("health", &["--workers", "0"]) else { return };
+    let base = schema.base.clone();
     assert_eq!(get(&serve.at("/healthz")).status, 200);
     let psql = |sql: &str| {
         let out = std::process::Command::new("psql").arg(&base).args(["-v", "ON_ERROR_STOP=1", "-c", sql]).output().expect("psql runs");
