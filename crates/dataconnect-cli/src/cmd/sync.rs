@@ -31,6 +31,8 @@ use dataconnect_sync::{DaemonConfig, PlanConfig, Schedule, SeriesTarget, SyncCon
 use jiff::Timestamp;
 
 use crate::error::{Class, CliError, from_client};
+
+mod daemon;
 use crate::progress::Reporter;
 use crate::settings::{GlobalArgs, Settings};
 use crate::source::ClientSource;
@@ -63,8 +65,8 @@ pub struct Cmd {
     workers: usize,
     /// Keep running until SIGTERM or SIGINT: each day after 08:00 Paris
     /// (plus a random delay) fetch the new day, and back-fill new consents
-    /// as they are recorded (PostgreSQL store only; every consented meter,
-    /// or the --prm ones; --series applies).
+    /// as they are recorded (every consented meter, or the --prm ones;
+    /// --series applies; on PostgreSQL, with the shared queue).
     #[arg(long)]
     daemon: bool,
     /// The daemon's largest random delay after 08:00 Paris, in minutes.
@@ -73,6 +75,9 @@ pub struct Cmd {
     /// Seeds the daemon's random delay [default: derived from the database].
     #[arg(long, hide = true, value_name = "N")]
     jitter_seed: Option<u64>,
+    /// How often the daemon looks for new consents between daily updates.
+    #[arg(long, hide = true, default_value_t = 60, value_name = "SECONDS")]
+    replan_seconds: u64,
     /// How long a claimed window stays leased without renewal (PostgreSQL);
     /// a crashed process's windows are taken over after this.
     #[arg(long, hide = true, default_value_t = 60, value_name = "SECONDS")]
@@ -98,9 +103,36 @@ impl Cmd {
         }
         let client_settings = settings.client()?;
         if self.daemon && crate::store::postgres_url(&settings.db).is_none() {
-            return Err(CliError::usage(
-                "--daemon needs a PostgreSQL store (--db postgres://…): on an SQLite file, run `dataconnect sync` from a timer instead",
-            ));
+            if !crate::store::exists(&settings.db) {
+                return Err(CliError::new(
+                    Class::Store,
+                    format!(
+                        "no database at {}: record a consent first (`dataconnect consent`), then start the daemon",
+                        crate::store::shown(&settings.db)
+                    ),
+                ));
+            }
+            {
+                let store = crate::store::open_ro(&settings.db)?;
+                daemon_check_prms(&*store, &only_prms, today, &Reporter::new())?;
+            }
+            let series = if only_series.is_empty() { Series::ALL.to_vec() } else { only_series.clone() };
+            return daemon::SqliteDaemon {
+                settings: &settings,
+                client: &client_settings,
+                only: &only_prms,
+                series,
+                revision_days: self.revision_days.unwrap_or(settings.revision_days).max(0),
+                workers: self.workers,
+                schedule: Schedule {
+                    jitter_max: Duration::from_secs(self.jitter_minutes.saturating_mul(60)),
+                    seed: self.jitter_seed.unwrap_or_else(|| seed_of(&settings.db.to_string_lossy())),
+                    ..Schedule::default()
+                },
+                replan: Duration::from_secs(self.replan_seconds.max(1)),
+            }
+            .run()
+            .await;
         }
         #[cfg(feature = "postgres")]
         if let Some(url) = crate::store::postgres_url(&settings.db) {
@@ -177,6 +209,7 @@ impl Cmd {
             daemon_check_prms(&*store, only_prms, today, &reporter)?;
             let daemon = DaemonConfig {
                 only: only_prms.to_vec(),
+                replan_every: Duration::from_secs(self.replan_seconds.max(1)),
                 ..daemon_config(
                     settings,
                     worker_config,
@@ -324,8 +357,7 @@ pub(crate) fn daemon_config(
 }
 
 /// A seed for the daemon's jitter that differs between installations but
-/// stays the same across restarts: a hash of the database URL.
-#[cfg(feature = "postgres")]
+/// stays the same across restarts: a hash of the database URL or path.
 pub(crate) fn seed_of(url: &str) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -400,7 +432,6 @@ pub(crate) fn try_sync_lock(db: &std::path::Path) -> Result<SyncLock, CliError> 
 
 /// `sync --daemon --prm`: every named meter must have a consent recorded;
 /// one that is lost or expired is reported and waited for.
-#[cfg(feature = "postgres")]
 fn daemon_check_prms(store: &dyn Store, only: &[UsagePointId], today: jiff::civil::Date, reporter: &Reporter) -> Result<(), CliError> {
     if only.is_empty() {
         return Ok(());

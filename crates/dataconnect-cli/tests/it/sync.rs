@@ -171,3 +171,65 @@ fn export_round_trips_the_api_across_both_dst_days() {
     let jsonl = export(dir.path(), &sandbox, &db, &["--series", "consumption-curve"]);
     assert_eq!(csv.lines().count(), jsonl.lines().count() + 1);
 }
+
+/// `sync --daemon` on an SQLite file: the first round back-fills, later
+/// rounds of the same day call nothing (the revision window goes with the
+/// day's first round only), a consent recorded meanwhile is back-filled at
+/// the next round, and SIGTERM ends it with exit 0.
+#[test]
+fn the_sqlite_daemon_back_fills_picks_up_new_consents_and_stops_on_sigterm() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = sandbox(dir.path(), |_| {});
+    let db = dir.path().join("d.db");
+    consent(dir.path(), &sandbox, &db);
+    // The data calls for `prm` (the only series is daily energy), its
+    // contract's left out.
+    let daily_calls = |prm: &str| {
+        data_requests(&sandbox.log)
+            .iter()
+            .filter(|r| r["path"].as_str().is_some_and(|p| p.starts_with("/mesure")))
+            .filter(|r| r.to_string().contains(prm))
+            .count()
+    };
+    let rounds = || -> i64 {
+        let conn = rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+        conn.query_row("SELECT count(*) FROM sync_run", [], |r| r.get(0)).unwrap()
+    };
+    let wait = |what: &str, done: &dyn Fn() -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !done() {
+            assert!(Instant::now() < deadline, "after 60 s, still waiting for {what}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let mut daemon = dataconnect(dir.path(), &sandbox, &db)
+        .args(["sync", "--daemon", "--series", "consumption-daily", "--replan-seconds", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // 36 months + 15 days of daily energy: 4 windows.
+    wait("the back-fill", &|| daily_calls(CONSUMER) >= 4);
+    let after_backfill = rounds();
+    wait("two more rounds", &|| rounds() >= after_backfill + 2);
+    assert_eq!(daily_calls(CONSUMER), 4, "later rounds of the day fetch nothing");
+    // A consent recorded while the daemon runs (sandbox client 0's meter).
+    let other = "22516914714270";
+    let url = run_ok(dataconnect(dir.path(), &sandbox, &db).args(["consent", "--sandbox-client", "0"]));
+    let redirect = consent_redirect(url.lines().next().unwrap());
+    run_ok(dataconnect(dir.path(), &sandbox, &db).args(["consent", "complete", "--url", &redirect]));
+    wait("the new consent's back-fill", &|| daily_calls(other) >= 4);
+    assert!(daemon.try_wait().unwrap().is_none(), "the daemon keeps running");
+    let ok = std::process::Command::new("kill").args(["-TERM", &daemon.id().to_string()]).status().unwrap().success();
+    assert!(ok);
+    let status = daemon.wait().unwrap();
+    let mut out = String::new();
+    daemon.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    daemon.stderr.take().unwrap().read_to_string(&mut out).unwrap();
+    assert_eq!(status.code(), Some(0), "{out}");
+    assert!(out.contains("sync daemon: 4 worker(s) on"), "{out}");
+    assert!(out.contains("stopped by a signal"), "{out}");
+    assert!(out.contains("revision window included"), "{out}");
+    assert_eq!(daily_calls(CONSUMER), 4, "{out}");
+}
