@@ -89,6 +89,11 @@ pub struct SandboxArgs {
     /// consent journey. At most 100000.
     #[arg(long, value_name = "N", default_value_t = 0, value_parser = parse_fleet)]
     pub fleet: u32,
+
+    /// Label generation 3's GET answers `application/octet-stream` (their
+    /// body stays JSON), as the 2026 gateway was seen doing.
+    #[arg(long)]
+    pub octet_stream: bool,
 }
 
 impl std::fmt::Debug for SandboxArgs {
@@ -107,6 +112,7 @@ impl std::fmt::Debug for SandboxArgs {
             .field("request_log", &self.request_log)
             .field("consent_page", &self.consent_page)
             .field("fleet", &self.fleet)
+            .field("octet_stream", &self.octet_stream)
             .finish()
     }
 }
@@ -126,6 +132,7 @@ impl SandboxArgs {
             request_log: self.request_log.clone(),
             consent_page: self.consent_page,
             fleet: self.fleet,
+            octet_stream: self.octet_stream,
             ..SandboxConfig::default()
         }
     }

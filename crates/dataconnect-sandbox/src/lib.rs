@@ -95,6 +95,13 @@ pub struct SandboxConfig {
     /// every generation, until three years after the sandbox's first day.
     /// At most [`FLEET_MAX`].
     pub fleet: u32,
+    /// Label the JSON answers of generation 3's GET APIs (the metering and
+    /// contract ones) `application/octet-stream`, as the 2026 gateway was
+    /// seen doing on Enedis's sandbox (dataconnect-2026.md section 1, one
+    /// source). Off by default, as the spec suggests: the OpenAPI
+    /// description says `application/json`; on, a client is tested against
+    /// the quirk (ours parses the body as JSON whatever the label).
+    pub octet_stream: bool,
 }
 
 impl Default for SandboxConfig {
@@ -114,6 +121,7 @@ impl Default for SandboxConfig {
             code_ttl: Duration::from_secs(DEFAULT_CODE_TTL_SECS),
             fault_delay: Duration::from_secs(31),
             fleet: 0,
+            octet_stream: false,
         }
     }
 }
@@ -137,6 +145,7 @@ impl std::fmt::Debug for SandboxConfig {
             .field("code_ttl", &self.code_ttl)
             .field("fault_delay", &self.fault_delay)
             .field("fleet", &self.fleet)
+            .field("octet_stream", &self.octet_stream)
             .finish()
     }
 }

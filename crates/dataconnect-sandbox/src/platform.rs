@@ -404,6 +404,17 @@ async fn gateway(State(sandbox): State<Sandbox>, request: Request, next: Next) -
         })
         .await;
     let (mut response, fault) = outcome;
+    // `--octet-stream`: the 2026 gateway's label on its GET answers (the
+    // body is unchanged JSON), on errors as on data.
+    if sandbox.config().octet_stream
+        && method == Method::GET
+        && matches!(route, Route::Data { family: Family::Y2026, .. })
+        && response.headers().get(axum::http::header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"))
+    {
+        response
+            .headers_mut()
+            .insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("application/octet-stream"));
+    }
     // The `Date` header tells the sandbox's own time (hyper only adds the
     // real time when the header is missing). With `--today` the clock is
     // shifted, and a client needs the server's "now" to turn the hourly

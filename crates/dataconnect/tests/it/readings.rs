@@ -305,3 +305,52 @@ async fn readings_of_one_window_stay_in_it() {
     let lo: Timestamp = w.start_instant();
     assert!(r.iter().all(|x| x.start >= lo && x.end <= w.end_instant()));
 }
+
+/// The 2026 gateway labels its GET answers `application/octet-stream`
+/// (the sandbox's `--octet-stream`): the client reads the same readings,
+/// contract and error kinds through it as through `application/json`.
+#[tokio::test]
+async fn generation_3_through_an_octet_stream_label_reads_the_same() {
+    let plain = start(support::config()).await;
+    let labelled = start(dataconnect_sandbox::SandboxConfig { octet_stream: true, ..support::config() }).await;
+    let meter = prm("22516914714270");
+    // (Building a client installs the TLS provider reqwest needs.)
+    let (a, b) = (client(&plain, Generation::Dc2026), client(&labelled, Generation::Dc2026));
+    // The label is really there, on data and on errors.
+    let http = reqwest::Client::new();
+    let token: serde_json::Value = http
+        .post(labelled.base.join("oauth2/v3/token").unwrap())
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", dataconnect_sandbox::DEFAULT_CLIENT_ID),
+            ("client_secret", dataconnect_sandbox::DEFAULT_CLIENT_SECRET),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let bearer = token["access_token"].as_str().unwrap().to_owned();
+    for path in [format!("situation_contrat_auto/v1/{meter}"), "situation_contrat_auto/v1/123".to_owned()] {
+        let r = http.get(labelled.base.join(&path).unwrap()).bearer_auth(&bearer).send().await.unwrap();
+        assert_eq!(r.headers()["content-type"], "application/octet-stream", "{path}: {}", r.status());
+    }
+    let week = DateRange::new(date(2025, 11, 3), date(2025, 11, 10)).unwrap();
+    for series in [Series::ConsumptionCurve, Series::ConsumptionDaily, Series::ConsumptionMaxPower] {
+        let x = a.readings(&meter, series, week).send().await.unwrap().readings;
+        let y = b.readings(&meter, series, week).send().await.unwrap().readings;
+        assert!(!x.is_empty());
+        assert_eq!(x, y, "{series}");
+    }
+    assert_eq!(a.contract(&meter).send().await.unwrap(), b.contract(&meter).send().await.unwrap());
+    // An error body under the label still gives its kind (a meter no
+    // customer consented for).
+    let stranger = prm("12345678901299");
+    let (ea, eb) = (
+        a.readings(&stranger, Series::ConsumptionDaily, week).send().await.unwrap_err(),
+        b.readings(&stranger, Series::ConsumptionDaily, week).send().await.unwrap_err(),
+    );
+    assert_eq!(ea.kind(), eb.kind(), "{ea} / {eb}");
+    assert_eq!(ea.to_string(), eb.to_string());
+}
