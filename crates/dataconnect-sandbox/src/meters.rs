@@ -61,6 +61,9 @@ pub(crate) struct Meter {
     /// Self-consumption netting: per interval, only the surplus of
     /// consumption over production (or the reverse) is measured.
     pub(crate) self_consumption: bool,
+    /// The customer moved away: the consent still exists, but every data
+    /// and customer call answers ADAM-DC-0007 (our meter 90000000000013).
+    pub(crate) moved_away: bool,
     /// The consent is revoked right after it is given (client 8).
     pub(crate) revoked: bool,
     /// How the load curve is stepped.
@@ -85,6 +88,7 @@ const fn base(prm: &'static str, client: Option<u8>) -> Meter {
         activation: ROLLOUT,
         gaps: Gaps::None,
         self_consumption: false,
+        moved_away: false,
         revoked: false,
         step: StepPlan::Fixed30,
         nulls: false,
@@ -112,6 +116,7 @@ pub(crate) static METERS: &[Meter] = &[
     Meter { step: StepPlan::Fixed10, ..base("90000000000010", None) },
     Meter { step: StepPlan::Changing, ..base("90000000000011", None) },
     Meter { nulls: true, ..base("90000000000012", None) },
+    Meter { moved_away: true, ..base("90000000000013", None) },
 ];
 
 /// The fleet's PRMs are this number plus 1, 2, … N.

@@ -233,3 +233,33 @@ fn the_sqlite_daemon_back_fills_picks_up_new_consents_and_stops_on_sigterm() {
     assert!(out.contains("revision window included"), "{out}");
     assert_eq!(daily_calls(CONSUMER), 4, "{out}");
 }
+
+/// A customer who moved away (ADAM-DC-0007, the sandbox's meter
+/// 90000000000013): `sync` stores the other meters, marks that one as
+/// needing a new consent and says so with the consent exit code; the next
+/// sync does not call for it at all.
+#[test]
+fn a_customer_who_moved_away_is_marked_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = sandbox(dir.path(), |_| {});
+    let db = dir.path().join("m.db");
+    let list = dir.path().join("meters.csv");
+    std::fs::write(&list, "90000000000010\n90000000000013\n").unwrap();
+    run_ok(dataconnect(dir.path(), &sandbox, &db).args(["consent", "import"]).arg(&list));
+    let out = dataconnect(dir.path(), &sandbox, &db).args(["sync", "--series", "consumption-daily"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{err}");
+    assert!(err.contains("meter 90000000000013 needs a new consent"), "{err}");
+    let status: serde_json::Value =
+        serde_json::from_str(&run_ok(dataconnect(dir.path(), &sandbox, &db).args(["status", "--format", "json"]))).unwrap();
+    let consents = status["consents"].as_array().unwrap();
+    let moved = consents.iter().find(|c| c["usage_point_id"] == "90000000000013").unwrap();
+    assert_eq!(moved["state"], "needs-consent", "{moved}");
+    assert!(moved["reason"].as_str().unwrap().contains("ADAM-DC-0007"), "{moved}");
+    let other = status["series"].as_array().unwrap().iter().find(|s| s["usage_point_id"] == "90000000000010").unwrap();
+    assert!(other["points"].as_u64().unwrap() > 1000, "{other}");
+    let asked = |prm: &str| data_requests(&sandbox.log).iter().filter(|r| r.to_string().contains(prm)).count();
+    let before = asked("90000000000013");
+    run_ok(dataconnect(dir.path(), &sandbox, &db).args(["sync", "--series", "consumption-daily"]));
+    assert_eq!(asked("90000000000013"), before, "a meter that needs consent is not called again");
+}

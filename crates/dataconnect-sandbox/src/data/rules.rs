@@ -150,6 +150,9 @@ pub(crate) enum ErrorKind {
     /// A customers route on a PRM that has no customer data (production
     /// points).
     NotACustomer,
+    /// The customer is no longer the meter's holder (moved away):
+    /// ADAM-DC-0007.
+    MovedAway,
 }
 
 impl From<ErrorKind> for DataError {
@@ -221,6 +224,8 @@ impl DataError {
             ),
             K::NoData => (StatusCode::NOT_FOUND, "no_data_found", "no measure found for this usage point"),
             K::NotACustomer => (StatusCode::NOT_FOUND, "STM-ERR-0000019", "Unknown or unauthorized user"),
+            // The error page's reading (403); 2026 was seen answering 400.
+            K::MovedAway => (StatusCode::FORBIDDEN, "ADAM-DC-0007", "The customer is not owner of this usage point."),
         };
         let mut out = Vec::with_capacity(160);
         out.push(b'{');
@@ -306,6 +311,7 @@ impl DataError {
                 return json_response(StatusCode::BAD_REQUEST, out);
             }
             K::NoData => (StatusCode::NOT_FOUND, "no_data_found", "Pas de mesure trouvée pour ce point"),
+            K::MovedAway => return moved_away_2026(),
         };
         code_message(status, code, message)
     }
@@ -326,10 +332,25 @@ impl DataError {
                 (StatusCode::FORBIDDEN, "ADAM-DC-0008", "Le client n'est pas autorisé pour le point demandé")
             }
             K::NoData | K::NotACustomer => (StatusCode::NOT_FOUND, "no_data_found", label),
+            // No capture of the contract APIs for a customer who moved: the
+            // metering capture's body is the faithful guess.
+            K::MovedAway => return moved_away_2026(),
             _ => (StatusCode::BAD_REQUEST, "invalid_request", "Le paramètre usage_point_id doit contenir 14 chiffres"),
         };
         code_message(status, code, message)
     }
+}
+
+/// ADAM-DC-0007 as captured in 2026 (conso-api #151): a 400 that keeps the
+/// v5 keys, in French.
+fn moved_away_2026() -> Response {
+    let mut out = Vec::with_capacity(120);
+    out.push(b'{');
+    json::field(&mut out, "error", "ADAM-DC-0007");
+    out.push(b',');
+    json::field(&mut out, "error_description", "Le client n'est pas titulaire du point demandé.");
+    out.push(b'}');
+    json_response(StatusCode::BAD_REQUEST, out)
 }
 
 fn code_message(status: StatusCode, code: &str, message: &str) -> Response {
@@ -376,11 +397,16 @@ pub(crate) fn consented(sandbox: &Sandbox, access: &Access, prm: &str) -> Result
     if meters::fleet_index(prm, fleet).is_some() && sandbox.clock().today() >= sandbox.fleet_consent_end() {
         return Err(ErrorKind::NoConsent.into());
     }
-    match access {
-        Access::Application => Ok(meter),
-        Access::Customer { usage_points } if usage_points.iter().any(|p| p == prm) => Ok(meter),
-        Access::Customer { .. } => Err(ErrorKind::NoConsent.into()),
+    let meter = match access {
+        Access::Application => meter,
+        Access::Customer { usage_points } if usage_points.iter().any(|p| p == prm) => meter,
+        Access::Customer { .. } => return Err(ErrorKind::NoConsent.into()),
+    };
+    // A caller with a consent for a meter whose customer moved away.
+    if meter.moved_away {
+        return Err(ErrorKind::MovedAway.into());
     }
+    Ok(meter)
 }
 
 /// What a metering route serves.

@@ -101,3 +101,26 @@ async fn injected_faults_surface_as_their_kinds() {
         assert!(kinds.contains(k), "{k} not seen in {kinds:?}");
     }
 }
+
+/// A customer who moved away (the sandbox's meter 90000000000013): every
+/// data and contract call answers ADAM-DC-0007, 403 in v5 (the error page)
+/// and 400 with the v5 keys in French in 2026 (the captured body); the
+/// client reads both as "needs a new consent", which stops the meter.
+#[tokio::test]
+async fn a_customer_who_moved_away_needs_a_new_consent() {
+    let run = start(support::config()).await;
+    let meter = prm("90000000000013");
+    let week = DateRange::new(date(2025, 11, 3), date(2025, 11, 10)).unwrap();
+    for (generation, status) in [(Generation::V5, 403), (Generation::Dc2026, 400)] {
+        let c = client(&run, generation);
+        for series in [Series::ConsumptionDaily, Series::ConsumptionCurve] {
+            let e = c.readings(&meter, series, week).send().await.unwrap_err();
+            assert_eq!(e.kind(), &ErrorKind::ConsentRequired, "{generation} {series}: {e}");
+            assert!(e.needs_consent() && !e.is_retryable(), "{generation}: {e}");
+            assert_eq!(e.status(), Some(status), "{generation}: {e}");
+            assert_eq!(e.code().map(str::to_ascii_uppercase).as_deref(), Some("ADAM-DC-0007"), "{generation}: {e}");
+        }
+        let e = c.contract(&meter).send().await.unwrap_err();
+        assert!(e.needs_consent(), "{generation} contract: {e}");
+    }
+}
