@@ -5,7 +5,8 @@
 //! Off-peak hours come from the meter's contract as the store keeps it (the
 //! `HC (22H00-6H00)` label Enedis returns), or from `--offpeak` when the
 //! contract has none or is wrong (users report both, see `spec/peers.md`
-//! section 3, item 8). An HP/HC split needs the load curve; each curve point
+//! section 3, item 8). A store without the meter's contract (PostgreSQL,
+//! where `sync` reads none) gets it read and stored once, here. An HP/HC split needs the load curve; each curve point
 //! is cut at the off-peak boundaries in 5-minute slices of Paris local
 //! time, so a PT60M point across 06:30 or a DST day is split exactly, not by
 //! its start alone. A base tariff uses the daily energy, or the curve when
@@ -156,7 +157,12 @@ impl Cmd {
             (None, Some(hp), Some(hc)) => {
                 let (offpeak, source) = match override_hours {
                     Some(r) => (r, "--offpeak"),
-                    None => (contract_offpeak(&store, &prm)?, "contract"),
+                    None => {
+                        if store.meter_info(&prm)?.is_none() {
+                            read_contract(&settings, &prm).await;
+                        }
+                        (contract_offpeak(&store, &prm)?, "contract")
+                    }
                 };
                 (Tariff::HpHc { hp, hc, offpeak }, Some(source))
             }
@@ -174,6 +180,24 @@ impl Cmd {
             CostsFormat::Table => render(&costs),
         };
         crate::cmd::plot::print_stdout(&text)
+    }
+}
+
+/// The contract of a meter the store has none for (a store synced on
+/// PostgreSQL, or before `sync` read contracts): read once with the
+/// configured credentials and stored, as `sync` does. Anything that stops
+/// it (no credentials here, no consent, the API refusing) leaves the store
+/// as it was, and the caller's "no off-peak hours" message says what to
+/// pass instead.
+async fn read_contract(settings: &Settings, prm: &UsagePointId) {
+    let Ok(client_settings) = settings.client() else { return };
+    let Ok(store) = crate::store::open_rw(&settings.db) else { return };
+    let Ok(client) = crate::source::client(&client_settings, &settings.db) else { return };
+    // Notes go to standard error: standard output holds the costs (JSON
+    // with --format json).
+    let note = |l: &str| eprintln!("{l}");
+    if let Err(e) = crate::cmd::sync::fetch_missing_contracts(&*store, &client, std::slice::from_ref(prm), &note).await {
+        note(&format!("warning: the contract of {prm} could not be stored: {}", e.line()));
     }
 }
 

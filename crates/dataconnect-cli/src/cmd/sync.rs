@@ -18,8 +18,8 @@
 //! the file, and a meter's contract is read once, before its first data
 //! call ([`fetch_missing_contracts`]): `costs` takes the off-peak hours
 //! from it, the planner the activation day. The PostgreSQL path does not
-//! read contracts yet: several processes would each ask for them, and that
-//! belongs in the shared queue.
+//! read contracts: several processes would each ask for them (that belongs
+//! in the shared queue); `costs` reads a missing one when it needs it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -144,7 +144,7 @@ impl Cmd {
         let meters = consented_meters(&store, &only_prms, today)?;
         let client = crate::source::client(&client_settings, &settings.db)?;
         let reporter = Reporter::new();
-        fetch_missing_contracts(&store, &client, &meters, &reporter).await?;
+        fetch_missing_contracts(&store, &client, &meters, &|l| reporter.line(l)).await?;
         let mut source = ClientSource::new(client);
         let series = if only_series.is_empty() { Series::ALL.to_vec() } else { only_series.clone() };
         let stopped = store.series_states()?;
@@ -468,12 +468,13 @@ fn daemon_check_prms(store: &dyn Store, only: &[UsagePointId], today: jiff::civi
 /// again at every run; one refused for a while (network, 5xx after the
 /// client's retries, quota) is asked again next run; a lost consent is left
 /// to the data calls, which mark the meter. None of these stops the sync.
-/// Returns how many contracts were stored.
+/// `note` gets the warnings and the summary line. Returns how many
+/// contracts were stored.
 pub async fn fetch_missing_contracts(
     store: &dyn Store,
     client: &dataconnect::Client,
     meters: &[UsagePointId],
-    reporter: &Reporter,
+    note: &(dyn Fn(&str) + Sync),
 ) -> Result<usize, CliError> {
     let mut stored = 0;
     for prm in meters {
@@ -494,10 +495,10 @@ pub async fn fetch_missing_contracts(
             }
             Err(e) if e.needs_consent() => {}
             Err(e) if e.is_retryable() => {
-                reporter.line(&format!("warning: meter {prm}: contract not read this time ({}); the next sync asks again", from_client(&e).line()));
+                note(&format!("warning: meter {prm}: contract not read this time ({}); the next sync asks again", from_client(&e).line()));
             }
             Err(e) => {
-                reporter.line(&format!(
+                note(&format!(
                     "warning: meter {prm}: the API gives no contract ({}); syncing without it (`costs` then needs --offpeak)",
                     from_client(&e).line()
                 ));
@@ -512,7 +513,7 @@ pub async fn fetch_missing_contracts(
         }
     }
     if stored > 0 {
-        reporter.line(&format!("contracts: read and stored for {stored} meter(s)"));
+        note(&format!("contracts: read and stored for {stored} meter(s)"));
     }
     Ok(stored)
 }

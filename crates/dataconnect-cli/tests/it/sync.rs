@@ -263,3 +263,28 @@ fn a_customer_who_moved_away_is_marked_and_left_alone() {
     run_ok(dataconnect(dir.path(), &sandbox, &db).args(["sync", "--series", "consumption-daily"]));
     assert_eq!(asked("90000000000013"), before, "a meter that needs consent is not called again");
 }
+
+/// `costs --hp --hc` on a store without the meter's contract (synced on
+/// PostgreSQL, or before `sync` read contracts) reads it once with the
+/// configured credentials, stores it, and takes the off-peak hours from it.
+#[test]
+fn costs_reads_a_missing_contract_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = sandbox(dir.path(), |_| {});
+    let db = dir.path().join("c.db");
+    consent(dir.path(), &sandbox, &db);
+    run_ok(dataconnect(dir.path(), &sandbox, &db).args(["sync", "--series", "consumption-curve", "--since", "2026-11-01"]));
+    // An older store: no contract.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    assert_eq!(conn.execute("DELETE FROM meter", []).unwrap(), 1);
+    drop(conn);
+    let contract_calls =
+        || data_requests(&sandbox.log).iter().filter(|r| r["path"].as_str().is_some_and(|p| !p.starts_with("/mesure"))).count();
+    let before = contract_calls();
+    let args = ["costs", "--prm", CONSUMER, "--from", "2026-11-02", "--to", "2026-11-09", "--hp", "0.25", "--hc", "0.18", "--format", "json"];
+    let costs: serde_json::Value = serde_json::from_str(&run_ok(dataconnect(dir.path(), &sandbox, &db).args(args))).unwrap();
+    assert_eq!(costs["offpeak_source"], "contract", "{costs}");
+    assert_eq!(contract_calls(), before + 3, "the contract, read once (three APIs in 2026)");
+    run_ok(dataconnect(dir.path(), &sandbox, &db).args(args));
+    assert_eq!(contract_calls(), before + 3, "and then taken from the store");
+}

@@ -216,7 +216,7 @@ pub async fn sync_meters(state: &Inner, prms: &[UsagePointId]) -> Result<FirstSy
             // Between the last week (the customer is waiting for a chart)
             // and the history: the contract, for `costs` and so that the
             // history starts at the meter's activation day.
-            crate::cmd::sync::fetch_missing_contracts(&**state.store, &state.client, prms, &reporter).await?;
+            crate::cmd::sync::fetch_missing_contracts(&**state.store, &state.client, prms, &|l| reporter.line(l)).await?;
             for t in &mut targets {
                 t.activation = state.store.meter_info(&t.prm)?.and_then(|i| i.activation);
                 if let Some(day) = t.activation {

@@ -146,7 +146,7 @@ impl SqliteDaemon<'_> {
         let consents = self.consents(store)?;
         let usable: Vec<UsagePointId> =
             consents.iter().filter(|c| !c.needs_consent && c.expiry > day).map(|c| c.usage_point_id.clone()).collect();
-        fetch_missing_contracts(store, client, &usable, reporter).await?;
+        fetch_missing_contracts(store, client, &usable, &|l| reporter.line(l)).await?;
         let mut source = ClientSource::new(client.clone());
         let mut activation = HashMap::new();
         for prm in &usable {
