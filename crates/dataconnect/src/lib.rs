@@ -225,7 +225,9 @@ pub use domain::{
 };
 pub use error::{Error, ErrorKind};
 pub use plan::{Plan, history_deadline, plan_windows};
-pub use quota::{QuotaConfig, QuotaFuture, SHARED_MARGIN_STEP, SHARED_MAX_MARGIN, SHARED_SECOND_MARGIN, SharedQuota, SharedQuotaError};
+pub use quota::{
+    QuotaConfig, QuotaFuture, Reservation, SHARED_MARGIN_STEP, SHARED_MAX_MARGIN, SHARED_SECOND_MARGIN, SharedQuota, SharedQuotaError,
+};
 pub use secret::{AccessToken, AuthorizationCode, ClientSecret, RefreshToken};
 pub use token_store::{FileTokenStore, MemoryTokenStore, StoredToken, TokenStore};
 

@@ -79,10 +79,29 @@ pub trait SharedQuota: Send + Sync {
     /// from now until it (zero when the slot is now).
     fn reserve<'a>(&'a self, api: &'static str) -> QuotaFuture<'a, Duration>;
 
+    /// [`reserve`](Self::reserve), also saying how long the reservation
+    /// queued behind others' (a lock) before its slot was computed. The
+    /// gate measures each reservation's round trip to tell an answer that
+    /// came back late (its call may then leave late, and the slot is given
+    /// up) from one that waited its turn; the default says it never queued.
+    fn reserve_timed<'a>(&'a self, api: &'static str) -> QuotaFuture<'a, Reservation> {
+        Box::pin(async move { Ok(Reservation { wait: self.reserve(api).await?, queued: Duration::ZERO }) })
+    }
+
     /// Closes the budget of every API, for everyone, until `wait` from now
     /// (after a 429). With `widen` (a per-second 429), the slots are also
     /// spaced a little wider from now on.
     fn close_for<'a>(&'a self, wait: Duration, widen: bool) -> QuotaFuture<'a, ()>;
+}
+
+/// A slot reserved in a [`SharedQuota`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reservation {
+    /// How long to wait from now until the slot.
+    pub wait: Duration,
+    /// How long the reservation waited for its turn before the slot was
+    /// computed (not a delay of the answer).
+    pub queued: Duration,
 }
 
 /// The one-second window's margin a shared budget starts with, the step a
@@ -186,16 +205,17 @@ impl Gate {
             let late = match &self.shared {
                 Some(shared) => {
                     let asked = Instant::now();
-                    let wait = shared.reserve(api).await?;
+                    let Reservation { wait, queued } = shared.reserve_timed(api).await?;
                     let answered = Instant::now();
                     // The shortest round trip seen so far is the constant
                     // part (the network's), which the margin absorbs;
-                    // anything above it may have delayed the answer, and so
-                    // the send, after the slot was computed. (It may also
-                    // be a wait for the budget's row lock, before the slot
-                    // was computed: then a slot is given up for nothing,
-                    // which costs one slot, never a 429.)
-                    let rtt = answered - asked;
+                    // anything above it, less the time the reservation
+                    // queued for its turn (before the slot was computed),
+                    // may have delayed the answer, and so the send. (A
+                    // delay on the way there, not back, is counted too:
+                    // then a slot is given up for nothing, which costs one
+                    // slot, never a 429.)
+                    let rtt = (answered - asked).saturating_sub(queued);
                     let nanos = u64::try_from(rtt.as_nanos()).unwrap_or(u64::MAX);
                     let base = self.fastest_reserve_ns.fetch_min(nanos, Ordering::Relaxed).min(nanos);
                     let due = answered + wait;

@@ -317,6 +317,28 @@ the sync reaches {:.0}% of it, and its ceiling at the quota is {:.0} points/s",
         100.0 * sync_rate / base_rate,
         f64::from(quota) * per_window as f64,
     );
+    // What one refresh of `serve`'s /metrics snapshot costs on this store:
+    // the readings per series (a scan) and the newest coverage of every
+    // meter and series (one query each).
+    {
+        let t = Instant::now();
+        let total: u64 = store.summary(&dataconnect_store::ReadingFilter::default())?.iter().map(|s| s.points).sum();
+        let summary = t.elapsed();
+        let t = Instant::now();
+        let mut coverages = 0usize;
+        for c in store.consents()? {
+            for s in Series::ALL {
+                coverages += store.coverage(&c.usage_point_id, s)?.len();
+            }
+        }
+        let lags = t.elapsed();
+        println!(
+            "fleet /metrics snapshot: readings per series {:.2} s ({total} readings), newest coverage of {} meter-series {:.2} s ({coverages} ranges)",
+            summary.as_secs_f64(),
+            meters as usize * Series::ALL.len(),
+            lags.as_secs_f64(),
+        );
+    }
     let complete = r.is_complete();
     drop(source);
     if let Ok(store) = Arc::try_unwrap(store) {

@@ -73,8 +73,8 @@ pub struct Cmd {
     /// Make the state's last digit N, which is how the sandbox picks its test client 0 to 9 when it shows no consent page.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=9))]
     sandbox_client: Option<u8>,
-    /// How long `/metrics` reuses what it read from the store (readings per series, lag per meter, consents), in seconds; 0 reads the store at every scrape. The client's counters are always current.
-    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    /// How long `/metrics` reuses what it read from the store (readings per series, lag per meter, consents), in seconds; 0 reads the store at every scrape. The client's counters and the calls of the last hour are always current.
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     metrics_cache_seconds: u64,
 }
 

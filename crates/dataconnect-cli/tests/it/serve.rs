@@ -685,7 +685,7 @@ fn metrics_reuse_the_store_snapshot_for_the_configured_time() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let second = get_with_key(&cached.at("/metrics")).body;
-    assert_eq!(sample(&second, "dataconnect_consents_active"), active, "within 30 s, the snapshot is reused");
+    assert_eq!(sample(&second, "dataconnect_consents_active"), active, "within the cache time (300 s), the snapshot is reused");
     assert!(sample(&second, "dataconnect_metrics_store_age_seconds") > 0.0);
     // The client's counters are not part of the snapshot.
     assert!(second.contains("dataconnect_api_calls_total "));

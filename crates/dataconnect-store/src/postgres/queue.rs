@@ -354,6 +354,35 @@ impl SharedQuota for PgSharedQuota {
         })
     }
 
+    /// One round trip too, through migration 0003's function, which also
+    /// reports the time spent waiting for the budget's row lock.
+    fn reserve_timed<'a>(&'a self, api: &'static str) -> QuotaFuture<'a, dataconnect::Reservation> {
+        let pool = self.pool.clone();
+        let t = self.target.clone();
+        let per_second = i32::try_from(self.config.per_second.max(1)).unwrap_or(i32::MAX);
+        let per_hour = i32::try_from(self.config.per_hour.max(1)).unwrap_or(i32::MAX);
+        let margin = i32::try_from(SHARED_SECOND_MARGIN.as_millis()).unwrap_or(40);
+        Box::pin(async move {
+            let pair: Vec<f64> = self
+                .on_store(async move {
+                    sqlx::query("SELECT dataconnect_quota_reserve_timed($1, $2, $3, $4)")
+                        .bind(api)
+                        .bind(per_second)
+                        .bind(per_hour)
+                        .bind(margin)
+                        .fetch_one(&pool)
+                        .await
+                        .and_then(|r| r.try_get::<Vec<f64>, _>(0))
+                        .map_err(|e| pg_error(&t, e))
+                })
+                .await?;
+            let secs = |i: usize| {
+                Duration::try_from_secs_f64(pair.get(i).copied().unwrap_or(0.0).max(0.0)).unwrap_or(Duration::ZERO)
+            };
+            Ok(dataconnect::Reservation { wait: secs(0), queued: secs(1) })
+        })
+    }
+
     fn close_for<'a>(&'a self, wait: Duration, widen: bool) -> QuotaFuture<'a, ()> {
         let pool = self.pool.clone();
         let t = self.target.clone();

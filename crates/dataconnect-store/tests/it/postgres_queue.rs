@@ -173,17 +173,32 @@ fn pg_shared_quota_never_exceeds_the_budget_across_processes() {
     let config = QuotaConfig { per_second, per_hour: 100_000 };
     let quotas = [store.shared_quota(config).unwrap(), other.shared_quota(config).unwrap()];
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let mut times: Vec<std::time::Instant> = rt.block_on(async {
-        let calls = (0..60).map(|i| {
-            let q = &quotas[i % 2];
-            async move {
-                let wait = q.reserve("application").await.unwrap();
-                tokio::time::sleep(wait).await;
-                std::time::Instant::now()
-            }
-        });
-        futures::future::join_all(calls).await
-    });
+    // Half the callers use `reserve`, half `reserve_timed` (what the
+    // client's gate calls, migration 0003): both hand out slots of one
+    // schedule.
+    let (times, queued): (Vec<std::time::Instant>, Vec<Duration>) = rt
+        .block_on(async {
+            let calls = (0..60).map(|i| {
+                let q = &quotas[i % 2];
+                async move {
+                    let (wait, queued) = if i % 4 < 2 {
+                        (q.reserve("application").await.unwrap(), Duration::ZERO)
+                    } else {
+                        let r = q.reserve_timed("application").await.unwrap();
+                        (r.wait, r.queued)
+                    };
+                    tokio::time::sleep(wait).await;
+                    (std::time::Instant::now(), queued)
+                }
+            });
+            futures::future::join_all(calls).await
+        })
+        .into_iter()
+        .unzip();
+    let mut times = times;
+    // 60 reservations at once on one row: the lock waits are real, and
+    // never absurd.
+    assert!(queued.iter().all(|q| *q < Duration::from_secs(10)), "{queued:?}");
     times.sort();
     let busiest = (0..times.len())
         .map(|i| times[i..].iter().take_while(|t| **t < times[i] + Duration::from_secs(1)).count())
