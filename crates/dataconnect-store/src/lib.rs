@@ -78,6 +78,12 @@ pub trait Store: Send + Sync {
     /// The covered day ranges of `prm` and `series`, merged and in order.
     fn coverage(&self, prm: &UsagePointId, series: Series) -> Result<Vec<DateRange>>;
 
+    /// For every meter and series with any coverage, the end (exclusive)
+    /// of its newest covered range, in one query (`serve`'s lag per meter
+    /// and series, where a [`coverage`](Self::coverage) call each would be
+    /// thousands of queries). Ordered by meter and series.
+    fn coverage_ends(&self) -> Result<Vec<(UsagePointId, Series, jiff::civil::Date)>>;
+
     /// Calls `each` for every stored reading matching `filter`, ordered by
     /// meter, series and start, without holding them all in memory.
     /// Stops at the first error `each` returns. Returns the number of readings visited.
@@ -150,6 +156,9 @@ macro_rules! delegate_store {
             }
             fn coverage(&self, prm: &UsagePointId, series: Series) -> Result<Vec<DateRange>> {
                 (**self).coverage(prm, series)
+            }
+            fn coverage_ends(&self) -> Result<Vec<(UsagePointId, Series, jiff::civil::Date)>> {
+                (**self).coverage_ends()
             }
             fn for_each_reading(
                 &self,

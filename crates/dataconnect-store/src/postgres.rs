@@ -795,6 +795,21 @@ impl Store for PgStore {
             .collect()
     }
 
+    fn coverage_ends(&self) -> Result<Vec<(UsagePointId, Series, Date)>> {
+        let rows = self.rows(
+            "SELECT usage_point_id, series, to_char(max(end_day), 'YYYY-MM-DD') FROM coverage
+              GROUP BY usage_point_id, series ORDER BY usage_point_id, series"
+                .to_owned(),
+            PgArguments::default(),
+        )?;
+        rows.iter()
+            .map(|r| {
+                let (p, s, e): (String, String, String) = (self.get(r, 0)?, self.get(r, 1)?, self.get(r, 2)?);
+                Ok((self.prm(&p)?, self.series(&s)?, self.day(&e)?))
+            })
+            .collect()
+    }
+
     fn for_each_reading(
         &self,
         filter: &ReadingFilter,

@@ -389,6 +389,22 @@ impl Store for SqliteStore {
             .collect()
     }
 
+    fn coverage_ends(&self) -> Result<Vec<(UsagePointId, Series, Date)>> {
+        let rows: Vec<(String, String, String)> = {
+            let conn = self.lock();
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT usage_point_id, series, MAX(end_day) FROM coverage
+                      GROUP BY usage_point_id, series ORDER BY usage_point_id, series",
+                )
+                .map_err(|e| self.err(e))?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .and_then(|rows| rows.collect())
+                .map_err(|e| self.err(e))?
+        };
+        rows.iter().map(|(p, s, e)| Ok((self.prm(p)?, self.series(s)?, self.day(e)?))).collect()
+    }
+
     fn for_each_reading(
         &self,
         filter: &ReadingFilter,

@@ -159,6 +159,13 @@ fn pg_coverage_merges_touching_and_overlapping_windows() {
     put(d(2025, 1, 3), d(2025, 1, 4));
     assert_eq!(store.coverage(&p, CURVE).unwrap(), vec![range(d(2025, 1, 1), d(2025, 1, 22))]);
     assert!(store.coverage(&p, Series::ConsumptionDaily).unwrap().is_empty());
+    // The newest end of every meter and series, in one query.
+    let daily = range(d(2025, 2, 1), d(2025, 2, 3));
+    store.upsert_window(&WindowWrite { prm: &p, series: Series::ConsumptionDaily, window: daily, readings: &[] }).unwrap();
+    assert_eq!(
+        store.coverage_ends().unwrap(),
+        vec![(p.clone(), CURVE, d(2025, 1, 22)), (p.clone(), Series::ConsumptionDaily, d(2025, 2, 3))]
+    );
 }
 
 #[test]
