@@ -40,3 +40,10 @@ BEGIN
      WHERE api = p_api;
     RETURN ARRAY[extract(epoch FROM (slot - t_now)), extract(epoch FROM (t_now - asked))];
 END $$;
+
+-- The previous entry point keeps its signature for processes of the
+-- previous version, and now shares the one body above.
+CREATE OR REPLACE FUNCTION dataconnect_quota_reserve(p_api text, p_per_second integer, p_per_hour integer, p_margin_ms integer)
+RETURNS double precision LANGUAGE sql SET search_path FROM CURRENT AS $$
+    SELECT (dataconnect_quota_reserve_timed(p_api, p_per_second, p_per_hour, p_margin_ms))[1];
+$$;

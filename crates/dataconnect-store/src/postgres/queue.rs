@@ -330,31 +330,13 @@ impl PgSharedQuota {
 }
 
 impl SharedQuota for PgSharedQuota {
+    /// The slot of [`reserve_timed`](Self::reserve_timed), without the
+    /// lock wait.
     fn reserve<'a>(&'a self, api: &'static str) -> QuotaFuture<'a, Duration> {
-        let pool = self.pool.clone();
-        let t = self.target.clone();
-        let per_second = i32::try_from(self.config.per_second.max(1)).unwrap_or(i32::MAX);
-        let per_hour = i32::try_from(self.config.per_hour.max(1)).unwrap_or(i32::MAX);
-        let margin = i32::try_from(SHARED_SECOND_MARGIN.as_millis()).unwrap_or(40);
-        Box::pin(async move {
-            let secs: f64 = self
-                .on_store(async move {
-                    sqlx::query("SELECT dataconnect_quota_reserve($1, $2, $3, $4)")
-                        .bind(api)
-                        .bind(per_second)
-                        .bind(per_hour)
-                        .bind(margin)
-                        .fetch_one(&pool)
-                        .await
-                        .and_then(|r| r.try_get::<f64, _>(0))
-                        .map_err(|e| pg_error(&t, e))
-                })
-                .await?;
-            Ok(Duration::try_from_secs_f64(secs.max(0.0)).unwrap_or(Duration::ZERO))
-        })
+        Box::pin(async move { Ok(self.reserve_timed(api).await?.wait) })
     }
 
-    /// One round trip too, through migration 0003's function, which also
+    /// One round trip, through migration 0003's function, which also
     /// reports the time spent waiting for the budget's row lock.
     fn reserve_timed<'a>(&'a self, api: &'static str) -> QuotaFuture<'a, dataconnect::Reservation> {
         let pool = self.pool.clone();
