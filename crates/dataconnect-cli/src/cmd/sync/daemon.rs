@@ -69,6 +69,12 @@ impl SqliteDaemon<'_> {
             self.workers,
             crate::store::shown(db)
         ));
+        let today = self.settings.today.unwrap_or_else(|| self.schedule.planning_day(Timestamp::now()));
+        if !self.consents(&store)?.iter().any(|c| !c.needs_consent && c.expiry > today) {
+            // Not an error: `serve` or `dataconnect consent` may record one
+            // into this database while the daemon runs.
+            reporter.line("sync daemon: no valid consent yet; waiting for one (`dataconnect consent`, or `dataconnect serve`'s journey)");
+        }
         let shutdown = shutdown_signal();
         futures::pin_mut!(shutdown);
         let mut revised_on: Option<Date> = None;
