@@ -288,6 +288,8 @@ pub struct Inner {
     wrong_keys: throttle::Throttle,
     /// The most pending consent requests at once.
     pub max_pending: u64,
+    /// Readings answers written at once (see `api::readings`).
+    pub readers: Arc<tokio::sync::Semaphore>,
     /// When expired pending requests were last pruned.
     last_prune: Mutex<Option<Instant>>,
 }
@@ -458,6 +460,9 @@ impl Cmd {
             metrics: ops::MetricsCache::new(std::time::Duration::from_secs(self.metrics_cache_seconds)),
             accord: throttle::Throttle::new(self.max_pending_per_address as usize, pages::PENDING_WINDOW),
             max_pending: self.max_pending,
+            readers: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(2, 8),
+            )),
             wrong_keys: throttle::Throttle::new(WRONG_KEYS_PER_MINUTE, Duration::from_secs(60)),
             last_prune: Mutex::new(None),
         });

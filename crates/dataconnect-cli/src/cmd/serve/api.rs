@@ -299,13 +299,24 @@ async fn readings(
     // The answer is written on a blocking thread, slice by slice, into a
     // small channel: a slow client holds that thread (and at most a few
     // slices in memory), never the store.
+    // At most a few answers are written at once (one per core): the others
+    // wait for their turn without a thread, so the CPU stays free for the
+    // other requests and for `/healthz`.
     let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(4);
     let store = std::sync::Arc::clone(&state.store);
-    tokio::task::spawn_blocking(move || {
-        if let Err(e) = stream_readings(&**store, &prm, series, range, tz, &tx) {
-            eprintln!("error: the readings answer of {prm} stopped: {e}");
-            let _ = tx.blocking_send(Err(e));
-        }
+    let writers = std::sync::Arc::clone(&state.readers);
+    tokio::spawn(async move {
+        let Ok(permit) = writers.acquire_owned().await else { return };
+        let written = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            if let Err(e) = stream_readings(&**store, &prm, series, range, tz, &tx) {
+                if e.kind() != std::io::ErrorKind::BrokenPipe {
+                    eprintln!("error: the readings answer of {prm} stopped: {e}");
+                }
+                let _ = tx.blocking_send(Err(e));
+            }
+        });
+        let _ = written.await;
     });
     let stream = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
     let mut r = (StatusCode::OK, axum::body::Body::from_stream(stream)).into_response();
