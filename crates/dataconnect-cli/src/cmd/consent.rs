@@ -10,6 +10,12 @@
 //! obtained elsewhere (an earlier gateway, a CRM export, the sandbox's
 //! `--fleet`), one PRM a line, after checking every line: a bad line
 //! stops the import before anything is written.
+//!
+//! Completing a redirect (here and in `serve`) takes its pending request
+//! by key (one use, at most [`PENDING_TTL`] old), lets the client confirm
+//! its meters with Enedis, and records each meter without ever weakening
+//! what is on record ([`reconcile`]); [`is_fresh`] says which meters the
+//! browser that brought the redirect may be shown.
 
 use std::collections::HashMap;
 use std::io::Read as _;
