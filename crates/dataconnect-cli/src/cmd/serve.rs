@@ -115,6 +115,9 @@ pub struct Cmd {
     /// The most consent requests one client address (an IPv6 /64) may open per 30 minutes.
     #[arg(long, default_value_t = 20, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     max_pending_per_address: u32,
+    /// The address of a reverse proxy in front of serve (repeat for several): for its requests the visitor's address, which the per-address limits count, is read from X-Forwarded-For.
+    #[arg(long, value_name = "IP")]
+    trusted_proxy: Vec<std::net::IpAddr>,
     /// Seconds a connection may take to send a request head (idle keep-alive connections and silent sockets are closed after it).
     #[arg(long, default_value_t = 10, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=300))]
     head_timeout: u64,
@@ -288,6 +291,8 @@ pub struct Inner {
     wrong_keys: throttle::Throttle,
     /// The most pending consent requests at once.
     pub max_pending: u64,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (see `throttle`).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Readings answers written at once (see `api::readings`).
     pub readers: Arc<tokio::sync::Semaphore>,
     /// When expired pending requests were last pruned.
@@ -346,7 +351,7 @@ async fn guard(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    let peer = request.extensions().get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let peer = throttle::client_address(request.extensions(), request.headers(), &state.trusted_proxies);
     let keyed = request.headers().contains_key(header::AUTHORIZATION);
     if keyed && let Some(ip) = peer {
         let now = Instant::now();
@@ -460,6 +465,7 @@ impl Cmd {
             metrics: ops::MetricsCache::new(std::time::Duration::from_secs(self.metrics_cache_seconds)),
             accord: throttle::Throttle::new(self.max_pending_per_address as usize, pages::PENDING_WINDOW),
             max_pending: self.max_pending,
+            trusted_proxies: self.trusted_proxy.clone(),
             readers: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(2, 8),
             )),

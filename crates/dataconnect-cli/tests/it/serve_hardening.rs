@@ -49,6 +49,15 @@ fn a_flood_of_consent_requests_is_capped_in_total_and_per_address() {
     let statuses: Vec<u16> = (0..25).map(|_| http("POST", &serve.at("/accord"), &[], Some("")).status).collect();
     assert_eq!(&statuses[..20], &[303; 20], "{statuses:?}");
     assert_eq!(&statuses[20..], &[429; 5], "{statuses:?}");
+
+    // Behind a trusted reverse proxy, each visitor is counted on its own.
+    let home = tempfile::tempdir().unwrap();
+    let serve = offline(home.path(), &["--workers", "0", "--max-pending-per-address", "2", "--trusted-proxy", "127.0.0.1"]);
+    let press = |visitor: &str| http("POST", &serve.at("/accord"), &[("X-Forwarded-For", visitor)], Some("")).status;
+    assert_eq!([press("203.0.113.1"), press("203.0.113.1"), press("203.0.113.1")], [303, 303, 429]);
+    assert_eq!(press("203.0.113.2"), 303, "another visitor behind the same proxy");
+    // A forged first entry does not help: the proxy appends the real one.
+    assert_eq!(press("198.51.100.1, 203.0.113.1"), 429);
 }
 
 /// Opens a connection and leaves it as it is after sending `sent`.

@@ -211,8 +211,8 @@ pub const PENDING_WINDOW: std::time::Duration = std::time::Duration::from_secs(3
 /// `--max-pending-per-address` requests per half hour, and there are never
 /// more than `--max-pending` (expired ones are pruned first), so a flood
 /// of button presses cannot fill the store.
-async fn start(State(state): State<AppState>, extensions: axum::http::Extensions) -> Response {
-    let peer = extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+async fn start(State(state): State<AppState>, extensions: axum::http::Extensions, headers: HeaderMap) -> Response {
+    let peer = super::throttle::client_address(&extensions, &headers, &state.trusted_proxies);
     if let Some(ip) = peer
         && let Err(wait) = state.accord.check(ip, std::time::Instant::now())
     {
