@@ -106,7 +106,11 @@ fn idle_and_half_sent_connections_do_not_keep_healthz_from_answering() {
     let health = get(&serve.at("/healthz"));
     let took = started.elapsed();
     assert_eq!(health.status, 200, "{}", health.body);
-    eprintln!("serve: /healthz answered in {} ms beside 220 idle or half-sent connections (open files 128)", took.as_millis());
+    eprintln!(
+        "serve: /healthz answered in {} ms beside 220 idle or half-sent connections (open files 128); server peak RSS {:.0} MB",
+        took.as_millis(),
+        serve.peak_rss_mb().unwrap_or(f64::NAN)
+    );
     // The parked connections are closed by the server (the oldest ones at
     // once, to make room; the others after the 10 s head timeout): the
     // first one, silent since it opened, reads end-of-file.
@@ -223,11 +227,12 @@ fn heavy_readers_beside_healthz_measured() {
     health.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     eprintln!(
-        "serve: /healthz beside {readers} readers of a year of curve ({:.1} MB in {:.1} s): p50 {:.0} ms, max {:.0} ms over {} checks",
+        "serve: /healthz beside {readers} readers of a year of curve ({:.1} MB in {:.1} s): p50 {:.0} ms, max {:.0} ms over {} checks; server peak RSS {:.0} MB",
         bytes as f64 / 1e6,
         started.elapsed().as_secs_f64(),
         ms(health[health.len() / 2]),
         ms(health[health.len() - 1]),
-        health.len()
+        health.len(),
+        serve.peak_rss_mb().unwrap_or(f64::NAN)
     );
 }
