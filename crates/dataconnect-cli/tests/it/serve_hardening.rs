@@ -236,3 +236,22 @@ fn heavy_readers_beside_healthz_measured() {
         serve.peak_rss_mb().unwrap_or(f64::NAN)
     );
 }
+
+#[test]
+fn readers_that_stop_reading_give_their_turn_back() {
+    let home = tempfile::tempdir().unwrap();
+    let db = demo_copy(home.path());
+    let serve = Serve::start(home.path(), "http://127.0.0.1:9", &db, "127.0.0.1:0", &["--workers", "0"]);
+    let path = format!("/api/v1/meters/{DEMO_CONSUMPTION}/readings?series=consumption-curve&from=2020-01-15&to=2021-01-15");
+    // More stalled readers than there are writers (one per core, 2 to 8):
+    // each asks for a year of curve and never reads a byte.
+    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {KEY}\r\n\r\n");
+    let stalled: Vec<TcpStream> = (0..10).map(|_| park(&host(&serve), request.as_bytes())).collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let started = Instant::now();
+    let r = get_with_key(&serve.at(&path));
+    assert_eq!(r.status, 200);
+    assert!(r.json().as_array().unwrap().len() > 17_000, "the whole year arrived");
+    eprintln!("serve: a reader behind 10 stalled ones was served in {:.1} s", started.elapsed().as_secs_f64());
+    drop(stalled);
+}

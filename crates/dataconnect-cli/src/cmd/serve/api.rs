@@ -337,16 +337,35 @@ impl std::io::Write for ChannelSink<'_> {
         Ok(data.len())
     }
 
+    /// Hands the chunk over, waiting at most [`STALL_LIMIT`] for the client
+    /// to take the earlier ones: a client that stops reading gives its
+    /// writer back instead of holding it.
     fn flush(&mut self) -> std::io::Result<()> {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let chunk = std::mem::take(&mut self.buf);
-        self.tx
-            .blocking_send(Ok(chunk))
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away"))
+        let mut chunk = Ok(std::mem::take(&mut self.buf));
+        let started = std::time::Instant::now();
+        loop {
+            match self.tx.try_send(chunk) {
+                Ok(()) => return Ok(()),
+                Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) => {
+                    return Err(std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away"));
+                }
+                Err(tokio::sync::mpsc::error::TrySendError::Full(back)) => {
+                    if started.elapsed() >= STALL_LIMIT {
+                        return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "the client stopped reading"));
+                    }
+                    chunk = back;
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+            }
+        }
     }
 }
+
+/// How long a readings answer waits for a client that does not read.
+const STALL_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Writes the readings of `range` as a JSON array, one slice of days at a
 /// time, each slice read in its own short store call and sent at once.
