@@ -160,6 +160,14 @@ fn pages_and_api_answers_carry_the_security_headers_and_the_database_is_private(
     // Basic authentication is documented beside the bearer key.
     let doc = api.json();
     assert_eq!(doc["components"]["securitySchemes"]["basicPassword"]["scheme"], "basic");
+    // The readings parameters are typed: series and tz as enumerations,
+    // the days as dates (schemathesis then sends what the API reads).
+    let params = doc["paths"]["/api/v1/meters/{prm}/readings"]["get"]["parameters"].as_array().unwrap().clone();
+    let schema = |name: &str| params.iter().find(|p| p["name"] == name).unwrap()["schema"].clone();
+    assert_eq!(schema("series")["enum"].as_array().unwrap().len(), 5);
+    assert_eq!(schema("from")["format"], "date");
+    assert_eq!(schema("to")["format"], "date");
+    assert_eq!(schema("tz")["enum"], serde_json::json!(["Europe/Paris", "UTC"]));
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
