@@ -481,13 +481,7 @@ impl Cmd {
                 "note: no API key configured (--api-key-file or DATACONNECT_API_KEYS): the API, /metrics and the consents page stay closed"
             );
         }
-        let (limits, lowered) = listen::Limits::new(self.max_connections as usize, Duration::from_secs(self.head_timeout));
-        if lowered {
-            eprintln!(
-                "note: at most {} connections at once (--max-connections {} is more than the open-file limit allows; raise it with `ulimit -n`)",
-                limits.max_connections, self.max_connections
-            );
-        }
+        let limits = connection_limits(self.max_connections, self.head_timeout);
         let series = state.journey.series.clone();
         let served = listen::serve(listener, app(state), limits, crate::cmd::sync::shutdown_signal());
         let served = match daemon {
@@ -496,6 +490,19 @@ impl Cmd {
         };
         served.map_err(|e| CliError::new(Class::Network, format!("the server stopped: {e}")))
     }
+}
+
+/// The connection limits of `--max-connections` and `--head-timeout`,
+/// lowered (with a note) to what the open-file limit allows.
+fn connection_limits(max_connections: u32, head_timeout: u64) -> listen::Limits {
+    let (limits, lowered) = listen::Limits::new(max_connections as usize, Duration::from_secs(head_timeout));
+    if lowered {
+        eprintln!(
+            "note: at most {} connections at once (--max-connections {max_connections} is more than the open-file limit allows; raise it with `ulimit -n`)",
+            limits.max_connections
+        );
+    }
+    limits
 }
 
 fn required(value: Option<String>, how: &str, what: &str) -> Result<String, CliError> {
