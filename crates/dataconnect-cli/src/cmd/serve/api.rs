@@ -455,7 +455,6 @@ async fn sync_status(State(state): State<AppState>, headers: HeaderMap) -> Respo
     .await
 }
 
-/// The OpenAPI 3 description, from [`OPERATIONS`].
 /// The schema of a query parameter: the series names and time zones as
 /// enumerations, the days as dates.
 fn query_schema(name: &str) -> Value {
@@ -467,6 +466,7 @@ fn query_schema(name: &str) -> Value {
     }
 }
 
+/// The OpenAPI 3 description, from [`OPERATIONS`].
 pub fn document() -> Value {
     let mut paths = serde_json::Map::new();
     for op in OPERATIONS {
