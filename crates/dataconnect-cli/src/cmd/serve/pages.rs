@@ -40,10 +40,9 @@ pub fn routes() -> Router<AppState> {
         .fallback(fallback)
 }
 
-/// Escapes text for HTML element content and attribute values (the
-/// sandbox's escaper: one rule for every page this project serves).
+/// Escapes text for HTML element content and attribute values.
 pub fn esc(text: &str) -> String {
-    dataconnect_sandbox::html_escape(text)
+    crate::html::escape(text)
 }
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:62em;margin:1.5em auto;padding:0 1em;color:#1d1d1b;line-height:1.45}\
@@ -293,7 +292,7 @@ async fn redirected(state: &AppState, query: &str) -> Response {
         Err(e) => return internal_page(&CliError::internal(e.to_string())),
     };
     url.set_query(Some(query));
-    let consent = match crate::cmd::consent::complete_quiet(&**state.store, &state.client, &url).await {
+    let consent = match crate::consent_redirect::complete_quiet(&**state.store, &state.client, &url).await {
         Ok(c) => c,
         Err(e) if e.class() == Class::Consent => {
             return error_page(
@@ -389,9 +388,9 @@ async fn meter(State(state): State<AppState>, prm: Result<Path<String>, PathReje
                 for s in wanted {
                     let coverage = store.coverage(&prm, s)?;
                     let chart = match chart_range(s, today) {
-                        Some((range, label)) => crate::charts::series_chart(store, &prm, s, range)?.and_then(|mut chart| {
+                        Some((range, label)) => crate::chart_data::series_chart(store, &prm, s, range)?.and_then(|mut chart| {
                             chart.title = format!("{} – {label}", series_short(s));
-                            crate::chart::to_svg(&chart).ok().map(|svg| (chart.title, svg))
+                            crate::chart_render::to_svg(&chart).ok().map(|svg| (chart.title, svg))
                         }),
                         None => None,
                     };
