@@ -38,7 +38,7 @@ use sqlx::{Arguments, AssertSqlSafe, Row};
 
 use crate::{
     ConsentRecord, MeterInfo, PendingConsent, ReadingFilter, Result, SeriesState, SeriesSummary, Store, StoreError,
-    StoreErrorKind, StoredReading, SyncRun, SyncRunId, SyncRunOutcome, WindowWrite,
+    StoreErrorKind, StoredReading, SyncRun, SyncRunId, SyncRunOutcome, WindowWrite, redact_url,
 };
 
 /// Rows fetched per page by [`Store::for_each_reading`]: large enough that
@@ -89,12 +89,6 @@ impl PgConfig {
             timescale: TimescaleMode::Auto,
         }
     }
-
-    /// True for the URLs this backend takes (`postgres://…`, `postgresql://…`).
-    pub fn is_postgres_url(s: &str) -> bool {
-        let lower = s.get(..13).unwrap_or(s).to_ascii_lowercase();
-        lower.starts_with("postgres://") || lower.starts_with("postgresql://")
-    }
 }
 
 impl fmt::Debug for PgConfig {
@@ -107,22 +101,6 @@ impl fmt::Debug for PgConfig {
             .field("acquire_timeout", &self.acquire_timeout)
             .field("timescale", &self.timescale)
             .finish()
-    }
-}
-
-/// The URL with its password, if any, replaced by `[redacted]`, for messages.
-pub(crate) fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return "[redacted]".to_owned() };
-    let (authority, tail) = match rest.find(['/', '?']) {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
-    };
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:[redacted]@{host}{tail}"),
-            None => url.to_owned(),
-        },
-        None => url.to_owned(),
     }
 }
 
@@ -1172,16 +1150,19 @@ impl PgStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::is_postgres_url;
 
     #[test]
     fn urls_are_recognised_and_passwords_redacted() {
-        assert!(PgConfig::is_postgres_url("postgres://u@h/db"));
-        assert!(PgConfig::is_postgres_url("PostgreSQL://u@h/db"));
-        assert!(!PgConfig::is_postgres_url("store.db"));
-        assert!(!PgConfig::is_postgres_url("postgres"));
+        assert!(is_postgres_url("postgres://u@h/db"));
+        assert!(is_postgres_url("PostgreSQL://u@h/db"));
+        assert!(!is_postgres_url("store.db"));
+        assert!(!is_postgres_url("postgres"));
         assert_eq!(redact_url("postgres://u:s3cret@h:5432/db"), "postgres://u:[redacted]@h:5432/db");
         assert_eq!(redact_url("postgres://u@h/db?x=1"), "postgres://u@h/db?x=1");
         assert_eq!(redact_url("postgres://u:p@ss@h/db"), "postgres://u:[redacted]@h/db");
+        assert_eq!(redact_url("postgres://u@h/db?password=s3cret&x=1"), "postgres://u@h/db?password=[redacted]&x=1");
+        assert_eq!(redact_url("not a url s3cret"), "[redacted]");
         let config = PgConfig::new("postgres://u:s3cret@h/db");
         assert!(!format!("{config:?}").contains("s3cret"));
     }

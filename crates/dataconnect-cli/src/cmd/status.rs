@@ -18,7 +18,6 @@ use comfy_table::{Table, presets};
 use dataconnect::domain::{paris, paris_day_start};
 use dataconnect::{DateRange, Series, UsagePointId};
 use dataconnect_store::{ReadingFilter, SeriesSummary, Store};
-use dataconnect_sync::history_start;
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp, ToSpan};
 use serde::Serialize;
@@ -283,10 +282,10 @@ pub fn collect(store: &dyn Store, input: &StatusInput<'_>) -> Result<Status, Cli
             if coverage.is_empty() && summary.is_none() && state.is_none() {
                 continue;
             }
-            let from = history_start(series, today).max(activation.unwrap_or(Date::MIN));
+            let from = dataconnect::history_deadline(series, today).max(activation.unwrap_or(Date::MIN));
             let servable = DateRange::new(from, published_end).ok();
             let missing = match servable {
-                Some(s) if state.and_then(|s| s.stopped_reason.as_ref()).is_none() => subtract(s, &coverage),
+                Some(s) if state.and_then(|s| s.stopped_reason.as_ref()).is_none() => uncovered(s, &coverage),
                 _ => Vec::new(),
             };
             let empty = match servable {
@@ -387,26 +386,11 @@ fn open_with_queue(db: &Path) -> Result<(Box<dyn Store>, Option<Shared>), CliErr
     Ok((crate::store::open_ro(db)?, None))
 }
 
-/// The days of `range` that no range of `covered` (merged, in order) holds.
-fn subtract(range: DateRange, covered: &[DateRange]) -> Vec<Days> {
-    let mut out = Vec::new();
-    let mut cursor = range.start();
-    for c in covered {
-        if c.end() <= cursor {
-            continue;
-        }
-        if c.start() >= range.end() {
-            break;
-        }
-        if c.start() > cursor {
-            out.push(Days { from: cursor, to: c.start() });
-        }
-        cursor = cursor.max(c.end());
-    }
-    if cursor < range.end() {
-        out.push(Days { from: cursor, to: range.end() });
-    }
-    out
+/// The days of `range` that no range of `covered` holds, as stretches: the
+/// sync planner's own rule ([`dataconnect_sync::missing`]), so that status
+/// shows as missing exactly what the next sync fetches.
+fn uncovered(range: DateRange, covered: &[DateRange]) -> Vec<Days> {
+    dataconnect_sync::missing(range, covered).into_iter().map(|r| Days { from: r.start(), to: r.end() }).collect()
 }
 
 /// Covered days of `range` without any stored value, merged into stretches.
@@ -628,7 +612,7 @@ mod tests {
     fn missing_is_servable_minus_covered() {
         let servable = r(date(2025, 1, 1), date(2025, 1, 31));
         let covered = [r(date(2024, 12, 1), date(2025, 1, 5)), r(date(2025, 1, 10), date(2025, 1, 20))];
-        let missing = subtract(servable, &covered);
+        let missing = uncovered(servable, &covered);
         assert_eq!(
             missing,
             vec![
@@ -637,8 +621,8 @@ mod tests {
             ]
         );
         assert_eq!(count(&missing), 16);
-        assert_eq!(subtract(servable, &[r(date(2020, 1, 1), date(2026, 1, 1))]), vec![]);
-        assert_eq!(subtract(servable, &[]), vec![Days { from: date(2025, 1, 1), to: date(2025, 1, 31) }]);
+        assert_eq!(uncovered(servable, &[r(date(2020, 1, 1), date(2026, 1, 1))]), vec![]);
+        assert_eq!(uncovered(servable, &[]), vec![Days { from: date(2025, 1, 1), to: date(2025, 1, 31) }]);
     }
 
     #[test]
