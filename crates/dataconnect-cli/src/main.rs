@@ -12,6 +12,7 @@ mod cmd;
 mod error;
 mod output;
 mod progress;
+mod publish;
 mod settings;
 mod source;
 mod store;

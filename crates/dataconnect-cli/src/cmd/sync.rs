@@ -41,6 +41,8 @@ use crate::source::ClientSource;
 pub struct Cmd {
     #[command(flatten)]
     global: GlobalArgs,
+    #[command(flatten)]
+    publish: crate::cmd::publish::FollowArgs,
     /// Only these meters (repeat or separate with commas) [default: every consented meter].
     #[arg(long, value_name = "PRM")]
     prm: Vec<String>,
@@ -102,6 +104,13 @@ impl Cmd {
             ));
         }
         let client_settings = settings.client()?;
+        let revision_days = self.revision_days.unwrap_or(settings.revision_days).max(0);
+        let (mqtt, influx) = self.publish.resolve(&settings.db, revision_days)?;
+        if (mqtt.is_some() || influx.is_some()) && crate::store::postgres_url(&settings.db).is_some() {
+            return Err(CliError::usage(
+                "--mqtt and --influx publish from the SQLite daemon only for now: on PostgreSQL, run `dataconnect publish mqtt|influx` on a timer",
+            ));
+        }
         if self.daemon && crate::store::postgres_url(&settings.db).is_none() {
             if !crate::store::exists(&settings.db) {
                 return Err(CliError::new(
@@ -130,6 +139,7 @@ impl Cmd {
                     ..Schedule::default()
                 },
                 replan: Duration::from_secs(self.replan_seconds.max(1)),
+                publish: (mqtt, influx),
             }
             .run()
             .await;

@@ -23,6 +23,12 @@ mod hardening_secrets;
 mod serve;
 mod browser;
 mod bare;
+mod servers;
+mod publish_influx;
+mod publish_mqtt;
+mod home_assistant;
+mod publish_daemon;
+mod grafana;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -1,0 +1,107 @@
+//! `sync --daemon --mqtt URL --influx URL` on SQLite: after its first round
+//! the daemon's sensors reach an MQTT broker and its readings reach
+//! VictoriaMetrics; the broker (a Mosquitto of the test's own, on a free
+//! port) is then stopped and started again, empty, and the daemon
+//! reconnects and publishes the sensors again without being restarted.
+
+use std::io::Read;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::publish_mqtt::{receive, unique_prefix};
+use super::servers::{self, encode, http};
+use super::{CONSUMER, consent, dataconnect, run_ok, sandbox};
+
+/// A Mosquitto on 127.0.0.1:`port`, without persistence (a restart loses
+/// every retained message), killed when dropped.
+struct Mosquitto(Child);
+
+impl Mosquitto {
+    fn start(dir: &Path, port: u16) -> Mosquitto {
+        let conf = dir.join("mosquitto.conf");
+        std::fs::write(&conf, format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")).unwrap();
+        let child = Command::new("mosquitto").arg("-c").arg(&conf).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("mosquitto starts");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "mosquitto did not listen on {port} within 30 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Mosquitto(child)
+    }
+}
+
+impl Drop for Mosquitto {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait(what: &str, done: &mut dyn FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while !done() {
+        assert!(Instant::now() < deadline, "after 90 s, still waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn the_daemon_publishes_after_its_rounds_and_survives_a_broker_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = sandbox(dir.path(), |_| {});
+    let db = dir.path().join("d.db");
+    consent(dir.path(), &sandbox, &db);
+    let port = super::free_port();
+    let broker = Mosquitto::start(dir.path(), port);
+    let vm = servers::victoria_metrics();
+    let prefix = unique_prefix("daemon");
+    let mut daemon = dataconnect(dir.path(), &sandbox, &db)
+        .args(["sync", "--daemon", "--series", "consumption-daily", "--replan-seconds", "1"])
+        .args(["--mqtt", &format!("mqtt://127.0.0.1:{port}")])
+        .args(["--topic-prefix", &format!("{prefix}/state"), "--discovery-prefix", &format!("{prefix}/ha")])
+        .args(["--influx", &vm.url])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    // Daily energy only: three sensors (total, yesterday, last 7 days), a config and a state each.
+    let first = receive(port, &prefix, 6);
+    let total = &first[&format!("{prefix}/state/{CONSUMER}/consumption_total")];
+    assert!(total.retain);
+
+    // VictoriaMetrics gets every stored daily value.
+    let stored = run_ok(dataconnect(dir.path(), &sandbox, &db).args(["export", "--format", "influx"])).lines().count();
+    assert!(stored > 1000, "{stored}");
+    wait("the daily points in VictoriaMetrics", &mut || {
+        http("GET", &format!("{}/internal/force_flush", vm.url), b"");
+        let q = format!("{}/api/v1/export?match[]={}", vm.url, encode("dataconnect_value"));
+        let export = http("GET", &q, b"");
+        let samples: usize = export
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .map(|v| v["values"].as_array().map_or(0, Vec::len))
+            .sum();
+        samples == stored
+    });
+
+    // The broker goes away and comes back empty: the daemon publishes again.
+    drop(broker);
+    std::thread::sleep(Duration::from_millis(500));
+    let broker = Mosquitto::start(dir.path(), port);
+    let again = receive(port, &prefix, 6);
+    assert_eq!(again[&format!("{prefix}/state/{CONSUMER}/consumption_total")].payload, total.payload);
+
+    assert!(daemon.try_wait().unwrap().is_none(), "the daemon keeps running");
+    assert!(Command::new("kill").args(["-TERM", &daemon.id().to_string()]).status().unwrap().success());
+    let status = daemon.wait().unwrap();
+    let mut out = String::new();
+    daemon.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    daemon.stderr.take().unwrap().read_to_string(&mut out).unwrap();
+    assert_eq!(status.code(), Some(0), "{out}");
+    assert!(out.contains(&format!("MQTT broker mqtt://127.0.0.1:{port} unreachable")), "{out}");
+    assert!(out.contains("is back; publishing the sensors again"), "{out}");
+    assert!(out.contains(&format!("published {stored} point(s) to {}/write", vm.url)), "{out}");
+    drop(broker);
+}
