@@ -273,6 +273,12 @@ fn connection_error(broker: &Broker, e: &ConnectionError, acked: usize, total: u
             Class::Auth,
             format!("the MQTT broker at {shown} refused the connection ({code:?}): check --username and --password-file"),
         ),
+        ConnectionError::Tls(_) => CliError::new(
+            Class::Network,
+            format!(
+                "cannot publish to the MQTT broker at {shown}: {e}: the broker's certificate must chain to this system's trust store and name the host of --broker (a private CA: add it to the system's store, or name its PEM file in SSL_CERT_FILE)"
+            ),
+        ),
         _ if acked == 0 => CliError::new(
             Class::Network,
             format!("cannot publish to the MQTT broker at {shown}: {e}: check --broker and that the broker runs"),

@@ -5,38 +5,12 @@
 //! reconnects and publishes the sensors again without being restarted.
 
 use std::io::Read;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::publish_mqtt::{receive, unique_prefix};
-use super::servers::{self, encode, http};
+use super::servers::{self, Mosquitto, encode, http};
 use super::{CONSUMER, consent, dataconnect, run_ok, sandbox};
-
-/// A Mosquitto on 127.0.0.1:`port`, without persistence (a restart loses
-/// every retained message), killed when dropped.
-struct Mosquitto(Child);
-
-impl Mosquitto {
-    fn start(dir: &Path, port: u16) -> Mosquitto {
-        let conf = dir.join("mosquitto.conf");
-        std::fs::write(&conf, format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")).unwrap();
-        let child = Command::new("mosquitto").arg("-c").arg(&conf).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("mosquitto starts");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "mosquitto did not listen on {port} within 30 s");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Mosquitto(child)
-    }
-}
-
-impl Drop for Mosquitto {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn wait(what: &str, done: &mut dyn FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(90);
@@ -53,7 +27,7 @@ fn the_daemon_publishes_after_its_rounds_and_survives_a_broker_restart() {
     let db = dir.path().join("d.db");
     consent(dir.path(), &sandbox, &db);
     let port = super::free_port();
-    let broker = Mosquitto::start(dir.path(), port);
+    let broker = Mosquitto::start(dir.path(), port, "");
     let vm = servers::victoria_metrics();
     let prefix = unique_prefix("daemon");
     let mut daemon = dataconnect(dir.path(), &sandbox, &db)
@@ -92,7 +66,7 @@ fn the_daemon_publishes_after_its_rounds_and_survives_a_broker_restart() {
     // The broker goes away and comes back empty: the daemon publishes again.
     drop(broker);
     std::thread::sleep(Duration::from_millis(500));
-    let broker = Mosquitto::start(dir.path(), port);
+    let broker = Mosquitto::start(dir.path(), port, "");
     let again = receive(port, &prefix, 6);
     assert_eq!(again[&format!("{prefix}/state/{CONSUMER}/consumption_total")].payload, total.payload);
 

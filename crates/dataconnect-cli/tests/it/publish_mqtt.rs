@@ -216,3 +216,52 @@ fn an_unreachable_broker_is_a_network_error_and_the_password_stays_secret() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("--password-file") && !r.stderr.contains("s3cret"), "{}", r.stderr);
 }
+
+/// A certificate authority and a certificate for `localhost` it signed
+/// (openssl), readable by the broker, which drops root's privileges.
+fn tls_files(dir: &Path) {
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new("openssl").args(args).current_dir(dir).output().expect("openssl runs");
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    run(&["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=dataconnect test CA"]);
+    run(&["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"]);
+    std::fs::write(dir.join("ext.cnf"), "subjectAltName=DNS:localhost\n").unwrap();
+    run(&["x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.crt", "-days", "2", "-extfile", "ext.cnf"]);
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(dir.join("server.key"), std::fs::Permissions::from_mode(0o644)).unwrap();
+}
+
+#[test]
+fn mqtts_checks_the_broker_certificate_against_the_trust_store() {
+    let demo = demo();
+    let dir = tempfile::tempdir().unwrap();
+    tls_files(dir.path());
+    let d = dir.path().display();
+    let port = super::free_port();
+    let _broker = super::servers::Mosquitto::start(
+        dir.path(),
+        port,
+        &format!("certfile {d}/server.crt\nkeyfile {d}/server.key\ncafile {d}/ca.crt\n"),
+    );
+    let prefix = unique_prefix("tls");
+    let publish = |trust: Option<&Path>| {
+        let mut cmd = dataconnect(&demo.home);
+        cmd.args(["publish", "mqtt", "--broker", &format!("mqtts://localhost:{port}")])
+            .args(["--discovery-prefix", &format!("{prefix}/ha"), "--topic-prefix", &format!("{prefix}/state"), "--db"])
+            .arg(&demo.db);
+        if let Some(ca) = trust {
+            cmd.env("SSL_CERT_FILE", ca);
+        }
+        run(&mut cmd)
+    };
+    // The system's trust store does not know the test's CA: refused, and said why.
+    let r = publish(None);
+    assert_eq!(r.code, 7, "{}", r.stderr);
+    assert!(r.stderr.contains("certificate") && r.stderr.contains("SSL_CERT_FILE"), "{}", r.stderr);
+    // Trusted through SSL_CERT_FILE: published over TLS.
+    let r = publish(Some(&dir.path().join("ca.crt")));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains(&format!("to mqtts://localhost:{port}")), "{}", r.stdout);
+}

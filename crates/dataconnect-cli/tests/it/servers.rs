@@ -10,11 +10,11 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const INSTALL: &str = "apt-get install -y victoria-metrics influxdb";
+const INSTALL: &str = "apt-get install -y victoria-metrics influxdb mosquitto";
 
 /// A server process, killed and its directory removed when dropped.
 pub struct Server {
@@ -98,6 +98,32 @@ fn wait_ready(server: &Server, path: &str, status: u16) {
         }
         assert!(Instant::now() < deadline, "{} did not answer {path} within 60 s", server.url);
         std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A Mosquitto of the test's own on 127.0.0.1:`port` (with `extra`
+/// configuration lines, e.g. a TLS certificate), without persistence (a
+/// restart loses every retained message), killed when dropped.
+pub struct Mosquitto(Child);
+
+impl Mosquitto {
+    pub fn start(dir: &Path, port: u16, extra: &str) -> Mosquitto {
+        let conf = dir.join(format!("mosquitto-{port}.conf"));
+        std::fs::write(&conf, format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n{extra}")).unwrap();
+        let child = Command::new(program("mosquitto")).arg("-c").arg(&conf).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("mosquitto starts");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "mosquitto did not listen on {port} within 30 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Mosquitto(child)
+    }
+}
+
+impl Drop for Mosquitto {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
