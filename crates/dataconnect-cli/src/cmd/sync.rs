@@ -41,8 +41,6 @@ use crate::source::ClientSource;
 pub struct Cmd {
     #[command(flatten)]
     global: GlobalArgs,
-    #[command(flatten)]
-    publish: crate::cmd::publish::FollowArgs,
     /// Only these meters (repeat or separate with commas) [default: every consented meter].
     #[arg(long, value_name = "PRM")]
     prm: Vec<String>,
@@ -84,6 +82,9 @@ pub struct Cmd {
     /// a crashed process's windows are taken over after this.
     #[arg(long, hide = true, default_value_t = 60, value_name = "SECONDS")]
     lease_seconds: u64,
+    // Publication after each round of the daemon (--mqtt, --influx).
+    #[command(flatten)]
+    publish: crate::cmd::publish::FollowArgs,
 }
 
 impl Cmd {

@@ -33,6 +33,9 @@ struct Recorder {
     metadata: BTreeMap<String, Value>,
     rows: BTreeMap<String, BTreeMap<i64, (f64, f64)>>,
     imports: Vec<usize>,
+    /// Behave as Home Assistant before 2025.4, whose schema knew neither
+    /// `mean_type` nor `unit_class`.
+    before_2025: bool,
 }
 
 struct FakeHa {
@@ -155,7 +158,11 @@ fn import(r: &mut Recorder, msg: &Value) -> Answer<()> {
         return Err(invalid(format!("extra keys not allowed @ data['{k}']")));
     }
     let meta = msg["metadata"].as_object().ok_or_else(|| invalid("required key not provided @ data['metadata']"))?;
-    let known = ["has_mean", "mean_type", "has_sum", "name", "source", "statistic_id", "unit_class", "unit_of_measurement"];
+    let known: &[&str] = if r.before_2025 {
+        &["has_mean", "has_sum", "name", "source", "statistic_id", "unit_of_measurement"]
+    } else {
+        &["has_mean", "mean_type", "has_sum", "name", "source", "statistic_id", "unit_class", "unit_of_measurement"]
+    };
     if let Some(k) = meta.keys().find(|k| !known.contains(&k.as_str())) {
         return Err(invalid(format!("extra keys not allowed @ data['metadata']['{k}']")));
     }
@@ -371,4 +378,19 @@ fn a_wrong_token_is_refused_without_being_printed() {
     // Not Home Assistant at all: no WebSocket there.
     let r = run(dataconnect(&demo.home).args(["publish", "home-assistant", "--url", &format!("{}/elsewhere", ha.url), "--token-file"]).arg(&bad).arg("--db").arg(&demo.db));
     assert_eq!(r.code, 7, "{}", r.stderr);
+}
+
+#[test]
+fn a_validation_error_of_home_assistant_is_one_clear_line() {
+    let demo = demo();
+    let dir = tempfile::tempdir().unwrap();
+    let token = token_file(dir.path());
+    let ha = start();
+    ha.recorder.lock().unwrap().before_2025 = true;
+    let r = run(dataconnect(&demo.home).args(["publish", "home-assistant", "--url", &ha.url, "--token-file"]).arg(&token).arg("--db").arg(&demo.db));
+    assert_eq!(r.code, 9, "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(r.stderr.contains("refused recorder/import_statistics: invalid_format: extra keys not allowed"), "{}", r.stderr);
+    assert!(r.stderr.contains("2025.10 or later"), "{}", r.stderr);
+    assert!(ha.recorder.lock().unwrap().rows.is_empty());
 }

@@ -100,19 +100,22 @@ fn json(r: &Received) -> Value {
     serde_json::from_slice(&r.payload).unwrap()
 }
 
-/// consumption-daily of the demo's consumption meter: (sum in Wh, last day, last value).
-fn daily(demo: &Demo, prm: &str, series: &str) -> (f64, String, f64) {
+/// A daily series of a meter: (sum in Wh, last day, last value, sum of the last 7 values).
+fn daily(demo: &Demo, prm: &str, series: &str) -> (f64, String, f64, f64) {
     let out = run_ok(dataconnect(&demo.home).args(["export", "--format", "jsonl", "--prm", prm, "--series", series, "--db"]).arg(&demo.db));
     let mut sum = 0.0;
     let mut last = (String::new(), 0.0);
+    let mut values = Vec::new();
     for line in out.lines() {
         let v: Value = serde_json::from_str(line).unwrap();
         if let Some(x) = v["value"].as_f64() {
             sum += x;
+            values.push(x);
             last = (v["start"].as_str().unwrap()[..10].to_owned(), x);
         }
     }
-    (sum, last.0, last.1)
+    // The demo's days are consecutive, so the last 7 values are the last 7 days.
+    (sum, last.0, last.1, values.iter().rev().take(7).sum())
 }
 
 #[test]
@@ -124,7 +127,7 @@ fn configs_and_states_arrive_retained_and_only_states_change() {
     let dir = tempfile::tempdir().unwrap();
     let older = dir.path().join("older.db");
     copy_store(&demo.db, &older);
-    let (sum, last_day, last_value) = daily(demo, DEMO_CONSUMPTION, "consumption-daily");
+    let (sum, last_day, last_value, last_7) = daily(demo, DEMO_CONSUMPTION, "consumption-daily");
     {
         let db = rusqlite::Connection::open(&older).unwrap();
         let max: i64 = db
@@ -185,6 +188,9 @@ fn configs_and_states_arrive_retained_and_only_states_change() {
     assert_eq!(after["last_day"], last_day);
     let yesterday = state(&second, DEMO_CONSUMPTION, "consumption_yesterday").unwrap();
     assert_eq!(yesterday["value"].as_f64().unwrap(), (last_value).round() / 1000.0);
+    assert_eq!(yesterday["last_day"], last_day);
+    let week = state(&second, DEMO_CONSUMPTION, "consumption_last_7_days").unwrap();
+    assert!((week["value"].as_f64().unwrap() - last_7 / 1000.0).abs() < 0.0015, "{week} vs {last_7}");
 
     // --prm limits the publication to one meter.
     let out = publish(&demo.home, &demo.db, &prefix, &["--prm", DEMO_PRODUCTION]);
