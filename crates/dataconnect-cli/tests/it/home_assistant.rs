@@ -244,8 +244,20 @@ fn during(r: &Recorder, msg: &Value) -> Answer<Value> {
     Ok(Value::Object(out))
 }
 
+/// Runs `publish home-assistant` with the most verbose logging asked for;
+/// the token appears nowhere in what it prints.
 fn publish(demo: &Demo, db: &std::path::Path, ha: &FakeHa, token: &std::path::Path) -> String {
-    run_ok(dataconnect(&demo.home).args(["publish", "home-assistant", "--url", &ha.url, "--token-file"]).arg(token).arg("--db").arg(db))
+    let r = run(
+        dataconnect(&demo.home)
+            .args(["publish", "home-assistant", "--url", &ha.url, "--token-file"])
+            .arg(token)
+            .arg("--db")
+            .arg(db)
+            .env("RUST_LOG", "trace"),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stdout.contains(TOKEN) && !r.stderr.contains(TOKEN));
+    r.stdout
 }
 
 /// kWh per hour of a meter's curve, from `export` (the hour each point starts in).

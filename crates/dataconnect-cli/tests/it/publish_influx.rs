@@ -164,3 +164,33 @@ fn an_unreachable_server_is_a_network_error_naming_the_url() {
     assert!(r.stderr.contains(&format!("http://127.0.0.1:{port}/write")), "{}", r.stderr);
     assert!(!r.stderr.contains("s3cret"), "{}", r.stderr);
 }
+
+/// The InfluxDB 2 API (`/api/v2/write`, org, bucket and a token), which
+/// VictoriaMetrics also serves: InfluxDB 2 is not packaged by Debian, so
+/// its write path is checked there, read back exactly as above.
+#[test]
+fn publish_with_the_influxdb2_api_reads_back_exactly() {
+    let demo = demo();
+    let want = expected(demo);
+    let vm = servers::victoria_metrics();
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("influx-token");
+    std::fs::write(&token, "influx2-token-s3cret\n").unwrap();
+    let r = run(
+        dataconnect(&demo.home)
+            .args(["publish", "influx", "--url", &vm.url, "--org", "home", "--bucket", "linky", "--token-file"])
+            .arg(&token)
+            .arg("--db")
+            .arg(&demo.db)
+            .env("RUST_LOG", "trace"),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains(&format!("to {}/api/v2/write", vm.url)), "{}", r.stdout);
+    assert!(!r.stdout.contains("s3cret") && !r.stderr.contains("s3cret"));
+    assert_same(&victoria_points(&vm.url), &want, "VictoriaMetrics through /api/v2/write");
+
+    // --org without --bucket is a usage error naming the missing flag.
+    let r = run(dataconnect(&demo.home).args(["publish", "influx", "--url", &vm.url, "--org", "home", "--db"]).arg(&demo.db));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--bucket"), "{}", r.stderr);
+}

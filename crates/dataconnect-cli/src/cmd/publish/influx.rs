@@ -27,10 +27,10 @@ pub struct Cmd {
     #[arg(long, value_name = "NAME", conflicts_with_all = ["org", "bucket"])]
     database: Option<String>,
     /// InfluxDB 2 organisation (with --bucket).
-    #[arg(long, value_name = "ORG", requires = "bucket")]
+    #[arg(long, value_name = "ORG")]
     org: Option<String>,
     /// InfluxDB 2 bucket (with --org).
-    #[arg(long, value_name = "BUCKET", requires = "org")]
+    #[arg(long, value_name = "BUCKET")]
     bucket: Option<String>,
     /// Only readings from this Paris day on, YYYY-MM-DD (default: everything stored).
     #[arg(long, value_name = "DATE")]
