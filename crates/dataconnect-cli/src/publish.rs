@@ -32,7 +32,11 @@ pub fn meters(store: &dyn Store, named: &[UsagePointId]) -> Result<Vec<UsagePoin
     if !named.is_empty() {
         return Ok(named.to_vec());
     }
-    let mut prms: Vec<UsagePointId> = store.consents()?.into_iter().map(|c| c.usage_point_id).collect();
+    let mut prms: Vec<UsagePointId> = store
+        .consents()?
+        .into_iter()
+        .map(|c| c.usage_point_id)
+        .collect();
     prms.dedup();
     Ok(prms)
 }
@@ -64,11 +68,18 @@ pub fn install_tls_provider() {
 /// Reads a secret (a token, a password) from a file named by `flag`: the
 /// first line, trimmed. The file's content never appears in a message.
 pub fn read_secret_file(path: &Path, flag: &str) -> Result<Secret, CliError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::config(format!("cannot read {} ({flag}): {e}: check the path", path.display())))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        CliError::config(format!(
+            "cannot read {} ({flag}): {e}: check the path",
+            path.display()
+        ))
+    })?;
     let secret = text.lines().next().unwrap_or_default().trim().to_owned();
     if secret.is_empty() {
-        return Err(CliError::config(format!("{} ({flag}) is empty: write the secret on its first line", path.display())));
+        return Err(CliError::config(format!(
+            "{} ({flag}) is empty: write the secret on its first line",
+            path.display()
+        )));
     }
     Ok(Secret::new(secret))
 }

@@ -72,7 +72,11 @@ pub struct FollowArgs {
 impl FollowArgs {
     /// The MQTT and InfluxDB publications these flags ask for (checked now,
     /// so that a typo fails at start, not after the first round).
-    pub fn resolve(&self, db: &std::path::Path, revision_days: i32) -> Result<(Option<MqttFollow>, Option<InfluxFollow>), CliError> {
+    pub fn resolve(
+        &self,
+        db: &std::path::Path,
+        revision_days: i32,
+    ) -> Result<(Option<MqttFollow>, Option<InfluxFollow>), CliError> {
         let mqtt = match &self.mqtt {
             Some(url) => {
                 let (broker, topics) = self.mqtt_args.resolve(url)?;
@@ -82,17 +86,26 @@ impl FollowArgs {
         };
         let influx = match &self.influx {
             Some(url) => {
-                let token =
-                    self.influx_token_file.as_deref().map(|p| crate::publish::read_secret_file(p, "--influx-token-file")).transpose()?;
-                let target = crate::publish::influx::InfluxTarget::new(crate::publish::influx::TargetArgs {
-                    url,
-                    database: self.influx_database.as_deref(),
-                    org: self.influx_org.as_deref(),
-                    bucket: self.influx_bucket.as_deref(),
-                    token,
-                })?;
+                let token = self
+                    .influx_token_file
+                    .as_deref()
+                    .map(|p| crate::publish::read_secret_file(p, "--influx-token-file"))
+                    .transpose()?;
+                let target = crate::publish::influx::InfluxTarget::new(
+                    crate::publish::influx::TargetArgs {
+                        url,
+                        database: self.influx_database.as_deref(),
+                        org: self.influx_org.as_deref(),
+                        bucket: self.influx_bucket.as_deref(),
+                        token,
+                    },
+                )?;
                 let writer = crate::publish::influx::Writer::new(target)?;
-                Some(InfluxFollow { writer, db: db.to_path_buf(), revision_days })
+                Some(InfluxFollow {
+                    writer,
+                    db: db.to_path_buf(),
+                    revision_days,
+                })
             }
             None => None,
         };

@@ -55,9 +55,17 @@ pub struct InfluxFollow {
 
 impl Followers {
     /// Starts the MQTT connection task, if asked.
-    pub fn start(mqtt: Option<MqttFollow>, influx: Option<InfluxFollow>) -> Result<Followers, CliError> {
+    pub fn start(
+        mqtt: Option<MqttFollow>,
+        influx: Option<InfluxFollow>,
+    ) -> Result<Followers, CliError> {
         let mqtt = mqtt.map(MqttFollower::start).transpose()?;
-        let influx = influx.map(|f| InfluxFollower { follow: f, published: HashMap::new(), retry_at: None, backoff: Duration::ZERO });
+        let influx = influx.map(|f| InfluxFollower {
+            follow: f,
+            published: HashMap::new(),
+            retry_at: None,
+            backoff: Duration::ZERO,
+        });
         Ok(Followers { mqtt, influx })
     }
 
@@ -70,11 +78,20 @@ impl Followers {
     /// (`revised`: the round fetched the revision window again, whose
     /// readings are then written again too). Failures are reported through
     /// `say` and retried later, never returned.
-    pub async fn after_round(&mut self, store: &dyn Store, prms: &[UsagePointId], revised: bool, say: &(dyn Fn(&str) + Sync)) {
+    pub async fn after_round(
+        &mut self,
+        store: &dyn Store,
+        prms: &[UsagePointId],
+        revised: bool,
+        say: &(dyn Fn(&str) + Sync),
+    ) {
         if let Some(m) = &self.mqtt {
             match tokio::task::block_in_place(|| super::mqtt_messages(store, prms, &m.topics)) {
                 Ok((messages, _)) => m.update(messages),
-                Err(e) => say(&format!("warning: cannot read the states to publish over MQTT: {}", e.line())),
+                Err(e) => say(&format!(
+                    "warning: cannot read the states to publish over MQTT: {}",
+                    e.line()
+                )),
             }
         }
         if let Some(i) = &mut self.influx {
@@ -104,7 +121,8 @@ impl MqttFollower {
         let latest: Arc<Mutex<Vec<Message>>> = Arc::default();
         let connected = Arc::new(AtomicBool::new(false));
         let task = {
-            let (client, latest, connected) = (client.clone(), Arc::clone(&latest), Arc::clone(&connected));
+            let (client, latest, connected) =
+                (client.clone(), Arc::clone(&latest), Arc::clone(&connected));
             let shown = follow.broker.shown();
             tokio::spawn(async move {
                 let mut backoff = Duration::from_secs(1);
@@ -115,7 +133,9 @@ impl MqttFollower {
                             connected.store(true, Ordering::SeqCst);
                             backoff = Duration::from_secs(1);
                             if down_since.take().is_some() {
-                                println!("sync daemon: MQTT broker {shown} is back; publishing the sensors again");
+                                println!(
+                                    "sync daemon: MQTT broker {shown} is back; publishing the sensors again"
+                                );
                             }
                             let messages = lock(&latest).clone();
                             spawn_publish(&client, messages);
@@ -125,7 +145,9 @@ impl MqttFollower {
                             connected.store(false, Ordering::SeqCst);
                             if down_since.is_none() {
                                 down_since = Some(Instant::now());
-                                println!("warning: MQTT broker {shown} unreachable ({e}); reconnecting with back-off");
+                                println!(
+                                    "warning: MQTT broker {shown} unreachable ({e}); reconnecting with back-off"
+                                );
                             }
                             tokio::time::sleep(backoff).await;
                             backoff = (backoff * 2).min(MAX_BACKOFF);
@@ -134,7 +156,13 @@ impl MqttFollower {
                 }
             })
         };
-        Ok(MqttFollower { client, topics: follow.topics, latest, connected, task })
+        Ok(MqttFollower {
+            client,
+            topics: follow.topics,
+            latest,
+            connected,
+            task,
+        })
     }
 
     /// Keeps `messages` as the latest, and sends them now if connected
@@ -165,7 +193,11 @@ fn spawn_publish(client: &AsyncClient, messages: Vec<Message>) {
     let client = client.clone();
     tokio::spawn(async move {
         for m in messages {
-            if client.publish(m.topic, QoS::AtLeastOnce, true, m.payload).await.is_err() {
+            if client
+                .publish(m.topic, QoS::AtLeastOnce, true, m.payload)
+                .await
+                .is_err()
+            {
                 break;
             }
         }
@@ -182,7 +214,13 @@ struct InfluxFollower {
 }
 
 impl InfluxFollower {
-    async fn after_round(&mut self, store: &dyn Store, prms: &[UsagePointId], revised: bool, say: &(dyn Fn(&str) + Sync)) {
+    async fn after_round(
+        &mut self,
+        store: &dyn Store,
+        prms: &[UsagePointId],
+        revised: bool,
+        say: &(dyn Fn(&str) + Sync),
+    ) {
         if self.retry_at.is_some_and(|t| Instant::now() < t) {
             return;
         }
@@ -190,11 +228,21 @@ impl InfluxFollower {
         let revised = revised || self.backoff > Duration::ZERO;
         let wanted = match tokio::task::block_in_place(|| self.wanted(store, prms, revised)) {
             Ok(w) => w,
-            Err(e) => return say(&format!("warning: cannot read the coverage to publish to InfluxDB: {}", e.line())),
+            Err(e) => {
+                return say(&format!(
+                    "warning: cannot read the coverage to publish to InfluxDB: {}",
+                    e.line()
+                ));
+            }
         };
         let reader = match crate::store::open_ro(&self.follow.db) {
             Ok(s) => Arc::new(s),
-            Err(e) => return say(&format!("warning: cannot open the store to publish to InfluxDB: {}", e.line())),
+            Err(e) => {
+                return say(&format!(
+                    "warning: cannot open the store to publish to InfluxDB: {}",
+                    e.line()
+                ));
+            }
         };
         let mut points = 0;
         for (prm, series, from, coverage) in wanted {
@@ -204,7 +252,14 @@ impl InfluxFollower {
                 from: from.map(dataconnect::domain::paris_day_start),
                 to: None,
             };
-            match influx::publish(Arc::clone(&reader), filter, &self.follow.writer, influx::BATCH_LINES).await {
+            match influx::publish(
+                Arc::clone(&reader),
+                filter,
+                &self.follow.writer,
+                influx::BATCH_LINES,
+            )
+            .await
+            {
                 Ok(r) => {
                     points += r.points;
                     self.published.insert((prm, series), coverage);
@@ -224,7 +279,10 @@ impl InfluxFollower {
         self.retry_at = None;
         self.backoff = Duration::ZERO;
         if points > 0 {
-            say(&format!("published {points} point(s) to {}", self.follow.writer.target().shown()));
+            say(&format!(
+                "published {points} point(s) to {}",
+                self.follow.writer.target().shown()
+            ));
         }
     }
 
@@ -232,17 +290,26 @@ impl InfluxFollower {
     /// publish (`None`: everything, the first time) and the coverage it
     /// will have published. The revision window's days only when `revised`.
     #[allow(clippy::type_complexity)]
-    fn wanted(&self, store: &dyn Store, prms: &[UsagePointId], revised: bool) -> Result<Vec<(UsagePointId, Series, Option<Date>, Vec<DateRange>)>, CliError> {
+    fn wanted(
+        &self,
+        store: &dyn Store,
+        prms: &[UsagePointId],
+        revised: bool,
+    ) -> Result<Vec<(UsagePointId, Series, Option<Date>, Vec<DateRange>)>, CliError> {
         let mut out = Vec::new();
         for prm in prms {
             for series in Series::ALL {
                 let coverage = store.coverage(prm, series)?;
-                let Some(end) = coverage.last().map(DateRange::end) else { continue };
+                let Some(end) = coverage.last().map(DateRange::end) else {
+                    continue;
+                };
                 let from = match self.published.get(&(prm.clone(), series)) {
                     None => None,
                     Some(done) => {
                         let new = first_new_day(&coverage, done);
-                        let window = end.checked_sub(self.follow.revision_days.max(1).days()).unwrap_or(end);
+                        let window = end
+                            .checked_sub(self.follow.revision_days.max(1).days())
+                            .unwrap_or(end);
                         match (new, revised) {
                             (Some(d), true) => Some(d.min(window)),
                             (Some(d), false) => Some(d),
@@ -260,7 +327,10 @@ impl InfluxFollower {
 
 /// The first day of `coverage` that no range of `done` holds.
 fn first_new_day(coverage: &[DateRange], done: &[DateRange]) -> Option<Date> {
-    coverage.iter().flat_map(|r| r.iter_days()).find(|d| !done.iter().any(|p| p.start() <= *d && *d < p.end()))
+    coverage
+        .iter()
+        .flat_map(|r| r.iter_days())
+        .find(|d| !done.iter().any(|p| p.start() <= *d && *d < p.end()))
 }
 
 #[cfg(test)]
@@ -272,8 +342,17 @@ mod tests {
     fn new_days_are_those_not_published_yet() {
         let r = |a, b| DateRange::new(a, b).unwrap();
         let done = [r(date(2024, 1, 1), date(2024, 3, 1))];
-        assert_eq!(first_new_day(&[r(date(2024, 1, 1), date(2024, 3, 1))], &done), None);
-        assert_eq!(first_new_day(&[r(date(2023, 12, 1), date(2024, 3, 1))], &done), Some(date(2023, 12, 1)));
-        assert_eq!(first_new_day(&[r(date(2024, 1, 1), date(2024, 3, 3))], &done), Some(date(2024, 3, 1)));
+        assert_eq!(
+            first_new_day(&[r(date(2024, 1, 1), date(2024, 3, 1))], &done),
+            None
+        );
+        assert_eq!(
+            first_new_day(&[r(date(2023, 12, 1), date(2024, 3, 1))], &done),
+            Some(date(2023, 12, 1))
+        );
+        assert_eq!(
+            first_new_day(&[r(date(2024, 1, 1), date(2024, 3, 3))], &done),
+            Some(date(2024, 3, 1))
+        );
     }
 }

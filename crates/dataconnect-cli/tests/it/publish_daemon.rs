@@ -15,7 +15,10 @@ use super::{CONSUMER, consent, dataconnect, run_ok, sandbox};
 fn wait(what: &str, done: &mut dyn FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(90);
     while !done() {
-        assert!(Instant::now() < deadline, "after 90 s, still waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "after 90 s, still waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 }
@@ -31,9 +34,21 @@ fn the_daemon_publishes_after_its_rounds_and_survives_a_broker_restart() {
     let vm = servers::victoria_metrics();
     let prefix = unique_prefix("daemon");
     let mut daemon = dataconnect(dir.path(), &sandbox, &db)
-        .args(["sync", "--daemon", "--series", "consumption-daily", "--replan-seconds", "1"])
+        .args([
+            "sync",
+            "--daemon",
+            "--series",
+            "consumption-daily",
+            "--replan-seconds",
+            "1",
+        ])
         .args(["--mqtt", &format!("mqtt://127.0.0.1:{port}")])
-        .args(["--topic-prefix", &format!("{prefix}/state"), "--discovery-prefix", &format!("{prefix}/ha")])
+        .args([
+            "--topic-prefix",
+            &format!("{prefix}/state"),
+            "--discovery-prefix",
+            &format!("{prefix}/ha"),
+        ])
         .args(["--influx", &vm.url])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -49,11 +64,18 @@ fn the_daemon_publishes_after_its_rounds_and_survives_a_broker_restart() {
     assert!(first.values().all(|m| m.retain));
 
     // VictoriaMetrics gets every stored daily value.
-    let stored = run_ok(dataconnect(dir.path(), &sandbox, &db).args(["export", "--format", "influx"])).lines().count();
+    let stored =
+        run_ok(dataconnect(dir.path(), &sandbox, &db).args(["export", "--format", "influx"]))
+            .lines()
+            .count();
     assert!(stored > 1000, "{stored}");
     wait("the daily points in VictoriaMetrics", &mut || {
         http("GET", &format!("{}/internal/force_flush", vm.url), b"");
-        let q = format!("{}/api/v1/export?match[]={}", vm.url, encode("dataconnect_value"));
+        let q = format!(
+            "{}/api/v1/export?match[]={}",
+            vm.url,
+            encode("dataconnect_value")
+        );
         let export = http("GET", &q, b"");
         let samples: usize = export
             .lines()
@@ -68,17 +90,48 @@ fn the_daemon_publishes_after_its_rounds_and_survives_a_broker_restart() {
     std::thread::sleep(Duration::from_millis(500));
     let broker = Mosquitto::start(dir.path(), port, "");
     let again = receive(port, &prefix, 6);
-    assert_eq!(again[&format!("{prefix}/state/{CONSUMER}/consumption_total")].payload, total.payload);
+    assert_eq!(
+        again[&format!("{prefix}/state/{CONSUMER}/consumption_total")].payload,
+        total.payload
+    );
 
-    assert!(daemon.try_wait().unwrap().is_none(), "the daemon keeps running");
-    assert!(Command::new("kill").args(["-TERM", &daemon.id().to_string()]).status().unwrap().success());
+    assert!(
+        daemon.try_wait().unwrap().is_none(),
+        "the daemon keeps running"
+    );
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &daemon.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
     let status = daemon.wait().unwrap();
     let mut out = String::new();
-    daemon.stdout.take().unwrap().read_to_string(&mut out).unwrap();
-    daemon.stderr.take().unwrap().read_to_string(&mut out).unwrap();
+    daemon
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    daemon
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
     assert_eq!(status.code(), Some(0), "{out}");
-    assert!(out.contains(&format!("MQTT broker mqtt://127.0.0.1:{port} unreachable")), "{out}");
-    assert!(out.contains("is back; publishing the sensors again"), "{out}");
-    assert!(out.contains(&format!("published {stored} point(s) to {}/write", vm.url)), "{out}");
+    assert!(
+        out.contains(&format!("MQTT broker mqtt://127.0.0.1:{port} unreachable")),
+        "{out}"
+    );
+    assert!(
+        out.contains("is back; publishing the sensors again"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("published {stored} point(s) to {}/write", vm.url)),
+        "{out}"
+    );
     drop(broker);
 }

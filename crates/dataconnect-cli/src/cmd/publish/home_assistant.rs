@@ -29,7 +29,12 @@ pub struct Cmd {
 impl Cmd {
     pub async fn run(self) -> Result<(), CliError> {
         let settings = Settings::resolve(&self.global)?;
-        let token = match (&self.token_file, std::env::var("DATACONNECT_HA_TOKEN").ok().filter(|t| !t.is_empty())) {
+        let token = match (
+            &self.token_file,
+            std::env::var("DATACONNECT_HA_TOKEN")
+                .ok()
+                .filter(|t| !t.is_empty()),
+        ) {
             (Some(path), _) => crate::publish::read_secret_file(path, "--token-file")?,
             (None, Some(t)) => crate::settings::Secret::new(t),
             (None, None) => {
@@ -48,7 +53,9 @@ impl Cmd {
         let store = Arc::new(crate::store::open_ro(&settings.db)?);
         let prms = crate::publish::meters(&**store, &named)?;
         if prms.is_empty() {
-            return Err(CliError::config("no consented meter in the store: record a consent first, or pass --prm"));
+            return Err(CliError::config(
+                "no consented meter in the store: record a consent first, or pass --prm",
+            ));
         }
         let mut session = Session::open(&self.url, &token).await?;
         for prm in &prms {

@@ -49,7 +49,11 @@ pub struct Cmd {
 impl Cmd {
     pub async fn run(self) -> Result<(), CliError> {
         let settings = Settings::resolve(&self.global)?;
-        let token = self.token_file.as_deref().map(|p| crate::publish::read_secret_file(p, "--token-file")).transpose()?;
+        let token = self
+            .token_file
+            .as_deref()
+            .map(|p| crate::publish::read_secret_file(p, "--token-file"))
+            .transpose()?;
         let target = InfluxTarget::new(TargetArgs {
             url: &self.url,
             database: self.database.as_deref(),
@@ -78,7 +82,11 @@ impl Cmd {
             report.points,
             writer.target().shown(),
             report.batches,
-            if report.nulls > 0 { format!("; {} reading(s) without a value left out", report.nulls) } else { String::new() }
+            if report.nulls > 0 {
+                format!("; {} reading(s) without a value left out", report.nulls)
+            } else {
+                String::new()
+            }
         );
         Ok(())
     }

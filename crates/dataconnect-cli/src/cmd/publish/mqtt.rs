@@ -30,7 +30,12 @@ pub struct MqttArgs {
 impl MqttArgs {
     /// The broker at `url` with these credentials, and the topics.
     pub fn resolve(&self, url: &str) -> Result<(Broker, Topics), CliError> {
-        let password = match (&self.password_file, std::env::var("DATACONNECT_MQTT_PASSWORD").ok().filter(|p| !p.is_empty())) {
+        let password = match (
+            &self.password_file,
+            std::env::var("DATACONNECT_MQTT_PASSWORD")
+                .ok()
+                .filter(|p| !p.is_empty()),
+        ) {
             (Some(path), _) => Some(crate::publish::read_secret_file(path, "--password-file")?),
             (None, Some(p)) => Some(crate::settings::Secret::new(p)),
             (None, None) => None,
@@ -69,9 +74,12 @@ impl Cmd {
         let store = crate::store::open_ro(&settings.db)?;
         let prms = crate::publish::meters(&store, &named)?;
         if prms.is_empty() {
-            return Err(CliError::config("no consented meter in the store: record a consent first, or pass --prm"));
+            return Err(CliError::config(
+                "no consented meter in the store: record a consent first, or pass --prm",
+            ));
         }
-        let (messages, sensors) = tokio::task::block_in_place(|| crate::publish::mqtt_messages(&store, &prms, &topics))?;
+        let (messages, sensors) =
+            tokio::task::block_in_place(|| crate::publish::mqtt_messages(&store, &prms, &topics))?;
         let sent = mqtt::send(&broker, messages, mqtt::SendConfig::RETAINED).await?;
         println!(
             "published {sensors} sensor(s) of {} meter(s) to {} ({sent} retained message(s): discovery under {}/sensor/, states under {}/)",
