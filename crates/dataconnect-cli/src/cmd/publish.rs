@@ -47,36 +47,60 @@ pub struct FollowArgs {
     /// With --daemon: publish Home Assistant sensors to this MQTT broker
     /// after each round, reconnecting with back-off (mqtt://HOST:PORT or
     /// mqtts://; the MQTT flags of `publish mqtt` apply).
-    #[arg(long, value_name = "URL", requires = "daemon")]
+    #[arg(long, value_name = "URL")]
     pub mqtt: Option<String>,
     #[command(flatten)]
     pub mqtt_args: mqtt::MqttArgs,
     /// With --daemon: write what each round stored to InfluxDB or
     /// VictoriaMetrics at this URL (as `publish influx --url`).
-    #[arg(long, value_name = "URL", requires = "daemon")]
+    #[arg(long, value_name = "URL")]
     pub influx: Option<String>,
     /// The token file of --influx (as `publish influx --token-file`).
-    #[arg(long, value_name = "FILE", requires = "influx")]
+    #[arg(long, value_name = "FILE")]
     pub influx_token_file: Option<PathBuf>,
     /// The InfluxDB 1.x database of --influx.
-    #[arg(long, value_name = "NAME", requires = "influx")]
+    #[arg(long, value_name = "NAME")]
     pub influx_database: Option<String>,
     /// The InfluxDB 2 organisation of --influx.
-    #[arg(long, value_name = "ORG", requires = "influx")]
+    #[arg(long, value_name = "ORG")]
     pub influx_org: Option<String>,
     /// The InfluxDB 2 bucket of --influx.
-    #[arg(long, value_name = "BUCKET", requires = "influx")]
+    #[arg(long, value_name = "BUCKET")]
     pub influx_bucket: Option<String>,
 }
 
 impl FollowArgs {
+    /// The flags that only make sense together: clap's own `requires`
+    /// would print its report's first line only, without the flag's name.
+    fn check(&self, daemon: bool) -> Result<(), CliError> {
+        for (flag, given) in [("--mqtt", self.mqtt.is_some()), ("--influx", self.influx.is_some())] {
+            if given && !daemon {
+                return Err(CliError::usage(format!(
+                    "{flag} publishes after each round of the daemon: add --daemon, or run `dataconnect publish` after the sync"
+                )));
+            }
+        }
+        let influx_flags = [
+            ("--influx-token-file", self.influx_token_file.is_some()),
+            ("--influx-database", self.influx_database.is_some()),
+            ("--influx-org", self.influx_org.is_some()),
+            ("--influx-bucket", self.influx_bucket.is_some()),
+        ];
+        if let Some((flag, _)) = influx_flags.iter().find(|(_, given)| *given).filter(|_| self.influx.is_none()) {
+            return Err(CliError::usage(format!("{flag} goes with --influx URL: add it, or drop {flag}")));
+        }
+        Ok(())
+    }
+
     /// The MQTT and InfluxDB publications these flags ask for (checked now,
     /// so that a typo fails at start, not after the first round).
     pub fn resolve(
         &self,
+        daemon: bool,
         db: &std::path::Path,
         revision_days: i32,
     ) -> Result<(Option<MqttFollow>, Option<InfluxFollow>), CliError> {
+        self.check(daemon)?;
         let mqtt = match &self.mqtt {
             Some(url) => {
                 let (broker, topics) = self.mqtt_args.resolve(url)?;

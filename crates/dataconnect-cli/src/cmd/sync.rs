@@ -104,9 +104,9 @@ impl Cmd {
                 format!("--since {s} is not before today ({today} in Paris): the API serves days up to yesterday"),
             ));
         }
-        let client_settings = settings.client()?;
         let revision_days = self.revision_days.unwrap_or(settings.revision_days).max(0);
-        let (mqtt, influx) = self.publish.resolve(&settings.db, revision_days)?;
+        let (mqtt, influx) = self.publish.resolve(self.daemon, &settings.db, revision_days)?;
+        let client_settings = settings.client()?;
         if (mqtt.is_some() || influx.is_some()) && crate::store::postgres_url(&settings.db).is_some() {
             return Err(CliError::usage(
                 "--mqtt and --influx publish from the SQLite daemon only for now: on PostgreSQL, run `dataconnect publish mqtt|influx` on a timer",

@@ -61,12 +61,12 @@ impl Broker {
             matches!(u.scheme(), "mqtt" | "mqtts") && u.host_str().is_some_and(|h| !h.is_empty())
         }) else {
             return Err(CliError::usage(
-                "--broker must be mqtt://HOST[:PORT] or mqtts://HOST[:PORT] (TLS), e.g. mqtt://127.0.0.1:1883",
+                "the MQTT broker URL must be mqtt://HOST[:PORT] or mqtts://HOST[:PORT] (TLS), e.g. mqtt://127.0.0.1:1883",
             ));
         };
         if u.password().is_some() {
             return Err(CliError::usage(
-                "--broker holds a password: put it in a file named by --password-file (or DATACONNECT_MQTT_PASSWORD), never on the command line",
+                "the MQTT broker URL holds a password: put it in a file named by --password-file (or DATACONNECT_MQTT_PASSWORD), never on the command line",
             ));
         }
         if password.is_some() && username.is_none() && u.username().is_empty() {
@@ -356,13 +356,13 @@ fn connection_error(broker: &Broker, e: &ConnectionError, acked: usize, total: u
         ConnectionError::Tls(_) => CliError::new(
             Class::Network,
             format!(
-                "cannot publish to the MQTT broker at {shown}: {e}: the broker's certificate must chain to this system's trust store and name the host of --broker (a private CA: add it to the system's store, or name its PEM file in SSL_CERT_FILE)"
+                "cannot publish to the MQTT broker at {shown}: {e}: the broker's certificate must chain to this system's trust store and name the host of the broker URL (a private CA: add it to the system's store, or name its PEM file in SSL_CERT_FILE)"
             ),
         ),
         _ if acked == 0 => CliError::new(
             Class::Network,
             format!(
-                "cannot publish to the MQTT broker at {shown}: {e}: check --broker and that the broker runs"
+                "cannot publish to the MQTT broker at {shown}: {e}: check the broker URL and that the broker runs"
             ),
         ),
         _ => CliError::new(
