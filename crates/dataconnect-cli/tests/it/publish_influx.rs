@@ -20,10 +20,15 @@ fn epoch(rfc3339: &str) -> i64 {
 
 /// What the store holds, as `export --format jsonl` prints it, nulls left out.
 fn expected(demo: &Demo) -> Points {
+    expected_in(demo, &demo.db)
+}
+
+/// [`expected`] of the store `db`.
+fn expected_in(demo: &Demo, db: &std::path::Path) -> Points {
     let out = run_ok(
         dataconnect(&demo.home)
             .args(["export", "--format", "jsonl", "--db"])
-            .arg(&demo.db),
+            .arg(db),
     );
     let mut points = Points::new();
     for line in out.lines() {
@@ -174,18 +179,35 @@ fn victoria_points(url: &str) -> Points {
 #[test]
 fn publish_to_victoria_metrics_reads_back_exactly_twice() {
     let demo = demo();
-    let want = expected(demo);
+    // A copy where some curve points have no value, as Enedis sends them:
+    // they must be left out, never written as 0.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("with-nulls.db");
+    super::publish_mqtt::copy_store(&demo.db, &db);
+    let nulled = rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute(
+            "UPDATE reading SET value = NULL WHERE series = 'consumption-curve' AND start % 86400 = 3600",
+            [],
+        )
+        .unwrap();
+    assert!(nulled > 100, "{nulled}");
+    let want = expected_in(demo, &db);
+    let total: usize = want.values().map(BTreeMap::len).sum();
     let vm = servers::victoria_metrics();
     for round in 0..2 {
         let out = run_ok(
             dataconnect(&demo.home)
                 .args(["publish", "influx", "--url", &vm.url, "--db"])
-                .arg(&demo.db),
+                .arg(&db),
         );
-        let total: usize = want.values().map(BTreeMap::len).sum();
         assert!(
             out.starts_with(&format!("published {total} point(s) to {}/write", vm.url)),
             "round {round}: {out}"
+        );
+        assert!(
+            out.contains(&format!("{nulled} reading(s) without a value left out")),
+            "{out}"
         );
         assert_same(&victoria_points(&vm.url), &want, "VictoriaMetrics");
     }
