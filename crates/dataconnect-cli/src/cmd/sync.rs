@@ -107,11 +107,6 @@ impl Cmd {
         let revision_days = self.revision_days.unwrap_or(settings.revision_days).max(0);
         let (mqtt, influx) = self.publish.resolve(self.daemon, &settings.db, revision_days)?;
         let client_settings = settings.client()?;
-        if (mqtt.is_some() || influx.is_some()) && crate::store::postgres_url(&settings.db).is_some() {
-            return Err(CliError::usage(
-                "--mqtt and --influx publish from the SQLite daemon only for now: on PostgreSQL, run `dataconnect publish mqtt|influx` on a timer",
-            ));
-        }
         if self.daemon && crate::store::postgres_url(&settings.db).is_none() {
             if !crate::store::exists(&settings.db) {
                 return Err(CliError::new(
@@ -235,7 +230,12 @@ impl Cmd {
                 "sync daemon: {workers} worker(s) on {}{planned}; stop with SIGTERM or Ctrl-C",
                 crate::store::shown(&settings.db)
             ));
-            dataconnect_sync::run_daemon(Arc::clone(&store), &source, &daemon, &reporter, shutdown_signal()).await
+            let daemon_run = dataconnect_sync::run_daemon(Arc::clone(&store), &source, &daemon, &reporter, shutdown_signal());
+            // Publication (--mqtt, --influx) beside the daemon, at its replanning pace.
+            let (mqtt, influx) = self.publish.resolve(true, &settings.db, revision_days)?;
+            let followers = crate::publish::follow::Followers::start(mqtt, influx)?;
+            let say = |l: &str| reporter.line(l);
+            crate::publish::follow::alongside(daemon_run, Some(followers), &*store, daemon.replan_every, &say).await
         } else {
             let meters = consented_meters(&*store, only_prms, today)?;
             let stopped = store.series_states()?;

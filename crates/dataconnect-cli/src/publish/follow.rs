@@ -65,6 +65,7 @@ impl Followers {
             published: HashMap::new(),
             retry_at: None,
             backoff: Duration::ZERO,
+            reader: None,
         });
         Ok(Followers { mqtt, influx })
     }
@@ -97,6 +98,48 @@ impl Followers {
         if let Some(i) = &mut self.influx {
             i.after_round(store, prms, revised, say).await;
         }
+    }
+}
+
+/// Runs `daemon` (the PostgreSQL daemon, whose rounds are its own) and
+/// publishes beside it every `every`, until it ends: the Paris day's first
+/// publication writes the revision window again, since the daemon fetches
+/// it again once a day. Without followers, only `daemon` runs.
+pub async fn alongside<F: std::future::Future>(
+    daemon: F,
+    followers: Option<Followers>,
+    store: &dyn Store,
+    every: Duration,
+    say: &(dyn Fn(&str) + Sync),
+) -> F::Output {
+    let Some(mut followers) = followers.filter(|f| !f.is_empty()) else {
+        return daemon.await;
+    };
+    let publish = async {
+        let mut day = None;
+        loop {
+            tokio::time::sleep(every).await;
+            let today = dataconnect::domain::today_paris(jiff::Timestamp::now());
+            let revised = day != Some(today);
+            day = Some(today);
+            // A PostgreSQL store's calls block on its own runtime.
+            match tokio::task::block_in_place(|| store.consents()) {
+                Ok(consents) => {
+                    let prms: Vec<UsagePointId> =
+                        consents.into_iter().map(|c| c.usage_point_id).collect();
+                    followers.after_round(store, &prms, revised, say).await;
+                }
+                Err(e) => say(&format!(
+                    "warning: cannot read the consents to publish: {e}"
+                )),
+            }
+        }
+    };
+    futures::pin_mut!(daemon);
+    futures::pin_mut!(publish);
+    match futures::future::select(daemon, publish).await {
+        futures::future::Either::Left((out, _)) => out,
+        futures::future::Either::Right((never, _)) => never,
     }
 }
 
@@ -211,6 +254,8 @@ struct InfluxFollower {
     published: HashMap<(UsagePointId, Series), Vec<DateRange>>,
     retry_at: Option<Instant>,
     backoff: Duration,
+    /// The store opened for reading, kept from one round to the next.
+    reader: Option<Arc<crate::store::AnyStore>>,
 }
 
 impl InfluxFollower {
@@ -235,8 +280,15 @@ impl InfluxFollower {
                 ));
             }
         };
-        let reader = match crate::store::open_ro(&self.follow.db) {
-            Ok(s) => Arc::new(s),
+        let opened = self.reader.clone().map_or_else(
+            || tokio::task::block_in_place(|| crate::store::open_ro(&self.follow.db)).map(Arc::new),
+            Ok,
+        );
+        let reader = match opened {
+            Ok(s) => {
+                self.reader = Some(Arc::clone(&s));
+                s
+            }
             Err(e) => {
                 return say(&format!(
                     "warning: cannot open the store to publish to InfluxDB: {}",

@@ -135,3 +135,114 @@ fn the_daemon_publishes_after_its_rounds_and_survives_a_broker_restart() {
     );
     drop(broker);
 }
+
+/// The PostgreSQL daemon publishes beside its workers, at its replanning
+/// pace: every stored daily value reaches VictoriaMetrics.
+#[cfg(feature = "postgres")]
+#[test]
+fn the_postgresql_daemon_publishes_to_victoria_metrics() {
+    use dataconnect_store::{PgConfig, PgStore};
+    let Some(base) = std::env::var("DATACONNECT_TEST_PG_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        eprintln!(
+            "skipped: DATACONNECT_TEST_PG_URL is unset (e.g. postgres://postgres@127.0.0.1:5432/test); .ci/run sets it"
+        );
+        return;
+    };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let schema = format!("dct_publish_{}_{nanos}", std::process::id());
+    // Dropped at the end, also when the test fails.
+    struct Schema(Option<PgStore>);
+    impl Drop for Schema {
+        fn drop(&mut self) {
+            if let Some(store) = self.0.take() {
+                let _ = store.drop_schema();
+            }
+        }
+    }
+    let _schema = Schema(Some(
+        PgStore::open(&PgConfig {
+            schema: Some(schema.clone()),
+            ..PgConfig::new(&base)
+        })
+        .expect("schema created"),
+    ));
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
+    let db = std::path::Path::new(&url);
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = sandbox(dir.path(), |_| {});
+    consent(dir.path(), &sandbox, db);
+    let vm = servers::victoria_metrics();
+    let mut daemon = dataconnect(dir.path(), &sandbox, db)
+        .args([
+            "sync",
+            "--daemon",
+            "--series",
+            "consumption-daily",
+            "--replan-seconds",
+            "1",
+            "--influx",
+            &vm.url,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let samples = || {
+        http("GET", &format!("{}/internal/force_flush", vm.url), b"");
+        let q = format!(
+            "{}/api/v1/export?match[]={}",
+            vm.url,
+            encode("dataconnect_value")
+        );
+        http("GET", &q, b"")
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .map(|v| v["values"].as_array().map_or(0, Vec::len))
+            .sum::<usize>()
+    };
+    // 36 months + 15 days of daily energy, once the back-fill is stored.
+    wait("the daily points in VictoriaMetrics", &mut || {
+        samples() > 1000
+    });
+    let stored = || {
+        run_ok(dataconnect(dir.path(), &sandbox, db).args(["export", "--format", "influx"]))
+            .lines()
+            .count()
+    };
+    wait("every stored point in VictoriaMetrics", &mut || {
+        samples() == stored()
+    });
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &daemon.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = daemon.wait().unwrap();
+    let mut out = String::new();
+    daemon
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    daemon
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    assert_eq!(status.code(), Some(0), "{out}");
+    assert!(
+        out.contains(&format!("point(s) to {}/write", vm.url)),
+        "{out}"
+    );
+}
