@@ -65,6 +65,18 @@ pub fn install_tls_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
+/// The secret of `flag`'s file if given, else of the environment variable
+/// `env` if set and not empty, else none.
+pub fn secret_from(path: Option<&Path>, flag: &str, env: &str) -> Result<Option<Secret>, CliError> {
+    match path {
+        Some(p) => read_secret_file(p, flag).map(Some),
+        None => Ok(std::env::var(env)
+            .ok()
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| Secret::new(s.trim()))),
+    }
+}
+
 /// Reads a secret (a token, a password) from a file named by `flag`: the
 /// first line, trimmed. The file's content never appears in a message.
 pub fn read_secret_file(path: &Path, flag: &str) -> Result<Secret, CliError> {

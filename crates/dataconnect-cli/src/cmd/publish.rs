@@ -55,7 +55,7 @@ pub struct FollowArgs {
     /// VictoriaMetrics at this URL (as `publish influx --url`).
     #[arg(long, value_name = "URL")]
     pub influx: Option<String>,
-    /// The token file of --influx (as `publish influx --token-file`).
+    /// The token file of --influx (as `publish influx --token-file`; or set DATACONNECT_INFLUX_TOKEN).
     #[arg(long, value_name = "FILE")]
     pub influx_token_file: Option<PathBuf>,
     /// The InfluxDB 1.x database of --influx.
@@ -73,7 +73,10 @@ impl FollowArgs {
     /// The flags that only make sense together: clap's own `requires`
     /// would print its report's first line only, without the flag's name.
     fn check(&self, daemon: bool) -> Result<(), CliError> {
-        for (flag, given) in [("--mqtt", self.mqtt.is_some()), ("--influx", self.influx.is_some())] {
+        for (flag, given) in [
+            ("--mqtt", self.mqtt.is_some()),
+            ("--influx", self.influx.is_some()),
+        ] {
             if given && !daemon {
                 return Err(CliError::usage(format!(
                     "{flag} publishes after each round of the daemon: add --daemon, or run `dataconnect publish` after the sync"
@@ -86,8 +89,14 @@ impl FollowArgs {
             ("--influx-org", self.influx_org.is_some()),
             ("--influx-bucket", self.influx_bucket.is_some()),
         ];
-        if let Some((flag, _)) = influx_flags.iter().find(|(_, given)| *given).filter(|_| self.influx.is_none()) {
-            return Err(CliError::usage(format!("{flag} goes with --influx URL: add it, or drop {flag}")));
+        if let Some((flag, _)) = influx_flags
+            .iter()
+            .find(|(_, given)| *given)
+            .filter(|_| self.influx.is_none())
+        {
+            return Err(CliError::usage(format!(
+                "{flag} goes with --influx URL: add it, or drop {flag}"
+            )));
         }
         Ok(())
     }
@@ -110,11 +119,11 @@ impl FollowArgs {
         };
         let influx = match &self.influx {
             Some(url) => {
-                let token = self
-                    .influx_token_file
-                    .as_deref()
-                    .map(|p| crate::publish::read_secret_file(p, "--influx-token-file"))
-                    .transpose()?;
+                let token = crate::publish::secret_from(
+                    self.influx_token_file.as_deref(),
+                    "--influx-token-file",
+                    "DATACONNECT_INFLUX_TOKEN",
+                )?;
                 let target = crate::publish::influx::InfluxTarget::new(
                     crate::publish::influx::TargetArgs {
                         url,

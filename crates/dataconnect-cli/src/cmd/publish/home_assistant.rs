@@ -29,20 +29,12 @@ pub struct Cmd {
 impl Cmd {
     pub async fn run(self) -> Result<(), CliError> {
         let settings = Settings::resolve(&self.global)?;
-        let token = match (
-            &self.token_file,
-            std::env::var("DATACONNECT_HA_TOKEN")
-                .ok()
-                .filter(|t| !t.is_empty()),
-        ) {
-            (Some(path), _) => crate::publish::read_secret_file(path, "--token-file")?,
-            (None, Some(t)) => crate::settings::Secret::new(t),
-            (None, None) => {
-                return Err(CliError::config(
+        let token = crate::publish::secret_from(self.token_file.as_deref(), "--token-file", "DATACONNECT_HA_TOKEN")?
+            .ok_or_else(|| {
+                CliError::config(
                     "no Home Assistant token: create a long-lived access token on your Home Assistant profile page and pass --token-file FILE (or set DATACONNECT_HA_TOKEN)",
-                ));
-            }
-        };
+                )
+            })?;
         let named = crate::store::prms(&self.prm)?;
         if !crate::store::exists(&settings.db) {
             return Err(CliError::config(format!(

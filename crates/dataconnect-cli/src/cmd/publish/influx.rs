@@ -20,7 +20,7 @@ pub struct Cmd {
     /// http://HOST:8086 for InfluxDB), or a URL ending in /write or /api/v2/write.
     #[arg(long, value_name = "URL")]
     url: String,
-    /// A file holding the API token (InfluxDB 2), or user:password (InfluxDB 1.x).
+    /// A file holding the API token (InfluxDB 2), or user:password (InfluxDB 1.x) (or set DATACONNECT_INFLUX_TOKEN).
     #[arg(long, value_name = "FILE")]
     token_file: Option<PathBuf>,
     /// InfluxDB 1.x database (VictoriaMetrics takes it as a `db` label).
@@ -49,11 +49,11 @@ pub struct Cmd {
 impl Cmd {
     pub async fn run(self) -> Result<(), CliError> {
         let settings = Settings::resolve(&self.global)?;
-        let token = self
-            .token_file
-            .as_deref()
-            .map(|p| crate::publish::read_secret_file(p, "--token-file"))
-            .transpose()?;
+        let token = crate::publish::secret_from(
+            self.token_file.as_deref(),
+            "--token-file",
+            "DATACONNECT_INFLUX_TOKEN",
+        )?;
         let target = InfluxTarget::new(TargetArgs {
             url: &self.url,
             database: self.database.as_deref(),

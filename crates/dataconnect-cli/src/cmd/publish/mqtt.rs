@@ -30,16 +30,11 @@ pub struct MqttArgs {
 impl MqttArgs {
     /// The broker at `url` with these credentials, and the topics.
     pub fn resolve(&self, url: &str) -> Result<(Broker, Topics), CliError> {
-        let password = match (
-            &self.password_file,
-            std::env::var("DATACONNECT_MQTT_PASSWORD")
-                .ok()
-                .filter(|p| !p.is_empty()),
-        ) {
-            (Some(path), _) => Some(crate::publish::read_secret_file(path, "--password-file")?),
-            (None, Some(p)) => Some(crate::settings::Secret::new(p)),
-            (None, None) => None,
-        };
+        let password = crate::publish::secret_from(
+            self.password_file.as_deref(),
+            "--password-file",
+            "DATACONNECT_MQTT_PASSWORD",
+        )?;
         let broker = Broker::parse(url, self.username.clone(), password)?;
         let topics = Topics::new(&self.discovery_prefix, &self.topic_prefix)?;
         Ok((broker, topics))
