@@ -44,15 +44,15 @@ impl Cmd {
 /// The flags of `sync --daemon` that publish after each round.
 #[derive(Args, Debug, Clone)]
 pub struct FollowArgs {
-    /// With --daemon: publish Home Assistant sensors to this MQTT broker
-    /// after each round, reconnecting with back-off (mqtt://HOST:PORT or
-    /// mqtts://; the MQTT flags of `publish mqtt` apply).
+    /// Publish Home Assistant sensors to this MQTT broker after each round
+    /// (sync --daemon) or every minute (serve), reconnecting with back-off
+    /// (mqtt://HOST:PORT or mqtts://; the MQTT flags of `publish mqtt` apply).
     #[arg(long, value_name = "URL")]
     pub mqtt: Option<String>,
     #[command(flatten)]
     pub mqtt_args: mqtt::MqttArgs,
-    /// With --daemon: write what each round stored to InfluxDB or
-    /// VictoriaMetrics at this URL (as `publish influx --url`).
+    /// Write what each round stored (sync --daemon), or each minute (serve),
+    /// to InfluxDB or VictoriaMetrics at this URL (as `publish influx --url`).
     #[arg(long, value_name = "URL")]
     pub influx: Option<String>,
     /// The token file of --influx (as `publish influx --token-file`; or set DATACONNECT_INFLUX_TOKEN).

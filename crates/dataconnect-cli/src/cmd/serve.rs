@@ -76,6 +76,12 @@ pub struct Cmd {
     /// How long `/metrics` reuses what it read from the store (readings per series, lag per meter, consents), in seconds; 0 reads the store at every scrape. The client's counters and the calls of the last hour are always current.
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     metrics_cache_seconds: u64,
+    // Publication beside the server (--mqtt, --influx), every --publish-seconds.
+    #[command(flatten)]
+    publish: crate::cmd::publish::FollowArgs,
+    /// How often what the store holds is published to --mqtt and --influx, in seconds.
+    #[arg(long, hide = true, default_value_t = 60, value_name = "SECONDS")]
+    publish_seconds: u64,
 }
 
 /// The path the redirect comes back to when no redirect URI is configured.
@@ -278,6 +284,7 @@ impl Cmd {
             CliError::usage(format!("--listen {:?} is not an address: write it like 127.0.0.1:8000", self.listen))
         })?;
         let settings = Settings::resolve(&self.global)?;
+        let (mqtt, influx) = self.publish.resolve(true, &settings.db, settings.revision_days)?;
         let mut client_settings = settings.client()?;
         let listener = tokio::net::TcpListener::bind(addr)
             .await
@@ -338,11 +345,18 @@ impl Cmd {
             );
         }
         let series = state.journey.series.clone();
+        let store = Arc::clone(&state.store);
         let served = axum::serve(listener, app(state)).with_graceful_shutdown(crate::cmd::sync::shutdown_signal());
-        let served = match daemon {
-            Some(source) => run_with_daemon(served, source, &settings, workers, series).await,
-            None => served.await,
+        let served = async {
+            match daemon {
+                Some(source) => run_with_daemon(served, source, &settings, workers, series).await,
+                None => served.await,
+            }
         };
+        let followers = crate::publish::follow::Followers::start(mqtt, influx)?;
+        let every = Duration::from_secs(self.publish_seconds.max(1));
+        let say = |l: &str| println!("{l}");
+        let served = crate::publish::follow::alongside(served, Some(followers), &**store, every, &say).await;
         served.map_err(|e| CliError::new(Class::Network, format!("the server stopped: {e}")))
     }
 }

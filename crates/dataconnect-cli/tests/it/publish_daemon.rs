@@ -246,3 +246,45 @@ fn the_postgresql_daemon_publishes_to_victoria_metrics() {
         "{out}"
     );
 }
+
+/// `serve --mqtt URL --influx URL` publishes what its store holds beside
+/// the server (here every second): the demo's two meters reach the broker
+/// and every valued reading reaches VictoriaMetrics.
+#[test]
+fn serve_publishes_beside_the_server() {
+    let home = tempfile::tempdir().unwrap();
+    let db = home.path().join("demo-copy.db");
+    super::publish_mqtt::copy_store(&super::spawned::demo().db, &db);
+    let vm = servers::victoria_metrics();
+    let prefix = unique_prefix("serve");
+    let state = format!("{prefix}/state");
+    let ha = format!("{prefix}/ha");
+    let serve = super::serve::Serve::start(
+        home.path(),
+        "http://127.0.0.1:9",
+        &db,
+        "127.0.0.1:0",
+        &[
+            "--workers", "0", "--publish-seconds", "1", "--mqtt", "mqtt://127.0.0.1:1883", "--topic-prefix", &state,
+            "--discovery-prefix", &ha, "--influx", &vm.url,
+        ],
+    );
+    // Eight sensors of two meters, a config and a state each.
+    let got = receive(1883, &prefix, 16);
+    assert!(got.contains_key(&format!("{state}/{}/consumption_total", super::spawned::DEMO_CONSUMPTION)));
+    let stored = run_ok(&mut super::spawned::dataconnect(home.path()).args(["export", "--format", "influx", "--db"]).arg(&db))
+        .lines()
+        .count();
+    wait("every valued reading in VictoriaMetrics", &mut || {
+        http("GET", &format!("{}/internal/force_flush", vm.url), b"");
+        let q = format!("{}/api/v1/export?match[]={}", vm.url, encode("dataconnect_value"));
+        let samples: usize = http("GET", &q, b"")
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .map(|v| v["values"].as_array().map_or(0, Vec::len))
+            .sum();
+        samples == stored
+    });
+    drop(serve);
+    super::publish_mqtt::clear(1883, got.into_keys());
+}
