@@ -578,16 +578,24 @@ fn a_wrong_token_is_refused_without_being_printed() {
     assert!(ha.recorder.lock().unwrap().rows.is_empty());
 
     // The token may come from the environment instead of a file.
-    let r = run(
-        dataconnect(&demo.home)
-            .args(["publish", "home-assistant", "--url", &ha.url, "--prm", DEMO_PRODUCTION, "--db"])
-            .arg(&demo.db)
-            .env("DATACONNECT_HA_TOKEN", TOKEN),
-    );
+    let r = run(dataconnect(&demo.home)
+        .args([
+            "publish",
+            "home-assistant",
+            "--url",
+            &ha.url,
+            "--prm",
+            DEMO_PRODUCTION,
+            "--db",
+        ])
+        .arg(&demo.db)
+        .env("DATACONNECT_HA_TOKEN", TOKEN));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("_production: "), "{}", r.stdout);
     // Neither a file nor the variable: the message says where to get one.
-    let r = run(dataconnect(&demo.home).args(["publish", "home-assistant", "--url", &ha.url, "--db"]).arg(&demo.db));
+    let r = run(dataconnect(&demo.home)
+        .args(["publish", "home-assistant", "--url", &ha.url, "--db"])
+        .arg(&demo.db));
     assert_eq!(r.code, 4, "{}", r.stderr);
     assert!(r.stderr.contains("long-lived access token"), "{}", r.stderr);
 

@@ -265,19 +265,40 @@ fn serve_publishes_beside_the_server() {
         &db,
         "127.0.0.1:0",
         &[
-            "--workers", "0", "--publish-seconds", "1", "--mqtt", "mqtt://127.0.0.1:1883", "--topic-prefix", &state,
-            "--discovery-prefix", &ha, "--influx", &vm.url,
+            "--workers",
+            "0",
+            "--publish-seconds",
+            "1",
+            "--mqtt",
+            "mqtt://127.0.0.1:1883",
+            "--topic-prefix",
+            &state,
+            "--discovery-prefix",
+            &ha,
+            "--influx",
+            &vm.url,
         ],
     );
     // Eight sensors of two meters, a config and a state each.
     let got = receive(1883, &prefix, 16);
-    assert!(got.contains_key(&format!("{state}/{}/consumption_total", super::spawned::DEMO_CONSUMPTION)));
-    let stored = run_ok(&mut super::spawned::dataconnect(home.path()).args(["export", "--format", "influx", "--db"]).arg(&db))
-        .lines()
-        .count();
+    assert!(got.contains_key(&format!(
+        "{state}/{}/consumption_total",
+        super::spawned::DEMO_CONSUMPTION
+    )));
+    let stored = run_ok(
+        &mut super::spawned::dataconnect(home.path())
+            .args(["export", "--format", "influx", "--db"])
+            .arg(&db),
+    )
+    .lines()
+    .count();
     wait("every valued reading in VictoriaMetrics", &mut || {
         http("GET", &format!("{}/internal/force_flush", vm.url), b"");
-        let q = format!("{}/api/v1/export?match[]={}", vm.url, encode("dataconnect_value"));
+        let q = format!(
+            "{}/api/v1/export?match[]={}",
+            vm.url,
+            encode("dataconnect_value")
+        );
         let samples: usize = http("GET", &q, b"")
             .lines()
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
