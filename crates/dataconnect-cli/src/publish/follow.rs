@@ -1,7 +1,10 @@
 //! Publishing from a running daemon (`sync --daemon --mqtt URL --influx URL`):
 //! after each round, the MQTT states of every consented meter, and to
 //! InfluxDB/VictoriaMetrics the readings that are new since the last
-//! publication.
+//! publication. The SQLite daemon calls [`Followers::after_round`] after
+//! each of its rounds; the PostgreSQL daemon and `serve`, which have no
+//! rounds to hook into, run [`alongside`], which publishes beside them at a
+//! fixed pace.
 //!
 //! MQTT keeps one connection for the daemon's life, polled by a task of its
 //! own: when the broker goes away the task reconnects with a growing delay
@@ -101,7 +104,7 @@ impl Followers {
     }
 }
 
-/// Runs `daemon` (the PostgreSQL daemon, whose rounds are its own) and
+/// Runs `daemon` (the PostgreSQL daemon, or `serve`) and
 /// publishes beside it every `every`, until it ends: the Paris day's first
 /// publication writes the revision window again, since the daemon fetches
 /// it again once a day. Without followers, only `daemon` runs.
