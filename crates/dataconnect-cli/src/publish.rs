@@ -42,20 +42,25 @@ pub fn meters(store: &dyn Store, named: &[UsagePointId]) -> Result<Vec<UsagePoin
 }
 
 /// Every MQTT message of `prms`: the discovery configs and states of the
-/// sensors each meter has. Returns the messages and the number of sensors.
+/// sensors each meter has. Returns the messages, the number of sensors and
+/// the meters that have none (nothing stored for them).
 pub fn mqtt_messages(
     store: &dyn Store,
     prms: &[UsagePointId],
     topics: &mqtt::Topics,
-) -> Result<(Vec<mqtt::Message>, usize), CliError> {
+) -> Result<(Vec<mqtt::Message>, usize, Vec<UsagePointId>), CliError> {
     let mut messages = Vec::new();
     let mut sensors = 0;
+    let mut empty = Vec::new();
     for prm in prms {
         let states = sensors::meter_states(store, prm)?;
+        if states.is_empty() {
+            empty.push(prm.clone());
+        }
         sensors += states.len();
         messages.extend(mqtt::messages(prm, &states, topics));
     }
-    Ok((messages, sensors))
+    Ok((messages, sensors, empty))
 }
 
 /// Installs rustls' ring provider as the process default (once; later

@@ -91,7 +91,7 @@ impl Followers {
     ) {
         if let Some(m) = &self.mqtt {
             match tokio::task::block_in_place(|| super::mqtt_messages(store, prms, &m.topics)) {
-                Ok((messages, _)) => m.update(messages),
+                Ok((messages, _, _)) => m.update(messages),
                 Err(e) => say(&format!(
                     "warning: cannot read the states to publish over MQTT: {}",
                     e.line()

@@ -298,6 +298,36 @@ fn configs_and_states_arrive_retained_and_only_states_change() {
     // --prm limits the publication to one meter.
     let out = publish(&demo.home, &demo.db, &prefix, &["--prm", DEMO_PRODUCTION]);
     assert!(out.contains("of 1 meter(s)"), "{out}");
+    // A meter with nothing stored gets no sensor, and a warning says why.
+    let r = run(dataconnect(&demo.home)
+        .args([
+            "publish",
+            "mqtt",
+            "--broker",
+            BROKER,
+            "--prm",
+            "99999999999999",
+        ])
+        .args([
+            "--discovery-prefix",
+            &format!("{prefix}/ha"),
+            "--topic-prefix",
+            &format!("{prefix}/state"),
+        ])
+        .arg("--db")
+        .arg(&demo.db));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("published 0 sensor(s) of 1 meter(s)"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stderr
+            .contains("meter 99999999999999 has no reading stored"),
+        "{}",
+        r.stderr
+    );
 
     clear(1883, second.into_keys());
 }

@@ -73,8 +73,11 @@ impl Cmd {
                 "no consented meter in the store: record a consent first, or pass --prm",
             ));
         }
-        let (messages, sensors) =
+        let (messages, sensors, empty) =
             tokio::task::block_in_place(|| crate::publish::mqtt_messages(&store, &prms, &topics))?;
+        for prm in &empty {
+            eprintln!("warning: meter {prm} has no reading stored: no sensor published for it (run `dataconnect sync` first)");
+        }
         let sent = mqtt::send(&broker, messages, mqtt::SendConfig::RETAINED).await?;
         println!(
             "published {sensors} sensor(s) of {} meter(s) to {} ({sent} retained message(s): discovery under {}/sensor/, states under {}/)",
