@@ -8,6 +8,8 @@
 //! because Enedis data arrives a day late and a state published today is
 //! about yesterday or earlier.
 
+use std::collections::HashMap;
+
 use dataconnect::{Series, UsagePointId};
 use dataconnect_store::{ReadingFilter, Store};
 use jiff::civil::Date;
@@ -173,6 +175,8 @@ pub fn meter_states(store: &dyn Store, prm: &UsagePointId) -> Result<Vec<State>,
         usage_points: vec![prm.clone()],
         ..ReadingFilter::default()
     })?;
+    // One short read per series, shared by the sensors of that series.
+    let mut recent: HashMap<Series, Vec<(Timestamp, f64)>> = HashMap::new();
     let mut states = Vec::new();
     for sensor in Sensor::ALL {
         let series = sensor.series();
@@ -182,29 +186,11 @@ pub fn meter_states(store: &dyn Store, prm: &UsagePointId) -> Result<Vec<State>,
         else {
             continue;
         };
-        // The last 8 days are enough for every state but the totals, which
-        // the summary gives.
-        let from = summary
-            .last_end
-            .checked_sub(jiff::SignedDuration::from_hours(8 * 24 + 1))
-            .ok()
-            .or(Some(summary.first_start));
-        let mut recent: Vec<(Timestamp, f64)> = Vec::new();
-        store.for_each_reading(
-            &ReadingFilter {
-                usage_points: vec![prm.clone()],
-                series: vec![series],
-                from,
-                to: None,
-            },
-            &mut |r| {
-                if let Some(v) = r.reading.value.filter(|v| v.is_finite()) {
-                    recent.push((r.reading.start, v));
-                }
-                Ok(())
-            },
-        )?;
-        let Some(&(last_start, last_value)) = recent.last() else {
+        if !recent.contains_key(&series) {
+            recent.insert(series, last_days(store, prm, summary)?);
+        }
+        let points = &recent[&series];
+        let Some(&(last_start, last_value)) = points.last() else {
             continue;
         };
         let last_day = paris_day(last_start);
@@ -213,7 +199,7 @@ pub fn meter_states(store: &dyn Store, prm: &UsagePointId) -> Result<Vec<State>,
             Sensor::ConsumptionYesterday | Sensor::ProductionYesterday => last_value / 1000.0,
             Sensor::ConsumptionLast7Days => {
                 let first = last_day.checked_sub(6.days()).unwrap_or(last_day);
-                recent
+                points
                     .iter()
                     .filter(|(t, _)| paris_day(*t) >= first)
                     .map(|(_, v)| v)
@@ -229,6 +215,36 @@ pub fn meter_states(store: &dyn Store, prm: &UsagePointId) -> Result<Vec<State>,
         });
     }
     Ok(states)
+}
+
+/// The valued readings of the last 8 days of one series (enough for every
+/// state but the totals, which the summary gives), oldest first.
+fn last_days(
+    store: &dyn Store,
+    prm: &UsagePointId,
+    summary: &dataconnect_store::SeriesSummary,
+) -> Result<Vec<(Timestamp, f64)>, CliError> {
+    let from = summary
+        .last_end
+        .checked_sub(jiff::SignedDuration::from_hours(8 * 24 + 1))
+        .ok()
+        .or(Some(summary.first_start));
+    let mut points = Vec::new();
+    store.for_each_reading(
+        &ReadingFilter {
+            usage_points: vec![prm.clone()],
+            series: vec![summary.series],
+            from,
+            to: None,
+        },
+        &mut |r| {
+            if let Some(v) = r.reading.value.filter(|v| v.is_finite()) {
+                points.push((r.reading.start, v));
+            }
+            Ok(())
+        },
+    )?;
+    Ok(points)
 }
 
 fn paris_day(t: Timestamp) -> Date {
