@@ -124,9 +124,9 @@ fn round6(v: f64) -> f64 {
 
 /// The statistic's metadata, as `recorder/import_statistics` takes it.
 /// `mean_type` (0: no mean) and `unit_class` joined `has_mean` in Home
-/// Assistant 2025; it warned that they would be required from 2026.11 on,
-/// so both are sent (an older Home Assistant refuses them: 2025.10 or later
-/// is needed).
+/// Assistant's schema during 2025, with a warning that they would be
+/// required from 2026.11 on, so both are sent; a Home Assistant from before
+/// them refuses the extra keys, and the error says to update it.
 pub fn metadata(prm: &UsagePointId, direction: &str) -> Value {
     json!({
         "has_mean": false,
@@ -280,10 +280,16 @@ impl Session {
             }
             let code = answer["error"]["code"].as_str().unwrap_or("unknown");
             let message = answer["error"]["message"].as_str().unwrap_or("");
+            let fix = if message.contains("extra keys not allowed") {
+                // The metadata's mean_type and unit_class, unknown before 2025.
+                "this Home Assistant is older than the statistics schema we send: update it"
+            } else {
+                "see Home Assistant's log"
+            };
             return Err(CliError::new(
                 Class::Api,
                 format!(
-                    "Home Assistant at {} refused {kind}: {code}: {message}: check its version (2025.10 or later) and its log",
+                    "Home Assistant at {} refused {kind}: {code}: {message}: {fix}",
                     self.shown
                 ),
             ));

@@ -640,6 +640,6 @@ fn a_validation_error_of_home_assistant_is_one_clear_line() {
         "{}",
         r.stderr
     );
-    assert!(r.stderr.contains("2025.10 or later"), "{}", r.stderr);
+    assert!(r.stderr.contains("update it"), "{}", r.stderr);
     assert!(ha.recorder.lock().unwrap().rows.is_empty());
 }
