@@ -8,7 +8,7 @@
 //! of them changes the store. They live in the CLI, not in a library crate,
 //! because their dependencies (an MQTT client, a WebSocket client) are only
 //! the command's business. `cmd/publish` holds the command line and
-//! `cmd/sync/daemon.rs` calls `follow::Followers::after_round` after each round.
+//! `sync_engine/sqlite_daemon.rs` calls `follow::Followers::after_round` after each round.
 
 pub mod bench;
 pub mod follow;
