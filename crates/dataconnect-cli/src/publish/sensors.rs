@@ -186,10 +186,12 @@ pub fn meter_states(store: &dyn Store, prm: &UsagePointId) -> Result<Vec<State>,
         else {
             continue;
         };
-        if !recent.contains_key(&series) {
-            recent.insert(series, last_days(store, prm, summary)?);
-        }
-        let points = &recent[&series];
+        let points = match recent.entry(series) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(last_days(store, prm, summary)?)
+            }
+        };
         let Some(&(last_start, last_value)) = points.last() else {
             continue;
         };

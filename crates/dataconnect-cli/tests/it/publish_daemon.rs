@@ -286,7 +286,7 @@ fn serve_publishes_beside_the_server() {
         super::spawned::DEMO_CONSUMPTION
     )));
     let stored = run_ok(
-        &mut super::spawned::dataconnect(home.path())
+        super::spawned::dataconnect(home.path())
             .args(["export", "--format", "influx", "--db"])
             .arg(&db),
     )
