@@ -25,6 +25,12 @@ mod serve_forged;
 mod serve_hardening;
 mod browser;
 mod bare;
+mod servers;
+mod publish_influx;
+mod publish_mqtt;
+mod home_assistant;
+mod publish_daemon;
+mod grafana;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
