@@ -121,6 +121,12 @@ pub struct Cmd {
     /// Seconds a connection may take to send a request head (idle keep-alive connections and silent sockets are closed after it).
     #[arg(long, default_value_t = 10, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=300))]
     head_timeout: u64,
+    // Publication beside the server (--mqtt, --influx), every --publish-seconds.
+    #[command(flatten)]
+    publish: crate::cmd::publish::FollowArgs,
+    /// How often what the store holds is published to --mqtt and --influx, in seconds.
+    #[arg(long, hide = true, default_value_t = 60, value_name = "SECONDS")]
+    publish_seconds: u64,
 }
 
 /// The path the redirect comes back to when no redirect URI is configured.
@@ -414,6 +420,7 @@ impl Cmd {
             CliError::usage(format!("--listen {:?} is not an address: write it like 127.0.0.1:8000", self.listen))
         })?;
         let settings = Settings::resolve(&self.global)?;
+        let (mqtt, influx) = self.publish.resolve(true, &settings.db, settings.revision_days)?;
         let mut client_settings = settings.client()?;
         let listener = tokio::net::TcpListener::bind(addr)
             .await
@@ -483,11 +490,18 @@ impl Cmd {
         }
         let limits = connection_limits(self.max_connections, self.head_timeout);
         let series = state.journey.series.clone();
+        let store = Arc::clone(&state.store);
         let served = listen::serve(listener, app(state), limits, crate::sync_engine::shutdown_signal());
-        let served = match daemon {
-            Some(source) => run_with_daemon(served, source, &settings, workers, series).await,
-            None => served.await,
+        let served = async {
+            match daemon {
+                Some(source) => run_with_daemon(served, source, &settings, workers, series).await,
+                None => served.await,
+            }
         };
+        let followers = crate::publish::follow::Followers::start(mqtt, influx)?;
+        let every = Duration::from_secs(self.publish_seconds.max(1));
+        let say = |l: &str| println!("{l}");
+        let served = crate::publish::follow::alongside(served, Some(followers), &**store, every, &say).await;
         served.map_err(|e| CliError::new(Class::Network, format!("the server stopped: {e}")))
     }
 }
