@@ -15,6 +15,7 @@ pub mod demo;
 pub mod doctor;
 pub mod export;
 pub mod fetch;
+pub mod import;
 #[cfg(feature = "postgres")]
 pub mod migrate;
 pub mod plot;
@@ -41,6 +42,8 @@ pub enum Command {
     Fetch(fetch::Cmd),
     /// Write stored readings as CSV, JSON or JSON lines.
     Export(export::Cmd),
+    /// Read Enedis portal exports (CSV, XLSX), Conso Downloader CSV or this tool's exports into the store.
+    Import(import::Cmd),
     /// Draw one stored series as an SVG or PNG chart, or in the terminal.
     Plot(plot::Cmd),
     /// Show consents and their expiry, what is stored and missing per series, the last sync and the quota used.
@@ -71,6 +74,7 @@ impl Command {
             Command::Sync(c) => c.run().await,
             Command::Fetch(c) => c.run().await,
             Command::Export(c) => c.run().await,
+            Command::Import(c) => c.run().await,
             Command::Plot(c) => c.run().await,
             Command::Status(c) => c.run().await,
             Command::Config(c) => c.run().await,

@@ -15,6 +15,13 @@
 //!    share of the quota achieved, and, measured in the same run on the
 //!    same database, the store's own ceiling: the same windows written by
 //!    `upsert_window` without HTTP.
+//! 4. Import (`--only import-csv`): a 3-year PT30M Enedis portal CSV read
+//!    and stored by `import`, against one autocommit `INSERT` per row of
+//!    the same file (see `bench/import_csv.rs`).
+//!
+//! `--only NAME[,…]` runs some of them (`calls`, `ingest`, `import-csv`).
+
+mod import_csv;
 
 use std::time::Instant;
 
@@ -58,6 +65,9 @@ pub struct Cmd {
     /// Fleet benchmark: workers.
     #[arg(long, default_value_t = 16)]
     workers: usize,
+    /// Only these measurements: calls, ingest, import-csv [default: calls and ingest].
+    #[arg(long, value_name = "NAME", value_delimiter = ',')]
+    only: Vec<String>,
 }
 
 impl Cmd {
@@ -66,10 +76,25 @@ impl Cmd {
         if let Some(url) = &self.pg {
             return fleet(url, &self).await;
         }
-        if !self.no_calls {
-            calls().await?;
+        if self.only.is_empty() {
+            if !self.no_calls {
+                calls().await?;
+            }
+            return ingest(&self);
         }
-        ingest(&self)
+        for name in &self.only {
+            match name.as_str() {
+                "calls" => calls().await?,
+                "ingest" => ingest(&self)?,
+                "import-csv" => import_csv::run()?,
+                other => {
+                    return Err(CliError::usage(format!(
+                        "unknown measurement {other:?} (--only): use calls, ingest or import-csv"
+                    )));
+                }
+            }
+        }
+        Ok(())
     }
 }
 

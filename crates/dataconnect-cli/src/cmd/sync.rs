@@ -102,6 +102,9 @@ impl Cmd {
             ));
         }
         let client_settings = settings.client()?;
+        if let Some(note) = crate::source::gateway_note(&client_settings) {
+            eprintln!("{note}");
+        }
         if self.daemon && crate::store::postgres_url(&settings.db).is_none() {
             if !crate::store::exists(&settings.db) {
                 return Err(CliError::new(

@@ -696,9 +696,9 @@ fn metrics_reuse_the_store_snapshot_for_the_configured_time() {
 
 /// A PostgreSQL schema of its own for one test, dropped at the end.
 #[cfg(feature = "postgres")]
-struct PgSchema {
+pub(crate) struct PgSchema {
     store: Option<dataconnect_store::PgStore>,
-    url: String,
+    pub(crate) url: String,
     name: String,
     /// The server's URL, without the schema.
     base: String,
@@ -706,7 +706,7 @@ struct PgSchema {
 
 #[cfg(feature = "postgres")]
 impl PgSchema {
-    fn new(base: &str, test: &str) -> PgSchema {
+    pub(crate) fn new(base: &str, test: &str) -> PgSchema {
         use dataconnect_store::{PgConfig, PgStore};
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
         let schema = format!("dct_serve_{test}_{}_{nanos}", std::process::id());
