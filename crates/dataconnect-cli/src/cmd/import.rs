@@ -51,10 +51,17 @@ pub struct Cmd {
 
 impl Cmd {
     pub async fn run(self) -> Result<(), CliError> {
-        let options = ReadOptions {
-            prm: self.prm.as_deref().map(|p| crate::store::prms(&[p.to_owned()])).transpose()?.and_then(|v| v.into_iter().next()),
-            series: self.series.as_deref().map(|s| crate::store::series(&[s.to_owned()])).transpose()?.and_then(|v| v.into_iter().next()),
-        };
+        let prm = self
+            .prm
+            .as_deref()
+            .map(|p| dataconnect::UsagePointId::new(p).map_err(|e| CliError::usage(format!("{e} (--prm)"))))
+            .transpose()?;
+        let series = self
+            .series
+            .as_deref()
+            .map(|s| s.parse::<dataconnect::Series>().map_err(|e| CliError::usage(format!("{e} (--series)"))))
+            .transpose()?;
+        let options = ReadOptions { prm, series };
         let format = self
             .format
             .as_deref()
