@@ -177,6 +177,11 @@ impl<W: Write> ReadingWriter<W> {
         Ok(())
     }
 
+    /// Flushes what was written so far (a streamed answer sends it).
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+
     /// Writes the closing bracket (JSON) or the header of an empty CSV, and flushes.
     pub fn finish(mut self) -> std::io::Result<u64> {
         match self.format {
