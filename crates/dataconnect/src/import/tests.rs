@@ -333,3 +333,70 @@ fn hostile_input_never_panics() {
     }
     let _ = read_workbook("x.xlsx", &[Sheet { name: "s".into(), rows: vec![vec![t("Début"), t("Fin"), t("Valeur (en kW)")], vec![Cell::DateTime(f64::MAX), Cell::Number(f64::NAN)]] }], &opts());
 }
+
+mod props {
+    //! Random curves written as the portal does (any step, both DST days,
+    //! oldest or newest first, with or without offsets, rows missing when
+    //! offsets say where they go) are read back exactly, and exactly their
+    //! complete days are covered.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Days around both DST changes of 2024 and 2025, and ordinary ones.
+    fn first_day() -> impl Strategy<Value = Date> {
+        prop_oneof![
+            Just(date(2024, 3, 30)),
+            Just(date(2024, 10, 26)),
+            Just(date(2025, 3, 29)),
+            Just(date(2025, 10, 25)),
+            (0i64..700).prop_map(|n| date(2024, 1, 1).checked_add(jiff::Span::new().days(n)).unwrap()),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn curves_read_back_exactly(
+            first in first_day(),
+            days in 1i64..4,
+            step in prop_oneof![Just(10i64), Just(15), Just(30), Just(60)],
+            offset in any::<bool>(),
+            newest_first in any::<bool>(),
+            drops in proptest::collection::vec(0usize..600, 0..4),
+        ) {
+            let last = first.checked_add(jiff::Span::new().days(days)).unwrap();
+            let all = ends(first, last, step, offset);
+            // Rows may go missing only where their offsets still place the others.
+            let dropped: Vec<usize> = if offset { drops.iter().map(|d| d % all.len()).collect() } else { Vec::new() };
+            let kept: Vec<&(Timestamp, String)> =
+                all.iter().enumerate().filter(|(i, _)| !dropped.contains(i)).map(|(_, r)| r).collect();
+            let mut rows: Vec<String> = kept.iter().map(|(_, s)| format!("{s};7")).collect();
+            if newest_first {
+                rows.reverse();
+            }
+            let text = portal_curve(&step.to_string(), &rows);
+            let file = read_text(Format::PortalCsv, "p.csv", text.as_bytes(), &opts()).unwrap();
+            let part = &file.parts[0];
+            let got: Vec<Timestamp> = part.readings.iter().map(|r| r.end).collect();
+            let want: Vec<Timestamp> = kept.iter().map(|(t, _)| *t).collect();
+            prop_assert_eq!(got, want);
+            prop_assert!(part.readings.iter().all(|r| r.step_seconds() == step * 60));
+            // Covered: every day none of whose rows was dropped.
+            let touched: Vec<Date> = dropped
+                .iter()
+                .map(|&i| (all[i].0 - SignedDuration::from_mins(step)).to_zoned_datetime(paris()).date())
+                .collect();
+            let mut day = first;
+            let mut covered_days = Vec::new();
+            while day < last {
+                if !touched.contains(&day) {
+                    covered_days.push(day);
+                }
+                day = day.tomorrow().unwrap();
+            }
+            let got_days: Vec<Date> = part.covered.iter().flat_map(|r| r.iter_days().collect::<Vec<_>>()).collect();
+            prop_assert_eq!(got_days, covered_days);
+        }
+    }
+}
