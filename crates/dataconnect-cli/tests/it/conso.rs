@@ -60,6 +60,17 @@ fn sync_through_the_gateway_stores_what_data_connect_serves() {
         let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         assert!(out.status.success(), "{stderr}");
         assert!(stderr.contains("note: reading through the Conso API gateway"), "{stderr}");
+        // Not even the most verbose logs show the token.
+        let traced = via_gateway(dir.path(), &sb, &db, TOKEN)
+            .env("DATACONNECT_GENERATION", generation)
+            .env("RUST_LOG", "trace")
+            .args(["fetch", "--prm", CONSUMER, "--series", "consumption-daily", "--from", "2026-10-20", "--to", "2026-10-22"])
+            .output()
+            .unwrap();
+        assert!(traced.status.success());
+        let all = format!("{}{}", String::from_utf8_lossy(&traced.stdout), String::from_utf8_lossy(&traced.stderr));
+        assert!(all.contains("TRACE") || all.contains("DEBUG") || all.contains("trace"), "no logs at trace: {all}");
+        assert!(!all.contains(TOKEN), "the token shows in the trace logs");
         assert!(!stdout.contains(TOKEN) && !stderr.contains(TOKEN), "the token was printed");
         let calls = &data_requests(&sb.log)[before..];
         assert!(calls.iter().any(|c| c["path"] == kind), "{calls:?}");
