@@ -130,3 +130,29 @@ fn a_token_that_does_not_cover_the_meter_is_a_consent_error() {
             .args(["--prm", CONSUMER, "--series", "consumption-daily", "--from", "2026-11-01", "--to", "2026-11-08"]),
     );
 }
+
+/// The same through a PostgreSQL store: its queue workers and its shared
+/// quota (with the gateway's own budget) read through the gateway too.
+#[cfg(feature = "postgres")]
+#[test]
+fn sync_through_the_gateway_into_postgresql() {
+    let Some(base) = std::env::var("DATACONNECT_TEST_PG_URL").ok().filter(|u| !u.is_empty()) else {
+        eprintln!("skipped: DATACONNECT_TEST_PG_URL is unset (e.g. postgres://postgres@127.0.0.1:5432/test); .ci/run sets it");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let sb = sandbox(dir.path(), |_| {});
+    let series = "consumption-curve,consumption-daily";
+    let range = ["--since", "2026-10-20", "--until", "2026-10-30"];
+    let direct = dir.path().join("direct.db");
+    consent(dir.path(), &sb, &direct);
+    run_ok(dataconnect(dir.path(), &sb, &direct).args(["sync", "--prm", CONSUMER, "--series", series]).args(range));
+    let want = export(dir.path(), &sb, &direct);
+
+    let schema = crate::serve::PgSchema::new(&base, "conso");
+    let pg = Path::new(&schema.url);
+    import_meter(dir.path(), &sb, pg, "2026");
+    let out = run_ok(via_gateway(dir.path(), &sb, pg, TOKEN).args(["sync", "--series", series]).args(range));
+    assert!(!out.contains(TOKEN));
+    assert_eq!(export(dir.path(), &sb, pg), want);
+}
