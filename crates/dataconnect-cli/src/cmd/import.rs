@@ -154,12 +154,13 @@ fn kind_name(kind: ImportErrorKind) -> &'static str {
 /// the days recorded as covered, and what was skipped and why.
 fn report(out: &mut impl std::io::Write, path: &Path, file: &ImportedFile, dry_run: bool) -> Result<(), CliError> {
     let verb = if dry_run { "read (dry run, nothing stored)" } else { "imported" };
+    let place = if file.format == Format::PortalXlsx { "row" } else { "line" };
     writeln!(out, "{} ({}): {verb}", path.display(), file.format)?;
     for part in &file.parts {
         writeln!(out, "  {}", part_line(part))?;
         for s in &part.skipped {
             let rows = if s.rows == 1 { "1 row".to_owned() } else { format!("{} rows", s.rows) };
-            writeln!(out, "    skipped {rows} (first at line {}): {}", s.first_line, s.reason)?;
+            writeln!(out, "    skipped {rows} (first at {place} {}): {}", s.first_line, s.reason)?;
         }
         if !part.partial_days.is_empty() {
             let days: Vec<String> = part.partial_days.iter().take(5).map(ToString::to_string).collect();

@@ -58,6 +58,12 @@ pub(crate) fn fold(s: &str) -> String {
         .collect()
 }
 
+/// At most 40 characters of a field, so that a hostile file does not end
+/// up verbatim in an error line.
+pub(crate) fn short(s: &str) -> String {
+    s.trim().chars().take(40).collect()
+}
+
 /// A field without surrounding spaces and double quotes.
 pub(crate) fn unquote(s: &str) -> &str {
     let t = s.trim();

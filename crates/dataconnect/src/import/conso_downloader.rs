@@ -9,8 +9,7 @@
 //! wall-clock difference, one hour shorter or longer across a DST change),
 //! and the end stamps go through the wire decoders' resolver.
 
-use super::common::{self, CurveRow, RawPart, fold};
-use super::portal_csv::short;
+use super::common::{self, CurveRow, RawPart, fold, short};
 use super::{ImportError, ImportErrorKind};
 use crate::domain::{Series, UsagePointId};
 

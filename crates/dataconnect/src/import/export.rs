@@ -11,8 +11,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::ImportError;
-use super::common::{self, RawPart, Skipped};
-use super::portal_csv::short;
+use super::common::{self, RawPart, Skipped, short};
 use crate::domain::{Reading, Series, Unit, UsagePointId};
 use crate::wire::Stamp;
 

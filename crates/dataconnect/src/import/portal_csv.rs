@@ -12,7 +12,7 @@
 //! variant (`Horodate;Type de releve;EAS F1…`, 8 metadata fields) is
 //! recognised and refused as not supported yet.
 
-use super::common::{self, CurveRow, DayRow, RawPart, fold};
+use super::common::{self, CurveRow, DayRow, RawPart, fold, short};
 use super::{ImportError, ImportErrorKind};
 use crate::domain::{Direction, Measure, Series, UsagePointId};
 
@@ -118,12 +118,6 @@ fn bad_value(line: usize, text: &str) -> ImportError {
         format!("cannot read the value {:?} as a number", short(text)),
         "write a number (270, 4,03 or 4.03) or leave it empty",
     )
-}
-
-/// At most 40 characters of a field, so that a hostile file does not end
-/// up verbatim in an error line.
-pub(crate) fn short(s: &str) -> String {
-    s.trim().chars().take(40).collect()
 }
 
 /// Reads line 2 against the names of line 1.

@@ -10,8 +10,7 @@
 //! as spreadsheet date-times; values as numbers or as text with a decimal
 //! comma (`4,030`). The meter is the file name's first 14 digits.
 
-use super::common::{self, CurveRow, DayRow, RawPart, fold};
-use super::portal_csv::short;
+use super::common::{self, CurveRow, DayRow, RawPart, fold, short};
 use super::{Cell, ImportError, ImportErrorKind, Sheet};
 use crate::domain::{Measure, Series, UsagePointId};
 use crate::wire::Stamp;
