@@ -186,10 +186,14 @@ pub(crate) fn ordered(mut lined: Vec<(usize, Reading)>, skipped: &mut Vec<Skippe
     let mut out: Vec<(usize, Reading)> = Vec::with_capacity(lined.len());
     for (line, r) in lined {
         match out.last_mut() {
+            // Of two rows for one interval, the one further down the file
+            // is kept, whatever order the file runs in.
             Some((prev_line, prev)) if prev.start == r.start => {
-                skip(skipped, "its interval is repeated by a later row, which is kept", *prev_line);
-                *prev_line = line;
-                *prev = r;
+                skip(skipped, "its interval is repeated by a later row, which is kept", line.min(*prev_line));
+                if line > *prev_line {
+                    *prev_line = line;
+                    *prev = r;
+                }
             }
             Some((prev_line, prev)) if r.start < prev.end => {
                 return Err(ImportError::line(
@@ -228,8 +232,9 @@ fn steps(rows: &[CurveRow], declared: Option<i64>) -> Result<Vec<i64>, ImportErr
             // a 30-minute curve leaves a 60-minute distance on one side only,
             // and must stay a gap rather than become a 60-minute point, while
             // the last row before a change to 10 minutes keeps its 30.
-            let prev = i.checked_sub(1).and_then(|j| step_between(rows[j].end, row.end));
-            let next = rows.get(i + 1).and_then(|n| step_between(row.end, n.end));
+            // Neighbours repeating this row's stamp are looked past.
+            let prev = rows[..i].iter().rev().find(|p| p.end != row.end).and_then(|p| step_between(p.end, row.end));
+            let next = rows[i + 1..].iter().find(|n| n.end != row.end).and_then(|n| step_between(row.end, n.end));
             let nearest = match (prev, next) {
                 (Some(a), _) if Some(a) == last => Some(a),
                 (Some(a), Some(b)) => Some(a.min(b)),

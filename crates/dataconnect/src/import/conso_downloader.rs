@@ -67,7 +67,7 @@ pub(crate) fn read(name: &str, text: &str) -> Result<Vec<RawPart>, ImportError> 
         let value = common::number(value).map_err(|()| {
             ImportError::line(
                 line,
-                format!("cannot read the power {:?} as a number", short(value)),
+                format!("cannot read the power {:?} as a number", short(common::unquote(value))),
                 "write it as \"0,696\" or leave it empty",
             )
         })?;

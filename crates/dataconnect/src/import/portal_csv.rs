@@ -115,7 +115,7 @@ fn bad_stamp(line: usize, text: &str) -> ImportError {
 fn bad_value(line: usize, text: &str) -> ImportError {
     ImportError::line(
         line,
-        format!("cannot read the value {:?} as a number", short(text)),
+        format!("cannot read the value {:?} as a number", short(common::unquote(text))),
         "write a number (270, 4,03 or 4.03) or leave it empty",
     )
 }

@@ -182,6 +182,17 @@ fn malformed_lines_are_named_with_their_fix() {
     let rows = ["2020-10-26T00:30:00+01:00;10".to_owned(), "2020-10-26T05:30:00+01:00;10".to_owned()];
     let e = read_text(Format::PortalCsv, "x.csv", portal_curve("", &rows).as_bytes(), &opts()).unwrap_err();
     assert!(e.to_string().contains("Pas en minutes"), "{e}");
+    // A repeated first row does not hide its neighbour's step.
+    let rows = [
+        "2020-10-25T02:30:00+01:00;3".to_owned(),
+        "2020-10-25T02:00:00+01:00;2".to_owned(),
+        "2020-10-25T02:30:00+02:00;1".to_owned(),
+        "2020-10-25T02:30:00+02:00;1".to_owned(),
+    ];
+    let part = read_text(Format::PortalCsv, "x.csv", portal_curve("", &rows).as_bytes(), &opts()).unwrap().parts.remove(0);
+    assert_eq!(part.readings.len(), 3);
+    assert!(part.readings.iter().all(|r| r.step_seconds() == 1800));
+    assert_eq!((part.skipped[0].rows, part.skipped[0].first_line), (1, 7));
     // Overlapping intervals name both lines.
     let rows = ["2020-10-26T01:00:00+01:00;10".to_owned(), "2020-10-26T01:30:00+01:00;10".to_owned()];
     let e = read_text(Format::PortalCsv, "x.csv", portal_curve("60", &rows).as_bytes(), &opts()).unwrap_err();
