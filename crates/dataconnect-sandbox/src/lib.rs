@@ -28,7 +28,6 @@ mod meters;
 mod platform;
 
 pub use meters::{FLEET_MAX, fleet_prm};
-pub use platform::html_escape;
 
 use std::future::Future;
 use std::path::PathBuf;

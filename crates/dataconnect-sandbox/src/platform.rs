@@ -339,8 +339,7 @@ pub(crate) fn percent_encode(input: &str) -> String {
 }
 
 /// Escapes text for HTML element content and quoted attribute values.
-/// Public because `dataconnect serve` escapes its pages with the same rule.
-pub fn html_escape(input: &str) -> String {
+pub(crate) fn html_escape(input: &str) -> String {
     let mut out = String::with_capacity(input.len());
     for c in input.chars() {
         match c {

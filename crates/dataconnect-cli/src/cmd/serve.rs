@@ -5,8 +5,8 @@
 //! consents and sync status from a JSON API; operators scrape `/metrics`.
 //!
 //! The server reuses what the CLI already has: the settings, the store, the
-//! consent builders of `cmd/consent.rs`, the sync of `cmd/sync.rs`, the
-//! reading schema of `output.rs` and the charts of `charts.rs`. Its parts:
+//! consent completion of `consent_redirect.rs`, the sync of `sync_engine.rs`, the
+//! reading schema of `output.rs` and the charts of `chart_data.rs`. Its parts:
 //! `serve/pages.rs` (the French HTML pages and the redirect handler),
 //! `serve/api.rs` (the JSON API and its OpenAPI description), `serve/ops.rs`
 //! (`/healthz`, `/metrics`) and `serve/worker.rs` (the first sync of newly
@@ -478,7 +478,7 @@ impl Cmd {
             );
         }
         let series = state.journey.series.clone();
-        let served = listen::serve(listener, app(state), limits, crate::cmd::sync::shutdown_signal());
+        let served = listen::serve(listener, app(state), limits, crate::sync_engine::shutdown_signal());
         let served = match daemon {
             Some(source) => run_with_daemon(served, source, &settings, workers, series).await,
             None => served.await,
@@ -496,7 +496,7 @@ fn required(value: Option<String>, how: &str, what: &str) -> Result<String, CliE
 
 /// The in-process scheduler's store and client source.
 #[cfg(feature = "postgres")]
-type Daemon = crate::cmd::sync::PgSync;
+type Daemon = crate::sync_engine::PgSync;
 /// Without PostgreSQL there is no in-process scheduler.
 #[cfg(not(feature = "postgres"))]
 type Daemon = std::convert::Infallible;
@@ -510,7 +510,7 @@ fn open_daemon(
     workers: usize,
 ) -> Result<Option<Daemon>, CliError> {
     let Some(url) = crate::store::postgres_url(&settings.db).filter(|_| workers > 0) else { return Ok(None) };
-    Ok(Some(crate::cmd::sync::open_pg_sync(url, settings, client_settings, workers)?))
+    Ok(Some(crate::sync_engine::open_pg_sync(url, settings, client_settings, workers)?))
 }
 
 #[cfg(not(feature = "postgres"))]
@@ -543,18 +543,18 @@ async fn run_with_daemon(
     series: Vec<Series>,
 ) -> std::io::Result<()> {
     let url = crate::store::postgres_url(&settings.db).unwrap_or_default();
-    let mut config = crate::cmd::sync::daemon_config(
+    let mut config = crate::sync_engine::daemon_config(
         settings,
         dataconnect_sync::WorkerConfig::new(workers),
         series,
         settings.revision_days,
         Duration::from_secs(30 * 60),
-        crate::cmd::sync::seed_of(url),
+        crate::sync_engine::seed_of(url),
     );
     config.replan_every = Duration::from_secs(3);
     let reporter = crate::progress::Reporter::new();
-    let crate::cmd::sync::PgSync { store, source } = daemon;
-    let run = dataconnect_sync::run_daemon(store, &source, &config, &reporter, crate::cmd::sync::shutdown_signal());
+    let crate::sync_engine::PgSync { store, source } = daemon;
+    let run = dataconnect_sync::run_daemon(store, &source, &config, &reporter, crate::sync_engine::shutdown_signal());
     let (served, _) = tokio::join!(served.into_future(), run);
     served
 }

@@ -39,10 +39,9 @@ pub fn routes() -> Router<AppState> {
         .fallback(fallback)
 }
 
-/// Escapes text for HTML element content and attribute values (the
-/// sandbox's escaper: one rule for every page this project serves).
+/// Escapes text for HTML element content and attribute values.
 pub fn esc(text: &str) -> String {
-    dataconnect_sandbox::html_escape(text)
+    crate::html::escape(text)
 }
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:62em;margin:1.5em auto;padding:0 1em;color:#1d1d1b;line-height:1.45}\
@@ -234,7 +233,7 @@ async fn start(State(state): State<AppState>, extensions: axum::http::Extensions
     let added = state
         .with_store(move |store| {
             if prune || store.count_pending_consents()? >= cap {
-                let expired = pending.created_at - crate::cmd::consent::PENDING_TTL;
+                let expired = pending.created_at - crate::consent_redirect::PENDING_TTL;
                 store.prune_pending_consents(expired)?;
             }
             if store.count_pending_consents()? >= cap {
@@ -299,7 +298,7 @@ async fn redirected(state: &AppState, query: &str) -> Response {
     // The state must be one this server handed out, not used yet and not
     // expired; it is taken (removed) at once, so a refusal or a failure
     // below also uses it up.
-    let taken = state.with_store(move |store| crate::cmd::consent::take_pending(store, &given, Timestamp::now())).await;
+    let taken = state.with_store(move |store| crate::consent_redirect::take_pending(store, &given, Timestamp::now())).await;
     let pending = match taken {
         Ok(p) => p,
         Err(e) if e.class() == Class::Consent => {
@@ -325,7 +324,7 @@ async fn redirected(state: &AppState, query: &str) -> Response {
     };
     let today = state.client.today();
     let recorded = state
-        .with_store(move |store| crate::cmd::consent::record_completed(store, today, consent, &pending, Timestamp::now()))
+        .with_store(move |store| crate::consent_redirect::record_completed(store, today, consent, &pending, Timestamp::now()))
         .await;
     let done = match recorded {
         Ok(d) => d,
@@ -464,9 +463,9 @@ async fn meter(State(state): State<AppState>, prm: Result<Path<String>, PathReje
                 for s in wanted {
                     let coverage = store.coverage(&prm, s)?;
                     let chart = match chart_range(s, today) {
-                        Some((range, label)) => crate::charts::series_chart(store, &prm, s, range)?.and_then(|mut chart| {
+                        Some((range, label)) => crate::chart_data::series_chart(store, &prm, s, range)?.and_then(|mut chart| {
                             chart.title = format!("{} – {label}", series_short(s));
-                            crate::chart::to_svg(&chart).ok().map(|svg| (chart.title, svg))
+                            crate::chart_render::to_svg(&chart).ok().map(|svg| (chart.title, svg))
                         }),
                         None => None,
                     };
