@@ -155,7 +155,11 @@ fn a_window_mixing_units_is_stored_as_given() {
 #[test]
 fn an_imported_file_goes_in_whole_with_each_covered_range_and_idempotently() {
     let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir);
+    import_whole(&open(&dir));
+}
+
+/// The import checks, on any backend (PostgreSQL's in `postgres_store`).
+pub fn import_whole(store: &dyn Store) {
     // A window synced earlier, then a file holding two meters: the curve of
     // three days of which the middle one is partial (a gap), and nothing
     // covered for the second meter (a partial day only).
