@@ -15,6 +15,7 @@ pub mod demo;
 pub mod doctor;
 pub mod export;
 pub mod fetch;
+pub mod import;
 #[cfg(feature = "postgres")]
 pub mod migrate;
 pub mod plot;
@@ -42,6 +43,8 @@ pub enum Command {
     Fetch(fetch::Cmd),
     /// Write stored readings as CSV, JSON, JSON lines or InfluxDB line protocol.
     Export(export::Cmd),
+    /// Read Enedis portal exports (CSV, XLSX), Conso Downloader CSV or this tool's exports into the store.
+    Import(import::Cmd),
     /// Send stored readings to InfluxDB/VictoriaMetrics, or to Home Assistant (MQTT discovery, long-term statistics).
     Publish(publish::Cmd),
     /// Draw one stored series as an SVG or PNG chart, or in the terminal.
@@ -74,6 +77,7 @@ impl Command {
             Command::Sync(c) => c.run().await,
             Command::Fetch(c) => c.run().await,
             Command::Export(c) => c.run().await,
+            Command::Import(c) => c.run().await,
             Command::Plot(c) => c.run().await,
             Command::Publish(c) => c.run().await,
             Command::Status(c) => c.run().await,

@@ -83,6 +83,9 @@ fn init_logging() {
 }
 
 fn fail(e: &CliError) -> ExitCode {
-    eprintln!("error: {}", e.line());
+    let line = e.line();
+    if !line.is_empty() {
+        eprintln!("error: {line}");
+    }
     ExitCode::from(e.class().exit_code())
 }

@@ -46,7 +46,7 @@ mod sqlite;
 pub use error::{StoreError, StoreErrorKind};
 pub use pg_url::{is_postgres_url, redact_url};
 pub use records::{
-    ConsentRecord, MeterInfo, PendingConsent, ReadingFilter, SeriesState, SeriesSummary, StoredReading,
+    ConsentRecord, ImportWrite, MeterInfo, PendingConsent, ReadingFilter, SeriesState, SeriesSummary, StoredReading,
     SyncRun, SyncRunId, SyncRunOutcome, WindowWrite,
 };
 pub use queue::{Lease, PlanningView, Planner, QueueCounts, QueueFilter, QueuedWindow, WorkQueue};
@@ -76,6 +76,13 @@ pub trait Store: Send + Sync {
     /// answer held fewer points (gaps, a range clamped to the activation date):
     /// asking again would not give more. Returns the number of readings written.
     fn upsert_window(&self, write: &WindowWrite<'_>) -> Result<u64>;
+
+    /// Writes what one imported file holds, every meter and series of it,
+    /// in one transaction: each part's readings through the same idempotent
+    /// upsert as [`upsert_window`](Self::upsert_window), and each of its
+    /// covered ranges folded into the coverage. A failure leaves nothing of
+    /// the file stored. Returns the number of readings written.
+    fn upsert_import(&self, parts: &[ImportWrite<'_>]) -> Result<u64>;
 
     /// The covered day ranges of `prm` and `series`, merged and in order.
     fn coverage(&self, prm: &UsagePointId, series: Series) -> Result<Vec<DateRange>>;
@@ -163,6 +170,9 @@ macro_rules! delegate_store {
         impl<S: Store + ?Sized> Store for $pointer<S> {
             fn upsert_window(&self, write: &WindowWrite<'_>) -> Result<u64> {
                 (**self).upsert_window(write)
+            }
+            fn upsert_import(&self, parts: &[ImportWrite<'_>]) -> Result<u64> {
+                (**self).upsert_import(parts)
             }
             fn coverage(&self, prm: &UsagePointId, series: Series) -> Result<Vec<DateRange>> {
                 (**self).coverage(prm, series)

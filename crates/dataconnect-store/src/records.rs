@@ -23,6 +23,22 @@ pub struct WindowWrite<'a> {
     pub readings: &'a [Reading],
 }
 
+/// One meter and series of an imported file, as written by
+/// [`Store::upsert_import`](crate::Store::upsert_import): the readings the
+/// file held and the Paris day ranges it covers completely (possibly none,
+/// when it holds only part of a day).
+#[derive(Clone, Copy, Debug)]
+pub struct ImportWrite<'a> {
+    /// The meter.
+    pub prm: &'a UsagePointId,
+    /// The series.
+    pub series: Series,
+    /// The readings, in any order; a later one with the same start wins.
+    pub readings: &'a [Reading],
+    /// The day ranges recorded as covered.
+    pub covered: &'a [DateRange],
+}
+
 /// Which readings a streaming read or a summary visits. Empty lists mean
 /// "all"; bounds are on the interval start, `from` inclusive and `to` exclusive.
 #[derive(Clone, Debug, Default)]

@@ -21,7 +21,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params, pa
 
 use crate::{
     ConsentRecord, MeterInfo, PendingConsent, ReadingFilter, Result, SeriesState, SeriesSummary, Store,
-    StoreError, StoreErrorKind, StoredReading, SyncRun, SyncRunId, SyncRunOutcome, WindowWrite,
+    StoreError, StoreErrorKind, StoredReading, SyncRun, SyncRunId, SyncRunOutcome, WindowWrite, ImportWrite,
 };
 
 /// The migrations, in order; migration `i` (0-based) brings `user_version`
@@ -273,6 +273,52 @@ fn read_only_error() -> rusqlite::Error {
 }
 
 /// Adds `window` to the merged coverage ranges of one meter and series.
+/// Upserts readings of one meter and series inside a write transaction.
+fn insert_readings(tx: &Transaction<'_>, prm: &str, series: &str, readings: &[Reading]) -> rusqlite::Result<()> {
+    // Rows go in by statements of CHUNK rows that share the meter,
+    // series and unit parameters (?1, ?2, ?3): fewer statement steps
+    // and fewer bindings per row, which is most of the cost of an
+    // ingest. A chunk mixing units (never seen from the API) takes
+    // the one-row path.
+    let mut single: Vec<&Reading> = Vec::new();
+    let mut chunks = readings.chunks_exact(CHUNK);
+    if readings.len() >= CHUNK {
+        let mut stmt = tx.prepare_cached(&insert_many_sql())?;
+        stmt.raw_bind_parameter(1, prm)?;
+        stmt.raw_bind_parameter(2, series)?;
+        for chunk in &mut chunks {
+            let unit = chunk.first().map(|r| r.unit);
+            if chunk.iter().any(|r| Some(r.unit) != unit) {
+                single.extend(chunk);
+                continue;
+            }
+            stmt.raw_bind_parameter(3, unit.map(|u| u.as_str()))?;
+            for (i, r) in chunk.iter().enumerate() {
+                let base = 4 + 4 * i;
+                stmt.raw_bind_parameter(base, r.start.as_second())?;
+                stmt.raw_bind_parameter(base + 1, r.end.as_second())?;
+                stmt.raw_bind_parameter(base + 2, r.value)?;
+                stmt.raw_bind_parameter(base + 3, r.peak_at.map(|t| t.as_second()))?;
+            }
+            stmt.raw_execute()?;
+        }
+    }
+    single.extend(chunks.remainder());
+    let mut stmt = tx.prepare_cached(INSERT_READING)?;
+    for r in single {
+        stmt.execute(params![
+            prm,
+            series,
+            r.start.as_second(),
+            r.end.as_second(),
+            r.value,
+            r.unit.as_str(),
+            r.peak_at.map(|t| t.as_second()),
+        ])?;
+    }
+    Ok(())
+}
+
 fn merge_coverage(tx: &Transaction<'_>, prm: &str, series: &str, window: DateRange) -> rusqlite::Result<()> {
     let (mut start, mut end) = (window.start().to_string(), window.end().to_string());
     // Ranges that overlap or touch the window are folded into it; half-open
@@ -353,49 +399,24 @@ impl Store for SqliteStore {
         let prm = write.prm.as_str();
         let series = write.series.as_str();
         self.write_tx(|tx| {
-            // Rows go in by statements of CHUNK rows that share the meter,
-            // series and unit parameters (?1, ?2, ?3): fewer statement steps
-            // and fewer bindings per row, which is most of the cost of an
-            // ingest. A chunk mixing units (never seen from the API) takes
-            // the one-row path.
-            let mut single: Vec<&Reading> = Vec::new();
-            let mut chunks = write.readings.chunks_exact(CHUNK);
-            if write.readings.len() >= CHUNK {
-                let mut stmt = tx.prepare_cached(&insert_many_sql())?;
-                stmt.raw_bind_parameter(1, prm)?;
-                stmt.raw_bind_parameter(2, series)?;
-                for chunk in &mut chunks {
-                    let unit = chunk.first().map(|r| r.unit);
-                    if chunk.iter().any(|r| Some(r.unit) != unit) {
-                        single.extend(chunk);
-                        continue;
-                    }
-                    stmt.raw_bind_parameter(3, unit.map(|u| u.as_str()))?;
-                    for (i, r) in chunk.iter().enumerate() {
-                        let base = 4 + 4 * i;
-                        stmt.raw_bind_parameter(base, r.start.as_second())?;
-                        stmt.raw_bind_parameter(base + 1, r.end.as_second())?;
-                        stmt.raw_bind_parameter(base + 2, r.value)?;
-                        stmt.raw_bind_parameter(base + 3, r.peak_at.map(|t| t.as_second()))?;
-                    }
-                    stmt.raw_execute()?;
-                }
-            }
-            single.extend(chunks.remainder());
-            let mut stmt = tx.prepare_cached(INSERT_READING)?;
-            for r in single {
-                stmt.execute(params![
-                    prm,
-                    series,
-                    r.start.as_second(),
-                    r.end.as_second(),
-                    r.value,
-                    r.unit.as_str(),
-                    r.peak_at.map(|t| t.as_second()),
-                ])?;
-            }
+            insert_readings(tx, prm, series, write.readings)?;
             merge_coverage(tx, prm, series, write.window)?;
             Ok(write.readings.len() as u64)
+        })
+    }
+
+    fn upsert_import(&self, parts: &[ImportWrite<'_>]) -> Result<u64> {
+        self.write_tx(|tx| {
+            let mut n = 0;
+            for part in parts {
+                let (prm, series) = (part.prm.as_str(), part.series.as_str());
+                insert_readings(tx, prm, series, part.readings)?;
+                for range in part.covered {
+                    merge_coverage(tx, prm, series, *range)?;
+                }
+                n += part.readings.len() as u64;
+            }
+            Ok(n)
         })
     }
 

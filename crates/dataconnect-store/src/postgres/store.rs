@@ -10,7 +10,7 @@ use sqlx::AssertSqlSafe;
 
 use super::{Arrays, PgStore, add, args2, encode_error, meter_args, pg_error};
 use crate::{
-    ConsentRecord, MeterInfo, PendingConsent, ReadingFilter, Result, SeriesState, SeriesSummary, Store, StoreError,
+    ConsentRecord, ImportWrite, MeterInfo, PendingConsent, ReadingFilter, Result, SeriesState, SeriesSummary, Store, StoreError,
     StoreErrorKind, StoredReading, SyncRun, SyncRunId, SyncRunOutcome, WindowWrite,
 };
 
@@ -112,6 +112,32 @@ impl Store for PgStore {
         arrays.bind(&mut a).map_err(|e| encode_error(&self.target, e))?;
         self.exec_args(UPSERT_WINDOW, a)?;
         Ok(write.readings.len() as u64)
+    }
+
+    fn upsert_import(&self, parts: &[ImportWrite<'_>]) -> Result<u64> {
+        // The same statements as a window's upsert, spelt out so that every
+        // part of the file goes in one transaction: the series lock (which
+        // orders this write with a concurrent window of the same series),
+        // the readings, then each covered range.
+        let mut statements = Vec::new();
+        let mut n = 0;
+        for part in parts {
+            let (prm, series) = (part.prm.as_str(), part.series.as_str());
+            statements.push(("SELECT dataconnect_lock_series($1, $2)", args2(prm, series)?));
+            let arrays = Arrays::new(part.readings);
+            n += arrays.len() as u64;
+            let mut a = args2(prm, series)?;
+            arrays.bind(&mut a).map_err(|e| encode_error(&self.target, e))?;
+            statements.push((super::import::IMPORT_READINGS, a));
+            for range in part.covered {
+                let mut a = args2(prm, series)?;
+                add(&mut a, range.start().to_string())?;
+                add(&mut a, range.end().to_string())?;
+                statements.push(("SELECT dataconnect_merge_coverage($1, $2, $3::date, $4::date)", a));
+            }
+        }
+        self.tx_exec(statements)?;
+        Ok(n)
     }
 
     fn coverage(&self, prm: &UsagePointId, series: Series) -> Result<Vec<DateRange>> {

@@ -479,3 +479,9 @@ fn pg_tls_is_used_when_the_url_asks_for_it_and_an_untrusted_certificate_is_refus
         }
     }
 }
+
+#[test]
+fn pg_an_imported_file_goes_in_whole_with_each_covered_range_and_idempotently() {
+    let Some(store) = pg("import") else { return };
+    crate::readings::import_whole(&*store);
+}
