@@ -45,7 +45,7 @@ mod sqlite;
 pub use error::{StoreError, StoreErrorKind};
 pub use records::{
     ConsentRecord, MeterInfo, PendingConsent, ReadingFilter, SeriesState, SeriesSummary, StoredReading,
-    SyncRun, SyncRunId, SyncRunOutcome, WindowWrite,
+    SyncRun, SyncRunId, SyncRunOutcome, TariffRow, TempoDay, WindowWrite,
 };
 pub use queue::{Lease, PlanningView, Planner, QueueCounts, QueueFilter, QueuedWindow, WorkQueue};
 pub use sqlite::{OpenMode, SqliteConfig, SqliteStore};
@@ -142,6 +142,20 @@ pub trait Store: Send + Sync {
 
     /// Data calls recorded in the hours that start at or after `since`'s hour.
     fn calls_since(&self, since: Timestamp) -> Result<u64>;
+
+    /// Stores Tempo days (an upsert by day), in one transaction. Returns
+    /// the number of days written.
+    fn put_tempo_days(&self, days: &[TempoDay]) -> Result<u64>;
+
+    /// Every stored Tempo day, oldest first.
+    fn tempo_days(&self) -> Result<Vec<TempoDay>>;
+
+    /// Stores imported price rows (an upsert by option, power and first
+    /// day), in one transaction. Returns the number of rows written.
+    fn put_tariff_rows(&self, rows: &[TariffRow]) -> Result<u64>;
+
+    /// Every imported price row, by option, power and first day.
+    fn tariff_rows(&self) -> Result<Vec<TariffRow>>;
 }
 
 /// Implements `Store` for a smart pointer to a store by delegating every
@@ -214,6 +228,18 @@ macro_rules! delegate_store {
             }
             fn calls_since(&self, since: Timestamp) -> Result<u64> {
                 (**self).calls_since(since)
+            }
+            fn put_tempo_days(&self, days: &[TempoDay]) -> Result<u64> {
+                (**self).put_tempo_days(days)
+            }
+            fn tempo_days(&self) -> Result<Vec<TempoDay>> {
+                (**self).tempo_days()
+            }
+            fn put_tariff_rows(&self, rows: &[TariffRow]) -> Result<u64> {
+                (**self).put_tariff_rows(rows)
+            }
+            fn tariff_rows(&self) -> Result<Vec<TariffRow>> {
+                (**self).tariff_rows()
             }
         }
     )*};
