@@ -11,6 +11,7 @@ mod charts;
 mod cmd;
 mod error;
 mod output;
+mod pricing;
 mod progress;
 mod settings;
 mod source;

@@ -137,13 +137,14 @@ pub fn price(p: &Pricing<'_>, energy: Energy<'_>) -> Result<CostReport> {
     p.offer.check_power(p.kva)?;
     let days = days_of(p.from, p.to)?;
     let rows = rows_of(p, &days)?;
-    let mut acc = Accumulator::new(p, &days);
+    let midnights = midnights(&days)?;
+    let mut acc = Accumulator::new(&days, &midnights);
     for (i, (d, row)) in days.iter().zip(&rows).enumerate() {
         acc.subscription[i] = row.fixed_eur_per_year / f64::from(d.days_in_year());
     }
     match energy {
         Energy::Daily(daily) => price_daily(p, &days, &rows, daily, &mut acc)?,
-        Energy::Curve(curve) => price_curve(p, &days, curve, &mut acc)?,
+        Energy::Curve(curve) => price_curve(p, &days, &midnights, curve, &mut acc)?,
     }
     Ok(acc.report(p))
 }
@@ -235,10 +236,11 @@ fn price_daily(
 fn price_curve(
     p: &Pricing<'_>,
     days: &[Date],
+    midnights: &[i64],
     curve: &[Interval],
     acc: &mut Accumulator,
 ) -> Result<()> {
-    let segments = segments(p, days)?;
+    let segments = segments(p, days, midnights)?;
     let mut unknown: Vec<Date> = Vec::new();
     let mut s = 0;
     for iv in curve {
@@ -277,8 +279,9 @@ fn price_curve(
     Ok(())
 }
 
-/// The segments of every day, in time order.
-fn segments(p: &Pricing<'_>, days: &[Date]) -> Result<Vec<Segment>> {
+/// The segments of every day, in time order. `midnights[i]` is the instant
+/// day `i` starts (and `midnights[n]` the end of the range).
+fn segments(p: &Pricing<'_>, days: &[Date], midnights: &[i64]) -> Result<Vec<Segment>> {
     let windows: &[OffPeakRange] = match &p.offer.schedule {
         Schedule::HpHc {
             offpeak: OffPeak::Fixed(w),
@@ -301,15 +304,39 @@ fn segments(p: &Pricing<'_>, days: &[Date]) -> Result<Vec<Segment>> {
         }
         _ => &[],
     };
+    // The cuts and the local time inside each run are the same every day.
+    let mut cuts: Vec<i32> = vec![0, 86_400];
+    match &p.offer.schedule {
+        Schedule::Tempo => cuts.extend([6 * 3600, 22 * 3600]),
+        Schedule::HpHc { .. } => cuts.extend(
+            windows
+                .iter()
+                .flat_map(|w| [seconds(w.start), seconds(w.end)]),
+        ),
+        Schedule::Base => {}
+    }
+    cuts.sort_unstable();
+    cuts.dedup();
+    let mids = cuts
+        .windows(2)
+        .map(|w| {
+            Time::midnight()
+                .checked_add(i64::from((w[0] + w[1]) / 2).seconds())
+                .map_err(internal)
+        })
+        .collect::<Result<Vec<Time>>>()?;
     let tz = paris();
-    let instant = |d: Date, secs: i32| -> Result<i64> {
-        let (d, secs) = if secs >= 86_400 {
-            (d.tomorrow().map_err(internal)?, secs - 86_400)
-        } else {
-            (d, secs)
-        };
+    // A local time of day `i` as an instant: its midnight plus the seconds,
+    // except on the two DST days, whose local times jiff resolves.
+    let instant = |i: usize, d: Date, secs: i32| -> Result<i64> {
+        if secs == 0 || secs == 86_400 {
+            return Ok(midnights[i + usize::from(secs == 86_400)]);
+        }
+        if midnights[i + 1] - midnights[i] == 86_400 {
+            return Ok(midnights[i] + i64::from(secs));
+        }
         let t = Time::midnight()
-            .checked_add((secs as i64).seconds())
+            .checked_add(i64::from(secs).seconds())
             .map_err(internal)?;
         Ok(d.to_datetime(t)
             .to_zoned_datetime(tz.clone())
@@ -317,36 +344,18 @@ fn segments(p: &Pricing<'_>, days: &[Date]) -> Result<Vec<Segment>> {
             .timestamp()
             .as_second())
     };
-    let mut out = Vec::with_capacity(days.len() * 6);
+    let mut out = Vec::with_capacity(days.len() * mids.len());
     for (i, &d) in days.iter().enumerate() {
         let row = p.offer.row_at(p.kva, d);
-        let mut cuts: Vec<i32> = vec![0, 86_400];
-        match &p.offer.schedule {
-            Schedule::Tempo => cuts.extend([6 * 3600, 22 * 3600]),
-            Schedule::HpHc { .. } => {
-                cuts.extend(
-                    windows
-                        .iter()
-                        .flat_map(|w| [seconds(w.start), seconds(w.end)]),
-                );
-            }
-            Schedule::Base => {}
-        }
-        cuts.sort_unstable();
-        cuts.dedup();
-        for pair in cuts.windows(2) {
-            let (a, b) = (pair[0], pair[1]);
-            let mid = Time::midnight()
-                .checked_add((((a + b) / 2) as i64).seconds())
-                .map_err(internal)?;
-            let (period, tempo_day) = period_at(p, d, mid, windows)?;
+        for (k, pair) in cuts.windows(2).enumerate() {
+            let (period, tempo_day) = period_at(p, d, mids[k], windows)?;
             let price = match (period, row) {
                 (Some(period), Some(row)) => row.price(period).unwrap_or(0.0),
                 _ => 0.0,
             };
             out.push(Segment {
-                start: instant(d, a)?,
-                end: instant(d, b)?,
+                start: instant(i, d, pair[0])?,
+                end: instant(i, d, pair[1])?,
                 period,
                 price,
                 day: i,
@@ -354,6 +363,20 @@ fn segments(p: &Pricing<'_>, days: &[Date]) -> Result<Vec<Segment>> {
             });
         }
     }
+    Ok(out)
+}
+
+/// The instant each day starts, and the end of the last one.
+fn midnights(days: &[Date]) -> Result<Vec<i64>> {
+    let mut out: Vec<i64> = days
+        .iter()
+        .map(|&d| paris_day_start(d).as_second())
+        .collect();
+    let last = days
+        .last()
+        .copied()
+        .ok_or_else(|| internal("an empty range"))?;
+    out.push(paris_day_start(last.tomorrow().map_err(internal)?).as_second());
     Ok(out)
 }
 
@@ -413,25 +436,14 @@ struct Accumulator {
 }
 
 impl Accumulator {
-    fn new(_p: &Pricing<'_>, days: &[Date]) -> Self {
+    fn new(days: &[Date], midnights: &[i64]) -> Self {
         let n = days.len();
-        let length = days
-            .iter()
-            .map(|&d| {
-                let start = paris_day_start(d).as_second();
-                let end = d
-                    .tomorrow()
-                    .map(|t| paris_day_start(t).as_second())
-                    .unwrap_or(start + 86_400);
-                end - start
-            })
-            .collect();
         Accumulator {
             kwh: vec![[0.0; 9]; n],
             eur: vec![[0.0; 9]; n],
             subscription: vec![0.0; n],
             covered: vec![0; n],
-            length,
+            length: midnights.windows(2).map(|w| w[1] - w[0]).collect(),
             days: days.to_vec(),
         }
     }
@@ -447,10 +459,10 @@ impl Accumulator {
         let mut months: Vec<MonthCost> = Vec::new();
         let mut missing_total = 0;
         for (i, d) in self.days.iter().enumerate() {
-            let key = format!("{:04}-{:02}", d.year(), d.month());
-            if months.last().is_none_or(|m| m.month != key) {
+            // A new month on its first day in the range.
+            if i == 0 || d.day() == 1 {
                 months.push(MonthCost {
-                    month: key,
+                    month: format!("{:04}-{:02}", d.year(), d.month()),
                     days: 0,
                     missing_days: 0,
                     periods: periods

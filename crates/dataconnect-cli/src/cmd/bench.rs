@@ -58,10 +58,22 @@ pub struct Cmd {
     /// Fleet benchmark: workers.
     #[arg(long, default_value_t = 16)]
     workers: usize,
+    /// Only these figures, comma-separated: costs-year, costs-compare.
+    #[arg(long, value_delimiter = ',', value_name = "NAME")]
+    only: Vec<String>,
 }
 
 impl Cmd {
     pub async fn run(self) -> Result<(), CliError> {
+        if !self.only.is_empty() {
+            if let Some(unknown) = self.only.iter().find(|n| !crate::cmd::bench_costs::NAMES.contains(&n.as_str())) {
+                return Err(CliError::usage(format!(
+                    "--only {unknown}: the figures are {}",
+                    crate::cmd::bench_costs::NAMES.join(", ")
+                )));
+            }
+            return crate::cmd::bench_costs::run(&self.only);
+        }
         #[cfg(feature = "postgres")]
         if let Some(url) = &self.pg {
             return fleet(url, &self).await;

@@ -16,6 +16,7 @@ mod plot;
 mod status;
 mod doctor;
 mod costs;
+mod tempo;
 mod hardening_consent;
 mod hardening_faults;
 mod hardening_disk;

@@ -48,6 +48,10 @@ enum Params {
     MesureMax,
     /// 2026 contract APIs: the PRM in the path.
     Itc,
+    /// RTE's Tempo calendar: `start_date`, `end_date`.
+    Tempo,
+    /// RTE's token request (credentials in a Basic header, no body).
+    RteToken,
     /// No parameter.
     None,
 }
@@ -87,6 +91,7 @@ const G1: &str = "generation 1 (legacy)";
 const G2: &str = "generation 2 (v5)";
 const G3: &str = "generation 3 (Data Connect 2026)";
 const SANDBOX: &str = "sandbox";
+const RTE: &str = "RTE Tempo (emulated)";
 
 /// Every operation the sandbox serves.
 const OPERATIONS: &[Operation] = &[
@@ -137,6 +142,9 @@ const OPERATIONS: &[Operation] = &[
     op("get", "/synth_contrat_auto/v1/{prm}", G3, "Contract synthesis", Params::Itc, Security::Bearer),
     op("get", "/comptage_auto/v1/{prm}", G3, "Metering situation", Params::Itc, Security::Bearer),
     op("get", "/donnees_generales_auto/v1/{prm}", G3, "General data (address)", Params::Itc, Security::Bearer),
+    // RTE's Tempo calendar (not Enedis: the costs of `dataconnect costs` need it).
+    op("post", "/token/oauth/", RTE, "RTE token: client credentials in a Basic header; a bearer token valid 7200 s", Params::RteToken, Security::Client),
+    op("get", "/open_api/tempo_like_supply_contract/v1/tempo_like_calendars", RTE, "Tempo day colours (BLUE, WHITE, RED), newest first; at most 366 days, end no later than today + 2, since 2014-09-01", Params::Tempo, Security::Bearer),
     // The description.
     op("get", "/openapi.json", SANDBOX, "This description", Params::None, Security::Open),
 ];
@@ -185,10 +193,15 @@ fn parameters(params: Params) -> Vec<Value> {
             list
         }
         Params::Itc => vec![json!({"name": "prm", "in": "path", "required": true, "description": "The PRM (14 digits)", "schema": prm()})],
+        Params::Tempo => vec![
+            query("start_date", false, "First day, e.g. 2024-01-01T00:00:00+01:00 (with end_date, or neither)", string()),
+            query("end_date", false, "Day after the last, at most 366 days later and no later than today + 2", string()),
+        ],
         Params::ConsentForm
         | Params::TokenForm
         | Params::RevokeForm
         | Params::SubscribedServices
+        | Params::RteToken
         | Params::None => Vec::new(),
     }
 }
@@ -250,6 +263,15 @@ fn responses(operation: &Operation) -> Value {
         }
         Params::None => {
             map.insert("200".into(), response("This OpenAPI 3 document", json_type, json!({"type": "object"})));
+        }
+        Params::RteToken => {
+            map.insert("200".into(), response("`{access_token, token_type: Bearer, expires_in: 7200}`", json_type, json!({"type": "object"})));
+            error(&mut map, "401", "invalid_client: missing or wrong credentials", "OAuthError");
+        }
+        Params::Tempo => {
+            map.insert("200".into(), response("`{tempo_like_calendars: {start_date, end_date, values: [{start_date, end_date, value, updated_date}]}}`, newest first", json_type, json!({"type": "object"})));
+            error(&mut map, "400", "Dates missing, malformed, reversed, more than 366 days, past today + 2 or before 2014-09-01", "OAuthError");
+            error(&mut map, "401", "Missing, unknown or expired token", "OAuthError");
         }
         Params::Metering | Params::Customer | Params::Mesure | Params::MesureMax | Params::Itc => {
             let y2026 = matches!(operation.params, Params::Mesure | Params::MesureMax | Params::Itc);
