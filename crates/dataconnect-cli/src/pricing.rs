@@ -40,8 +40,13 @@ pub fn offers_dir() -> Option<PathBuf> {
 /// The catalogue: regulated offers (with the store's imported rows) and the
 /// market offers of the config directory and of `extra` files.
 pub fn catalogue(store: &dyn Store, extra: &[PathBuf]) -> Result<Catalogue, CliError> {
+    catalogue_with(store.tariff_rows()?, extra)
+}
+
+/// The catalogue from imported `rows` (those of a store) and market offers.
+pub fn catalogue_with(rows: Vec<dataconnect_store::TariffRow>, extra: &[PathBuf]) -> Result<Catalogue, CliError> {
     let mut imported = Vec::new();
-    for r in store.tariff_rows()? {
+    for r in rows {
         let Some(kind) = OptionKind::from_key(&r.option) else {
             continue;
         };

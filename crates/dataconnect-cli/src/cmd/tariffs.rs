@@ -109,6 +109,15 @@ fn store(global: &GlobalArgs) -> Result<(Settings, crate::store::AnyStore), CliE
     Ok((settings, store))
 }
 
+/// The catalogue with the store's imported rows; without a store (nothing
+/// imported yet), the shipped rows alone, and no file is created.
+fn catalogue(global: &GlobalArgs, extra: &[PathBuf]) -> Result<(Settings, dataconnect_costs::Catalogue), CliError> {
+    let settings = Settings::resolve(global)?;
+    let rows = if crate::store::exists(&settings.db) { crate::store::open_rw(&settings.db)?.tariff_rows()? } else { Vec::new() };
+    let cat = crate::pricing::catalogue_with(rows, extra)?;
+    Ok((settings, cat))
+}
+
 fn span(o: &Offer) -> (Option<Date>, Option<Date>, bool) {
     let first = o.rows.iter().map(|r| r.start).min();
     let open = o.rows.iter().any(|r| r.end.is_none());
@@ -116,8 +125,7 @@ fn span(o: &Offer) -> (Option<Date>, Option<Date>, bool) {
 }
 
 fn list(global: &GlobalArgs, extra: &[PathBuf], format: Format) -> Result<(), CliError> {
-    let (_, store) = store(global)?;
-    let cat = crate::pricing::catalogue(&*store, extra)?;
+    let (_, cat) = catalogue(global, extra)?;
     if format == Format::Json {
         let offers: Vec<Value> = cat
             .offers()
@@ -201,8 +209,7 @@ fn show(
     extra: &[PathBuf],
     format: Format,
 ) -> Result<(), CliError> {
-    let (settings, store) = store(global)?;
-    let cat = crate::pricing::catalogue(&*store, extra)?;
+    let (settings, cat) = catalogue(global, extra)?;
     let offer = cat.get(name).map_err(cost_error)?;
     if let Some(k) = kva {
         offer.check_power(k).map_err(cost_error)?;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::spawned::{DEMO_CONSUMPTION, DEMO_PRODUCTION, Ran, dataconnect, demo, run, run_ok};
+use crate::spawned::{DEMO_CONSUMPTION, DEMO_PRODUCTION, Ran, dataconnect, demo, run};
 
 /// A private copy of the demo store (these tests write to it).
 fn store_copy(dir: &Path) -> PathBuf {
