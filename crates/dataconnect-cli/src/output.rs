@@ -1,5 +1,6 @@
 //! Readings as the CLI prints them: the one stable schema that `fetch` and
-//! `export` share (DESIGN.md, "Readings as the CLI prints them").
+//! `export` share (DESIGN.md, "Readings as the CLI prints them"), and
+//! [`print_stdout`], which every command that prints a block of text uses.
 //!
 //! Every format streams: a row is written as soon as it is read, so memory
 //! stays flat however many readings pass through. Instants are RFC 3339 with
@@ -25,6 +26,9 @@ pub enum Format {
     Json,
     /// One JSON object per line.
     Jsonl,
+    /// InfluxDB line protocol, timestamps in seconds (write with `precision=s`);
+    /// readings without a value are left out.
+    Influx,
 }
 
 /// The time zone instants are printed in.
@@ -111,13 +115,21 @@ impl<W: Write> ReadingWriter<W> {
                 )?;
             }
             Format::Json => w.out.write_all(b"[")?,
-            Format::Csv | Format::Jsonl => {}
+            Format::Csv | Format::Jsonl | Format::Influx => {}
         }
         Ok(w)
     }
 
     /// Writes one reading.
     pub fn write(&mut self, prm: &UsagePointId, series: Series, r: &Reading) -> std::io::Result<()> {
+        if self.format == Format::Influx {
+            // Its own encoding, shared with `publish influx`; the time zone
+            // does not apply (stamps are epoch seconds).
+            if crate::publish::line::write_point(&mut self.out, prm, series, r)? {
+                self.rows += 1;
+            }
+            return Ok(());
+        }
         let row = Row {
             usage_point_id: prm.as_str(),
             series: series.as_str(),
@@ -172,9 +184,15 @@ impl<W: Write> ReadingWriter<W> {
                     row.peak_at.unwrap_or_default()
                 )?;
             }
+            Format::Influx => {}
         }
         self.rows += 1;
         Ok(())
+    }
+
+    /// Flushes what was written so far (a streamed answer sends it).
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
     }
 
     /// Writes the closing bracket (JSON) or the header of an empty CSV, and flushes.
@@ -186,6 +204,16 @@ impl<W: Write> ReadingWriter<W> {
         }
         self.out.flush()?;
         Ok(self.rows)
+    }
+}
+
+/// Writes `text` to standard output; a reader that closed the pipe
+/// (`| head`) is its choice, not a failure.
+pub fn print_stdout(text: &str) -> Result<(), crate::error::CliError> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
     }
 }
 

@@ -36,6 +36,7 @@
 //! async pool) without the trait changing.
 
 mod error;
+mod pg_url;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod queue;
@@ -43,6 +44,7 @@ mod records;
 mod sqlite;
 
 pub use error::{StoreError, StoreErrorKind};
+pub use pg_url::{is_postgres_url, redact_url};
 pub use records::{
     ConsentRecord, MeterInfo, PendingConsent, ReadingFilter, SeriesState, SeriesSummary, StoredReading,
     SyncRun, SyncRunId, SyncRunOutcome, TariffRow, TempoDay, WindowWrite,
@@ -114,6 +116,14 @@ pub trait Store: Send + Sync {
 
     /// Every pending consent request, oldest first.
     fn pending_consents(&self) -> Result<Vec<PendingConsent>>;
+
+    /// Forgets the pending requests handed out before `created_before`
+    /// (expired: their redirect is refused anyway); returns how many.
+    fn prune_pending_consents(&self, created_before: Timestamp) -> Result<u64>;
+
+    /// How many pending requests there are, without reading them (a public
+    /// server caps them).
+    fn count_pending_consents(&self) -> Result<u64>;
 
     /// Stores what the customer endpoints said about a meter.
     fn put_meter_info(&self, info: &MeterInfo) -> Result<()>;
@@ -201,6 +211,12 @@ macro_rules! delegate_store {
             }
             fn pending_consents(&self) -> Result<Vec<PendingConsent>> {
                 (**self).pending_consents()
+            }
+            fn prune_pending_consents(&self, created_before: Timestamp) -> Result<u64> {
+                (**self).prune_pending_consents(created_before)
+            }
+            fn count_pending_consents(&self) -> Result<u64> {
+                (**self).count_pending_consents()
             }
             fn put_meter_info(&self, info: &MeterInfo) -> Result<()> {
                 (**self).put_meter_info(info)

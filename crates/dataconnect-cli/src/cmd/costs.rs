@@ -132,7 +132,7 @@ impl Cmd {
         }
         if self.compare {
             let cmp = compare(&ctx, &self.current_offer(&ctx), kva, from, to, &energy)?;
-            return crate::cmd::plot::print_stdout(&render_compare(&cmp, self.format));
+            return crate::output::print_stdout(&render_compare(&cmp, self.format));
         }
         let name = self.current_offer(&ctx);
         let offer = ctx.catalogue.get(&name).map_err(cost_error)?;
@@ -145,7 +145,7 @@ impl Cmd {
             CostsFormat::Csv => render_csv(&report),
             CostsFormat::Table => render(&ctx, offer, &report),
         };
-        crate::cmd::plot::print_stdout(&text)
+        crate::output::print_stdout(&text)
     }
 
     fn range(&self) -> Result<(Date, Date), CliError> {
@@ -257,7 +257,7 @@ impl Cmd {
             CostsFormat::Json => format!("{:#}\n", advice_json(&ctx.prm, &name, from, to, &a)),
             _ => render_advice(&ctx.prm, &name, from, to, &a),
         };
-        crate::cmd::plot::print_stdout(&text)
+        crate::output::print_stdout(&text)
     }
 }
 
@@ -502,7 +502,7 @@ async fn read_contract(settings: &Settings, prm: &UsagePointId) {
     let Ok(client) = crate::source::client(&client_settings, &settings.db) else { return };
     // Notes go to standard error: standard output holds the costs.
     let note = |l: &str| eprintln!("{l}");
-    if let Err(e) = crate::cmd::sync::fetch_missing_contracts(&*store, &client, std::slice::from_ref(prm), &note).await {
+    if let Err(e) = crate::sync_engine::fetch_missing_contracts(&*store, &client, std::slice::from_ref(prm), &note).await {
         note(&format!("warning: the contract of {prm} could not be stored: {}", e.line()));
     }
 }

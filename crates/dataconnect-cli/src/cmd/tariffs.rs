@@ -140,7 +140,7 @@ fn list(global: &GlobalArgs, extra: &[PathBuf], format: Format) -> Result<(), Cl
                 })
             })
             .collect();
-        return crate::cmd::plot::print_stdout(&format!("{:#}\n", json!({"offers": offers})));
+        return crate::output::print_stdout(&format!("{:#}\n", json!({"offers": offers})));
     }
     let mut t = Table::new();
     t.load_style(presets::UTF8_FULL_CONDENSED);
@@ -187,7 +187,7 @@ fn list(global: &GlobalArgs, extra: &[PathBuf], format: Format) -> Result<(), Cl
     if cat.offers().iter().any(|o| o.rows.is_empty()) {
         out.push_str("offers without rows need the regulator's table: `dataconnect tariffs import Option_HPHC.csv Option_Tempo.csv` (data.gouv.fr, \"Historique des tarifs réglementés de vente d'électricité\")\n");
     }
-    crate::cmd::plot::print_stdout(&out)
+    crate::output::print_stdout(&out)
 }
 
 fn row_json(o: &Offer, r: &PriceRow) -> Value {
@@ -235,7 +235,7 @@ fn show(
     };
     if format == Format::Json {
         let rows: Vec<Value> = rows.iter().map(|r| row_json(offer, r)).collect();
-        return crate::cmd::plot::print_stdout(&format!(
+        return crate::output::print_stdout(&format!(
             "{:#}\n",
             json!({"offer": offer.name, "label": offer.label, "rows": rows})
         ));
@@ -282,7 +282,7 @@ fn show(
     if rows.is_empty() {
         out.push_str("no prices in force there: `dataconnect tariffs import FILE` adds the regulator's rows\n");
     }
-    crate::cmd::plot::print_stdout(&out)
+    crate::output::print_stdout(&out)
 }
 
 fn import(global: &GlobalArgs, files: &[PathBuf]) -> Result<(), CliError> {
