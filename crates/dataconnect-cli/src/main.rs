@@ -14,6 +14,7 @@ mod embedded_sandbox;
 mod error;
 mod html;
 mod output;
+mod pricing;
 mod progress;
 mod publish;
 mod settings;

@@ -47,7 +47,7 @@ pub use error::{StoreError, StoreErrorKind};
 pub use pg_url::{is_postgres_url, redact_url};
 pub use records::{
     ConsentRecord, ImportWrite, MeterInfo, PendingConsent, ReadingFilter, SeriesState, SeriesSummary, StoredReading,
-    SyncRun, SyncRunId, SyncRunOutcome, WindowWrite,
+    SyncRun, SyncRunId, SyncRunOutcome, TariffRow, TempoDay, WindowWrite,
 };
 pub use queue::{Lease, PlanningView, Planner, QueueCounts, QueueFilter, QueuedWindow, WorkQueue};
 pub use sqlite::{OpenMode, SqliteConfig, SqliteStore};
@@ -159,6 +159,20 @@ pub trait Store: Send + Sync {
 
     /// Data calls recorded in the hours that start at or after `since`'s hour.
     fn calls_since(&self, since: Timestamp) -> Result<u64>;
+
+    /// Stores Tempo days (an upsert by day), in one transaction. Returns
+    /// the number of days written.
+    fn put_tempo_days(&self, days: &[TempoDay]) -> Result<u64>;
+
+    /// Every stored Tempo day, oldest first.
+    fn tempo_days(&self) -> Result<Vec<TempoDay>>;
+
+    /// Stores imported price rows (an upsert by option, power and first
+    /// day), in one transaction. Returns the number of rows written.
+    fn put_tariff_rows(&self, rows: &[TariffRow]) -> Result<u64>;
+
+    /// Every imported price row, by option, power and first day.
+    fn tariff_rows(&self) -> Result<Vec<TariffRow>>;
 }
 
 /// Implements `Store` for a smart pointer to a store by delegating every
@@ -240,6 +254,18 @@ macro_rules! delegate_store {
             }
             fn calls_since(&self, since: Timestamp) -> Result<u64> {
                 (**self).calls_since(since)
+            }
+            fn put_tempo_days(&self, days: &[TempoDay]) -> Result<u64> {
+                (**self).put_tempo_days(days)
+            }
+            fn tempo_days(&self) -> Result<Vec<TempoDay>> {
+                (**self).tempo_days()
+            }
+            fn put_tariff_rows(&self, rows: &[TariffRow]) -> Result<u64> {
+                (**self).put_tariff_rows(rows)
+            }
+            fn tariff_rows(&self) -> Result<Vec<TariffRow>> {
+                (**self).tariff_rows()
             }
         }
     )*};

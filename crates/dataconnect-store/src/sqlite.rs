@@ -21,13 +21,13 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params, pa
 
 use crate::{
     ConsentRecord, MeterInfo, PendingConsent, ReadingFilter, Result, SeriesState, SeriesSummary, Store,
-    StoreError, StoreErrorKind, StoredReading, SyncRun, SyncRunId, SyncRunOutcome, WindowWrite, ImportWrite,
+    StoreError, StoreErrorKind, StoredReading, SyncRun, SyncRunId, SyncRunOutcome, TariffRow, TempoDay, WindowWrite, ImportWrite,
 };
 
 /// The migrations, in order; migration `i` (0-based) brings `user_version`
 /// from `i` to `i + 1`. Files are never edited once released: a change is a
 /// new file.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_initial.sql"), include_str!("../migrations/0002_costs.sql")];
 
 /// How a database is opened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -845,6 +845,85 @@ impl Store for SqliteStore {
             })
             .map_err(|e| self.err(e))?;
         Ok(n.max(0) as u64)
+    }
+
+    fn put_tempo_days(&self, days: &[TempoDay]) -> Result<u64> {
+        self.write_tx(|tx| {
+            let mut st = tx.prepare_cached(
+                "INSERT INTO tempo_day (day, color, source) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (day) DO UPDATE SET color = excluded.color, source = excluded.source",
+            )?;
+            for d in days {
+                st.execute(params![d.day.to_string(), d.color, d.source])?;
+            }
+            Ok(days.len() as u64)
+        })
+    }
+
+    fn tempo_days(&self) -> Result<Vec<TempoDay>> {
+        let rows: Vec<(String, String, String)> = {
+            let conn = self.lock();
+            let mut st = conn.prepare_cached("SELECT day, color, source FROM tempo_day ORDER BY day").map_err(|e| self.err(e))?;
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+                .map_err(|e| self.err(e))?
+        };
+        rows.into_iter().map(|(d, color, source)| Ok(TempoDay { day: self.day(&d)?, color, source })).collect()
+    }
+
+    fn put_tariff_rows(&self, rows: &[TariffRow]) -> Result<u64> {
+        self.write_tx(|tx| {
+            let mut st = tx.prepare_cached(
+                "INSERT INTO tariff_row (option, kva, start_day, end_day, fixed_eur_per_year, prices_json, source, imported_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (option, kva, start_day) DO UPDATE SET
+                   end_day = excluded.end_day, fixed_eur_per_year = excluded.fixed_eur_per_year,
+                   prices_json = excluded.prices_json, source = excluded.source, imported_at = excluded.imported_at",
+            )?;
+            for r in rows {
+                st.execute(params![
+                    r.option,
+                    r.kva,
+                    r.start.to_string(),
+                    r.end.map(|d| d.to_string()),
+                    r.fixed_eur_per_year,
+                    r.prices_json,
+                    r.source,
+                    r.imported_at.as_second()
+                ])?;
+            }
+            Ok(rows.len() as u64)
+        })
+    }
+
+    fn tariff_rows(&self) -> Result<Vec<TariffRow>> {
+        type Row = (String, u32, String, Option<String>, f64, String, String, i64);
+        let rows: Vec<Row> = {
+            let conn = self.lock();
+            let mut st = conn
+                .prepare_cached(
+                    "SELECT option, kva, start_day, end_day, fixed_eur_per_year, prices_json, source, imported_at
+                     FROM tariff_row ORDER BY option, kva, start_day",
+                )
+                .map_err(|e| self.err(e))?;
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?)))
+                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+                .map_err(|e| self.err(e))?
+        };
+        rows.into_iter()
+            .map(|(option, kva, start, end, fixed, prices_json, source, at)| {
+                Ok(TariffRow {
+                    option,
+                    kva,
+                    start: self.day(&start)?,
+                    end: end.map(|e| self.day(&e)).transpose()?,
+                    fixed_eur_per_year: fixed,
+                    prices_json,
+                    source,
+                    imported_at: self.ts(at)?,
+                })
+            })
+            .collect()
     }
 }
 

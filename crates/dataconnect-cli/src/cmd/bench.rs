@@ -69,7 +69,8 @@ pub struct Cmd {
     #[arg(long, default_value_t = 16)]
     workers: usize,
     /// Only these figures: calls, ingest, import-csv (a 3-year PT30M portal CSV), publish-influx,
-    /// publish-mqtt (one meter's 3 years of curve to a real server).
+    /// publish-mqtt (one meter's 3 years of curve to a real server), costs-year, costs-compare (pricing a year
+    /// of PT30M, and 30 offers).
     #[arg(long, value_delimiter = ',', value_name = "NAME")]
     only: Vec<String>,
     /// publish-influx: the VictoriaMetrics or InfluxDB 1.x to write to (database dataconnect_bench).
@@ -83,8 +84,10 @@ pub struct Cmd {
 impl Cmd {
     pub async fn run(self) -> Result<(), CliError> {
         const NAMES: [&str; 5] = ["calls", "ingest", "import-csv", "publish-influx", "publish-mqtt"];
-        if let Some(unknown) = self.only.iter().find(|o| !NAMES.contains(&o.as_str())) {
-            return Err(CliError::usage(format!("unknown figure {unknown:?} in --only: expected {}", NAMES.join(", "))));
+        let costs = crate::cmd::bench_costs::NAMES;
+        let names = || NAMES.iter().chain(costs.iter());
+        if let Some(unknown) = self.only.iter().find(|o| !names().any(|n| n == o)) {
+            return Err(CliError::usage(format!("unknown figure {unknown:?} in --only: expected {}", names().copied().collect::<Vec<_>>().join(", "))));
         }
         if self.only.is_empty() {
             #[cfg(feature = "postgres")]
@@ -103,6 +106,10 @@ impl Cmd {
                 "import-csv" => import_csv::run()?,
                 _ => {}
             }
+        }
+        let cost_names: Vec<String> = self.only.iter().filter(|o| costs.contains(&o.as_str())).cloned().collect();
+        if !cost_names.is_empty() {
+            crate::cmd::bench_costs::run(&cost_names)?;
         }
         let publish: Vec<String> = self.only.iter().filter(|o| o.starts_with("publish-")).cloned().collect();
         if !publish.is_empty() {

@@ -18,6 +18,7 @@ mod status;
 mod doctor;
 mod import;
 mod costs;
+mod tempo;
 mod hardening_consent;
 mod hardening_faults;
 mod hardening_disk;

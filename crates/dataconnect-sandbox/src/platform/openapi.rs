@@ -50,6 +50,10 @@ enum Params {
     Itc,
     /// The Conso API gateway: the type in the path, each family's names.
     Conso,
+    /// RTE's Tempo calendar: `start_date`, `end_date`.
+    Tempo,
+    /// RTE's token request (credentials in a Basic header, no body).
+    RteToken,
     /// No parameter.
     None,
 }
@@ -90,6 +94,7 @@ const G2: &str = "generation 2 (v5)";
 const G3: &str = "generation 3 (Data Connect 2026)";
 const SANDBOX: &str = "sandbox";
 const CONSO: &str = "Conso API gateway";
+const RTE: &str = "RTE Tempo (emulated)";
 
 /// Every operation the sandbox serves.
 const OPERATIONS: &[Operation] = &[
@@ -142,6 +147,9 @@ const OPERATIONS: &[Operation] = &[
     op("get", "/donnees_generales_auto/v1/{prm}", G3, "General data (address)", Params::Itc, Security::Bearer),
     // The Conso API gateway.
     op("get", "/conso/{kind}", CONSO, "Readings through the emulated Conso API gateway (token `sandbox-conso-<PRM>[+<PRM>…]`): 2026 types answer the 2026 measurement body, older types the v5 meter_reading without its wrapper; errors {status, message, error}", Params::Conso, Security::Bearer),
+    // RTE's Tempo calendar (not Enedis: the costs of `dataconnect costs` need it).
+    op("post", "/token/oauth/", RTE, "RTE token: client credentials in a Basic header; a bearer token valid 7200 s", Params::RteToken, Security::Client),
+    op("get", "/open_api/tempo_like_supply_contract/v1/tempo_like_calendars", RTE, "Tempo day colours (BLUE, WHITE, RED), newest first; at most 366 days, end no later than today + 2, since 2014-09-01", Params::Tempo, Security::Bearer),
     // The description.
     op("get", "/openapi.json", SANDBOX, "This description", Params::None, Security::Open),
 ];
@@ -204,10 +212,15 @@ fn parameters(params: Params) -> Vec<Value> {
             query("start", false, "Older types: first day (YYYY-MM-DD), included", date()),
             query("end", false, "Older types: last day (YYYY-MM-DD), excluded", date()),
         ],
+        Params::Tempo => vec![
+            query("start_date", false, "First day, e.g. 2024-01-01T00:00:00+01:00 (with end_date, or neither)", string()),
+            query("end_date", false, "Day after the last, at most 366 days later and no later than today + 2", string()),
+        ],
         Params::ConsentForm
         | Params::TokenForm
         | Params::RevokeForm
         | Params::SubscribedServices
+        | Params::RteToken
         | Params::None => Vec::new(),
     }
 }
@@ -277,6 +290,15 @@ fn responses(operation: &Operation) -> Value {
             error(&mut map, "403", "Refused by Data Connect (ADAM-DC-0008…): its body inside `error`", "ConsoError");
             error(&mut map, "404", "Unknown type, or no data for the period (Data Connect's body inside `error`)", "ConsoError");
             error(&mut map, "500", "Refused by Data Connect: its body inside `error`", "ConsoError");
+        }
+        Params::RteToken => {
+            map.insert("200".into(), response("`{access_token, token_type: Bearer, expires_in: 7200}`", json_type, json!({"type": "object"})));
+            error(&mut map, "401", "invalid_client: missing or wrong credentials", "OAuthError");
+        }
+        Params::Tempo => {
+            map.insert("200".into(), response("`{tempo_like_calendars: {start_date, end_date, values: [{start_date, end_date, value, updated_date}]}}`, newest first", json_type, json!({"type": "object"})));
+            error(&mut map, "400", "Dates missing, malformed, reversed, more than 366 days, past today + 2 or before 2014-09-01", "OAuthError");
+            error(&mut map, "401", "Missing, unknown or expired token", "OAuthError");
         }
         Params::Metering | Params::Customer | Params::Mesure | Params::MesureMax | Params::Itc => {
             let y2026 = matches!(operation.params, Params::Mesure | Params::MesureMax | Params::Itc);
