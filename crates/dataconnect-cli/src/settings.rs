@@ -55,7 +55,7 @@ pub struct GlobalArgs {
     /// A file holding the Conso API token (the token itself is read from DATACONNECT_CONSO_TOKEN or this
     /// file, never from a flag).
     #[arg(long, env = "DATACONNECT_CONSO_TOKEN_FILE", value_name = "PATH")]
-    pub token_file: Option<PathBuf>,
+    pub conso_token_file: Option<PathBuf>,
 }
 
 /// Where readings come from.
@@ -217,7 +217,7 @@ impl Settings {
         };
         let conso_token = match source {
             Source::DataConnect => None,
-            Source::ConsoApi => conso_token(args.token_file.as_deref().or(file.conso_token_file.as_deref()))?,
+            Source::ConsoApi => conso_token(args.conso_token_file.as_deref().or(file.conso_token_file.as_deref()))?,
         };
         let (default_per_second, default_per_hour) = match source {
             Source::DataConnect => (5, 1000),
@@ -282,7 +282,7 @@ impl Settings {
     fn conso_client(&self) -> Result<ClientSettings, CliError> {
         let token = self.conso_token.clone().ok_or_else(|| {
             CliError::config(
-                "no Conso API token: set DATACONNECT_CONSO_TOKEN or pass --token-file PATH (a token is never taken from a flag)",
+                "no Conso API token: set DATACONNECT_CONSO_TOKEN or pass --conso-token-file PATH (a token is never taken from a flag)",
             )
         })?;
         let base = self.base_url.as_deref().unwrap_or(dataconnect::CONSO_API_BASE_URL);
@@ -322,7 +322,7 @@ fn conso_token(file: Option<&Path>) -> Result<Option<Secret>, CliError> {
     }
     let Some(path) = file else { return Ok(None) };
     let text = std::fs::read_to_string(path).map_err(|e| {
-        CliError::config(format!("cannot read the Conso API token file {}: {e}: check --token-file", path.display()))
+        CliError::config(format!("cannot read the Conso API token file {}: {e}: check --conso-token-file", path.display()))
     })?;
     let token = text.trim().to_owned();
     if token.is_empty() {

@@ -121,7 +121,7 @@ pub const TEMPLATE: &str = r#"# dataconnect configuration.
 # A file holding the Conso API token (its first line, surrounding blanks
 # removed), used when DATACONNECT_CONSO_TOKEN is not set. The token itself is
 # never taken from a flag nor written here.
-# Flag --token-file, environment DATACONNECT_CONSO_TOKEN_FILE.
+# Flag --conso-token-file, environment DATACONNECT_CONSO_TOKEN_FILE.
 # conso_token_file = "/etc/dataconnect/conso-token"
 "#;
 

@@ -708,7 +708,7 @@ fn gateway_checks(report: &mut Report, base: &str, prm: &UsagePointId, answers: 
             "token",
             Class::Consent,
             format!("the Conso API token does not cover {prm} (401)"),
-            "check DATACONNECT_CONSO_TOKEN or --token-file: a token covers only the meters its owner shared on the gateway's site; share this meter there and use the new token",
+            "check DATACONNECT_CONSO_TOKEN or --conso-token-file: a token covers only the meters its owner shared on the gateway's site; share this meter there and use the new token",
         ));
         for name in rest {
             report.add(Check::skip(name, "the token does not cover this meter"));

@@ -125,7 +125,7 @@ fn a_token_that_does_not_cover_the_meter_is_a_consent_error() {
     run_ok(
         via_gateway(dir.path(), &sb, &db, "")
             .arg("fetch")
-            .arg("--token-file")
+            .arg("--conso-token-file")
             .arg(&file)
             .args(["--prm", CONSUMER, "--series", "consumption-daily", "--from", "2026-11-01", "--to", "2026-11-08"]),
     );
