@@ -21,6 +21,8 @@
 //! types (it does not depend on the `dataconnect` crate at all). It is a
 //! second, independent reading of the spec.
 
+#![warn(missing_docs)]
+
 pub mod cli;
 mod clock;
 mod data;
