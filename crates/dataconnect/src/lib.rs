@@ -164,7 +164,7 @@
 //! let request = client.consent_request("P1Y".parse()?, Some(0))?;
 //! let consent = client.complete_consent(&browse(request.url()).await?, request.state()).await?;
 //!
-//! // The seed's v3 paths number the half-hours (`rank`); the client turns
+//! // consometers/data-connect's v3 paths number the half-hours (`rank`); the client turns
 //! // them into instants like every other generation.
 //! let days = DateRange::new("2025-11-01".parse()?, "2025-11-05".parse()?)?;
 //! let curve = client

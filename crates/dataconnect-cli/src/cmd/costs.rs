@@ -4,8 +4,8 @@
 //!
 //! Off-peak hours come from the meter's contract as the store keeps it (the
 //! `HC (22H00-6H00)` label Enedis returns), or from `--offpeak` when the
-//! contract has none or is wrong (users report both, see `spec/peers.md`
-//! section 3, item 8). A store without the meter's contract (PostgreSQL,
+//! contract has none or is wrong (users report both: a comment in
+//! bokub/conso-api#32, MyElectricalData/myelectricaldata_import#528). A store without the meter's contract (PostgreSQL,
 //! where `sync` reads none) gets it read and stored once, here. An HP/HC split needs the load curve; each curve point
 //! is cut at the off-peak boundaries in 5-minute slices of Paris local
 //! time, so a PT60M point across 06:30 or a DST day is split exactly, not by

@@ -1,6 +1,8 @@
 //! `dataconnect doctor --prm PRM`: checks, for one meter, the failures
-//! users of Data Connect hit most (`spec/peers.md` section 3 and
-//! `spec/dataconnect-api.md` section 6), and prints one line per check:
+//! users of Data Connect hit most, as their issue threads report them (for
+//! example bokub/linky#45 and bokub/conso-api#77 for a load curve that is
+//! not collected, bokub/ha-linky#29 for data published at J+1, bokub/linky#56
+//! for ADAM-ERR0069), and prints one line per check:
 //! ok, warn or fail, what it means in plain words, and the fix.
 //!
 //! It asks the configured API a few cheap questions (the contract, one week

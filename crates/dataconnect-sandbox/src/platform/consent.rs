@@ -4,7 +4,8 @@
 //!
 //! - Generation 1: `GET /group/espace-particuliers/consentement-linky/oauth2/authorize`
 //!   (always) and `GET /dataconnect/v1/oauth2/authorize` with a
-//!   `redirect_uri` (or the seed's `redirect_URI`): like the legacy sandbox,
+//!   `redirect_uri` (or `redirect_URI`, as consometers/data-connect spells
+//!   it): like the legacy sandbox,
 //!   an HTML page whose script holds `var url = "<redirect>?code=…"` and
 //!   sends the browser there, plus a plain link.
 //! - Generation 2: `GET /dataconnect/v1/oauth2/authorize` without
@@ -14,20 +15,22 @@
 //!   `autorisation_id` and `state` only.
 //!
 //! The sandbox test client is the last character of `state` (0 to 8, as in
-//! Enedis's sandbox; dataconnect-api.md section 5). Choices where the spec
-//! is silent: a `state` that is absent or does not end in a digit selects
+//! Enedis's sandbox, whose authorize Swagger says so). Choices where the
+//! public sources are silent: a `state` that is absent or does not end in a digit selects
 //! client 0; a final `9` is a customer with no meter, whose consent ends as
 //! a refusal. With `--consent-page` the customer picks the client and the
 //! meters on a French page instead, and may refuse.
 //!
-//! Generation 3 grants one PRM per consent (dataconnect-2026.md section
-//! 2.2); for a client with several meters the first one is taken, unless
+//! Generation 3 grants one PRM per consent (the v2 redirect carries one
+//! `autorisation_id`, which `subscribed_services` resolves to one PRM, as
+//! bokub/conso-api's `content/migration-2026.md` describes); for a client with several meters the first one is taken, unless
 //! the consent page picks another. The `autorisation_id` is derived from the
 //! application and the holder (the sandbox client), so the same pair always
 //! gets the same id, even across restarts, as Enedis does.
 //!
 //! Every authorize request is validated in the order of the authorize error
-//! catalogue (dataconnect-api.md section 1.2.2): missing parameter,
+//! catalogue (Enedis's error page, as copied in MyElectricalData/myelectricaldata_new,
+//! `docs/external-apis/enedis-api/enedis-api-error.md`): missing parameter,
 //! malformed `state`, malformed or too long `duration`, wrong
 //! `response_type`, unknown `client_id`, redirect mismatch. These errors are
 //! answered on the page itself (status and `{error, error_description}`
@@ -55,7 +58,7 @@ use crate::clock::paris;
 use crate::meters::{self, Meter};
 use crate::{Access, Sandbox};
 
-/// The generation 1 consent path of the seed.
+/// The generation 1 consent path of consometers/data-connect's walkthrough.
 pub(crate) const LEGACY_PATH: &str = "/group/espace-particuliers/consentement-linky/oauth2/authorize";
 /// The consent path of generation 1 (later form) and generation 2.
 pub(crate) const V1_PATH: &str = "/dataconnect/v1/oauth2/authorize";
@@ -269,7 +272,7 @@ fn validate(sandbox: &Sandbox, path: &'static str, pairs: &[(String, String)]) -
     let response_type = present("response_type");
     let duration_text = present("duration");
     let state = first(pairs, "state").map(str::to_owned);
-    // The seed spells it `redirect_URI`; clients of the later form spell it
+    // consometers/data-connect spells it `redirect_URI`; clients of the later form spell it
     // `redirect_uri`. Both are accepted.
     let redirect_param = present("redirect_uri").or_else(|| present("redirect_URI"));
 
@@ -284,7 +287,7 @@ fn validate(sandbox: &Sandbox, path: &'static str, pairs: &[(String, String)]) -
     else {
         return Err(authorize_error(StatusCode::BAD_REQUEST, "invalid_request", "missing_parameter"));
     };
-    // The seed's page cannot redirect without being told where.
+    // The legacy page cannot redirect without being told where.
     if path == LEGACY_PATH && redirect_param.is_none() {
         return Err(authorize_error(StatusCode::BAD_REQUEST, "invalid_request", "missing_parameter"));
     }
@@ -425,7 +428,7 @@ fn grant(sandbox: &Sandbox, valid: &Valid, client: u8, chosen: &[&'static Meter]
 
 /// The customer refused: the redirect carries `error=access_denied` (and,
 /// on the v1 page, the numeric `code` equal to the status, which legacy
-/// clients test; dataconnect-api.md section 1.1).
+/// clients test, e.g. consometers/data-connect's `examples/dataconnect.py`).
 fn refuse(valid: &Valid) -> Response {
     let mut params: Vec<(&str, String)> =
         vec![("error", "access_denied".to_owned()), ("error_description", "access_denied".to_owned())];
@@ -810,8 +813,8 @@ fn services_of(id: u64, share_index: usize, share: &Share, today: Date, filter: 
 /// Connect third party must also give `autorisationId` (or, as other
 /// callers do, `pointId`). The error texts follow the Swagger's pattern
 /// ("Le paramètre … est obligatoire"); the 400 status is the Swagger's,
-/// although production may answer 500 for requests outside it
-/// (dataconnect-2026.md section 3.1).
+/// although production may answer 500 for requests outside it (the notes of
+/// MyElectricalData/myelectricaldata_new, `docs/external-apis/enedis-api/data-connect-2026/README.md`).
 fn parse_filter(body: &[u8]) -> Result<Filter, Response> {
     use serde_json::Value;
     let Ok(request) = serde_json::from_slice::<Value>(body) else {
