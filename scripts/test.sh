@@ -29,6 +29,21 @@ if ! command -v chromedriver >/dev/null 2>&1 || ! command -v chromium >/dev/null
   $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 chromium --version 2>/dev/null || true
+
+# VictoriaMetrics and InfluxDB 1.x for the publish tests
+# (crates/dataconnect-cli/tests/it/publish_influx.rs), which start them on
+# free ports and stop them. Installed only when missing; the services the
+# packages declare are not needed (the tests run the binaries themselves).
+# The MQTT tests also start Mosquittos of their own (a broker restart, a TLS
+# listener whose certificate openssl makes).
+if ! command -v victoria-metrics >/dev/null 2>&1 || ! command -v influxd >/dev/null 2>&1 \
+  || ! command -v mosquitto >/dev/null 2>&1 || ! command -v openssl >/dev/null 2>&1; then
+  echo "== installing victoria-metrics, influxdb, mosquitto and openssl"
+  if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq >/dev/null
+  $sudo apt-get install -y -qq victoria-metrics influxdb mosquitto openssl >/dev/null
+fi
 chromedriver --version 2>/dev/null || true
 
 # Without a server, the PostgreSQL tests (store, sync, the 200-meter scale

@@ -26,6 +26,9 @@ pub enum Format {
     Json,
     /// One JSON object per line.
     Jsonl,
+    /// InfluxDB line protocol, timestamps in seconds (write with `precision=s`);
+    /// readings without a value are left out.
+    Influx,
 }
 
 /// The time zone instants are printed in.
@@ -112,13 +115,21 @@ impl<W: Write> ReadingWriter<W> {
                 )?;
             }
             Format::Json => w.out.write_all(b"[")?,
-            Format::Csv | Format::Jsonl => {}
+            Format::Csv | Format::Jsonl | Format::Influx => {}
         }
         Ok(w)
     }
 
     /// Writes one reading.
     pub fn write(&mut self, prm: &UsagePointId, series: Series, r: &Reading) -> std::io::Result<()> {
+        if self.format == Format::Influx {
+            // Its own encoding, shared with `publish influx`; the time zone
+            // does not apply (stamps are epoch seconds).
+            if crate::publish::line::write_point(&mut self.out, prm, series, r)? {
+                self.rows += 1;
+            }
+            return Ok(());
+        }
         let row = Row {
             usage_point_id: prm.as_str(),
             series: series.as_str(),
@@ -173,9 +184,15 @@ impl<W: Write> ReadingWriter<W> {
                     row.peak_at.unwrap_or_default()
                 )?;
             }
+            Format::Influx => {}
         }
         self.rows += 1;
         Ok(())
+    }
+
+    /// Flushes what was written so far (a streamed answer sends it).
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
     }
 
     /// Writes the closing bracket (JSON) or the header of an empty CSV, and flushes.

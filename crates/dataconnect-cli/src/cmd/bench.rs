@@ -61,10 +61,30 @@ pub struct Cmd {
     /// Fleet benchmark: workers.
     #[arg(long, default_value_t = 16)]
     workers: usize,
+    /// Only these figures: publish-influx, publish-mqtt (one meter's 3 years of curve to a real server).
+    #[arg(long, value_delimiter = ',', value_name = "NAME")]
+    only: Vec<String>,
+    /// publish-influx: the VictoriaMetrics or InfluxDB 1.x to write to (database dataconnect_bench).
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8428")]
+    influx_url: String,
+    /// publish-mqtt: the broker.
+    #[arg(long, value_name = "URL", default_value = "mqtt://127.0.0.1:1883")]
+    mqtt_broker: String,
 }
 
 impl Cmd {
     pub async fn run(self) -> Result<(), CliError> {
+        if !self.only.is_empty() {
+            if let Some(unknown) = self.only.iter().find(|o| !["publish-influx", "publish-mqtt"].contains(&o.as_str())) {
+                return Err(CliError::usage(format!("unknown figure {unknown:?} in --only: expected publish-influx or publish-mqtt")));
+            }
+            let config = crate::publish::bench::BenchConfig {
+                influx_url: &self.influx_url,
+                mqtt_broker: &self.mqtt_broker,
+                baseline_points: self.baseline_points.min(5000) as usize,
+            };
+            return crate::publish::bench::run(&self.only, &config).await;
+        }
         #[cfg(feature = "postgres")]
         if let Some(url) = &self.pg {
             return fleet::fleet(url, &self).await;

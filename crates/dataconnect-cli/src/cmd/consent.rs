@@ -325,8 +325,17 @@ fn strict_day(text: &str) -> Option<Date> {
 /// Checks the redirect's state against the pending requests, completes the
 /// consent with the API and records it.
 pub async fn complete(store: &dyn Store, client: &Client, url: &Url) -> Result<(), CliError> {
-    let consent = crate::consent_redirect::complete_quiet(store, client, url).await?;
+    let done = crate::consent_redirect::complete_quiet(store, client, url).await?;
+    let consent = done.consent;
     let meters: Vec<String> = consent.usage_points.iter().map(|p| p.to_string()).collect();
+    if done.written.is_empty() {
+        println!(
+            "consent confirmed: meters {} (generation {}); the consent on record already lasts as long or longer, so it was kept",
+            meters.join(", "),
+            consent.generation
+        );
+        return Ok(());
+    }
     println!(
         "consent recorded: meters {} (generation {}), from {} for {}, until {}",
         meters.join(", "),
@@ -413,3 +422,4 @@ async fn receive_redirect(listener: tokio::net::TcpListener, base: &Url) -> Resu
         return Ok(url);
     }
 }
+

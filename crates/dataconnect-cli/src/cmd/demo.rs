@@ -158,7 +158,7 @@ async fn consent_all(store: &dyn Store, client: &Client, reporter: &Reporter) ->
         })?;
         reporter.line(&format!("consent: the customer opens {}", request.url()));
         let redirect = play_browser(&request.url(), choice).await?;
-        let consent = crate::consent_redirect::complete_quiet(store, client, &redirect).await?;
+        let consent = crate::consent_redirect::complete_quiet(store, client, &redirect).await?.consent;
         reporter.line(&format!(
             "consent: granted for {} until {}",
             consent.usage_points.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", "),

@@ -19,10 +19,40 @@
 //! token or as the password of HTTP Basic authentication, which a browser
 //! asks for). The consents page, the API and `/metrics` need a key; with no
 //! key configured they stay closed.
+//!
+//! The redirect is public, so anyone can send one, with a real `state`
+//! (the consent button hands one out to anybody). It opens a meter only on
+//! these conditions:
+//! - the redirect is read strictly as its generation sends it (2026:
+//!   `autorisation_id` and `state`, or `error`; a `usage_point_id` or a
+//!   `code` is refused), and every meter is confirmed by Enedis before
+//!   anything is recorded: 2026 through `subscribed_services`, v5 by one
+//!   data call per meter that the consent must allow (ADAM-DC-0008
+//!   otherwise), legacy through the code exchange;
+//! - the consent is *fresh*: given after this `state` was issued. 2026:
+//!   the subscribed service starts on or after the state's day and is not
+//!   the consent already on record (same `autorisation_id`, same or later
+//!   start). v5, where Enedis gives no date: the meter had no live consent
+//!   on record. Legacy: the one-time code proves it. A replayed or foreign
+//!   `autorisation_id` or a guessed PRM with a live consent is therefore
+//!   confirmed by Enedis but not fresh: the browser gets a French thank-you
+//!   page without data, no cookie, and the records are only ever extended
+//!   (a later expiry; the `autorisation_id` kept), never shortened.
+//!
+//! Why this is safe: to be fresh, a consent must be one Enedis holds for
+//! this application and that no redirect recorded before; a third party
+//! would have to bring the consent the victim is giving at that very
+//! moment, before the victim's own redirect arrives (and, in 2026, know
+//! their 9-digit id). What a returning customer sees: consenting again
+//! renews the service's start day in 2026, so they see their meter; the
+//! same day twice, or in v5 with a consent still live, they get the
+//! thank-you page, and their consent is kept or extended.
 
 mod api;
+mod listen;
 mod ops;
 mod pages;
+mod throttle;
 mod worker;
 
 use std::collections::HashMap;
@@ -76,6 +106,27 @@ pub struct Cmd {
     /// How long `/metrics` reuses what it read from the store (readings per series, lag per meter, consents), in seconds; 0 reads the store at every scrape. The client's counters and the calls of the last hour are always current.
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     metrics_cache_seconds: u64,
+    /// The most connections served at once (lowered to what the open-file limit allows); at the limit, the oldest connection is closed, at once if idle.
+    #[arg(long, default_value_t = 512, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    max_connections: u32,
+    /// The most consent requests (button presses) waiting for their redirect at once; each expires after 30 minutes.
+    #[arg(long, default_value_t = 10_000, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_pending: u64,
+    /// The most consent requests one client address (an IPv6 /64) may open per 30 minutes.
+    #[arg(long, default_value_t = 20, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    max_pending_per_address: u32,
+    /// The address of a reverse proxy in front of serve (repeat for several): for its requests the visitor's address, which the per-address limits count, is read from X-Forwarded-For.
+    #[arg(long, value_name = "IP")]
+    trusted_proxy: Vec<std::net::IpAddr>,
+    /// Seconds a connection may take to send a request head (idle keep-alive connections and silent sockets are closed after it).
+    #[arg(long, default_value_t = 10, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=300))]
+    head_timeout: u64,
+    // Publication beside the server (--mqtt, --influx), every --publish-seconds.
+    #[command(flatten)]
+    publish: crate::cmd::publish::FollowArgs,
+    /// How often what the store holds is published to --mqtt and --influx, in seconds.
+    #[arg(long, hide = true, default_value_t = 60, value_name = "SECONDS")]
+    publish_seconds: u64,
 }
 
 /// The path the redirect comes back to when no redirect URI is configured.
@@ -240,12 +291,35 @@ pub struct Inner {
     pub db: std::path::PathBuf,
     /// What `/metrics` last read from the store (see `ops`).
     pub metrics: ops::MetricsCache,
+    /// Consent requests per client address (see `pages::start`).
+    pub accord: throttle::Throttle,
+    /// Wrong API keys per client address (see `guard`).
+    wrong_keys: throttle::Throttle,
+    /// The most pending consent requests at once.
+    pub max_pending: u64,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (see `throttle`).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Readings answers written at once (see `api::readings`).
+    pub readers: Arc<tokio::sync::Semaphore>,
+    /// When expired pending requests were last pruned.
+    last_prune: Mutex<Option<Instant>>,
 }
 
 /// The handlers' state: cheap to clone.
 pub type AppState = Arc<Inner>;
 
 impl Inner {
+    /// True once a minute: time to prune the expired pending requests.
+    pub fn prune_due(&self) -> bool {
+        let mut last = self.last_prune.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        let due = last.is_none_or(|at| now.duration_since(at) >= Duration::from_secs(60));
+        if due {
+            *last = Some(now);
+        }
+        due
+    }
+
     /// Runs `f` on the store on a blocking thread, so that a slow query
     /// never holds up the runtime's other requests.
     pub async fn with_store<T, F>(&self, f: F) -> Result<T, CliError>
@@ -262,7 +336,75 @@ impl Inner {
 
 /// The whole application as a router, so tests could serve it on any listener.
 pub fn app(state: AppState) -> Router {
-    Router::new().merge(pages::routes()).merge(api::routes()).merge(ops::routes()).with_state(state)
+    Router::new()
+        .merge(pages::routes())
+        .merge(api::routes())
+        .merge(ops::routes())
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&state), guard))
+        .with_state(state)
+}
+
+/// Wrong API keys one address may send per minute; then every request of
+/// that address that carries a key is refused (429) until the minute has
+/// passed, so keys cannot be guessed at speed.
+const WRONG_KEYS_PER_MINUTE: usize = 10;
+
+/// What every request goes through: the wrong-key throttle, and the
+/// headers every answer carries (no MIME sniffing, no referrer: a page's
+/// address can hold a meter's number).
+async fn guard(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let peer = throttle::client_address(request.extensions(), request.headers(), &state.trusted_proxies);
+    let keyed = request.headers().contains_key(header::AUTHORIZATION);
+    if keyed && let Some(ip) = peer {
+        let now = Instant::now();
+        let refused = if state.keys.allow(request.headers()) {
+            // A right key from an address that has used up its wrong ones
+            // is refused too: otherwise guessing would go on unhindered.
+            state.wrong_keys.exhausted(ip, now).then_some(Duration::from_secs(60))
+        } else {
+            let counted = state.wrong_keys.check(ip, now);
+            if counted.is_ok() {
+                // The key itself is never printed.
+                eprintln!("warning: a wrong API key from {ip} for {}", request.uri().path());
+            }
+            counted.err()
+        };
+        if let Some(wait) = refused {
+            return with_common_headers(too_many_keys(request.uri().path(), wait));
+        }
+    }
+    with_common_headers(next.run(request).await)
+}
+
+fn with_common_headers(mut response: axum::response::Response) -> axum::response::Response {
+    let headers = response.headers_mut();
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, header::HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, header::HeaderValue::from_static("no-referrer"));
+    response
+}
+
+/// The 429 of the wrong-key throttle: JSON on the API, a page elsewhere.
+fn too_many_keys(path: &str, wait: Duration) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let text = "too many wrong API keys from this address: wait, then use a valid key";
+    let mut response = if path.starts_with("/api/") {
+        let body = serde_json::json!({ "error": "too_many_wrong_keys", "message": text }).to_string();
+        (axum::http::StatusCode::TOO_MANY_REQUESTS, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+    } else {
+        pages::error_page(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            "Trop de tentatives",
+            "Trop de clés d'accès erronées ont été essayées depuis votre adresse. Patientez une minute.",
+        )
+    };
+    if let Ok(value) = header::HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
 }
 
 impl Cmd {
@@ -278,6 +420,7 @@ impl Cmd {
             CliError::usage(format!("--listen {:?} is not an address: write it like 127.0.0.1:8000", self.listen))
         })?;
         let settings = Settings::resolve(&self.global)?;
+        let (mqtt, influx) = self.publish.resolve(true, &settings.db, settings.revision_days)?;
         let mut client_settings = settings.client()?;
         let listener = tokio::net::TcpListener::bind(addr)
             .await
@@ -327,6 +470,14 @@ impl Cmd {
             queue: worker::Queue::new(settings.revision_days),
             db: settings.db.clone(),
             metrics: ops::MetricsCache::new(std::time::Duration::from_secs(self.metrics_cache_seconds)),
+            accord: throttle::Throttle::new(self.max_pending_per_address as usize, pages::PENDING_WINDOW),
+            max_pending: self.max_pending,
+            trusted_proxies: self.trusted_proxy.clone(),
+            readers: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(2, 8),
+            )),
+            wrong_keys: throttle::Throttle::new(WRONG_KEYS_PER_MINUTE, Duration::from_secs(60)),
+            last_prune: Mutex::new(None),
         });
         worker::start(&state, if daemon.is_some() { 0 } else { workers }).await?;
         println!("listening on http://{bound}");
@@ -337,14 +488,35 @@ impl Cmd {
                 "note: no API key configured (--api-key-file or DATACONNECT_API_KEYS): the API, /metrics and the consents page stay closed"
             );
         }
+        let limits = connection_limits(self.max_connections, self.head_timeout);
         let series = state.journey.series.clone();
-        let served = axum::serve(listener, app(state)).with_graceful_shutdown(crate::sync_engine::shutdown_signal());
-        let served = match daemon {
-            Some(source) => run_with_daemon(served, source, &settings, workers, series).await,
-            None => served.await,
+        let store = Arc::clone(&state.store);
+        let served = listen::serve(listener, app(state), limits, crate::sync_engine::shutdown_signal());
+        let served = async {
+            match daemon {
+                Some(source) => run_with_daemon(served, source, &settings, workers, series).await,
+                None => served.await,
+            }
         };
+        let followers = crate::publish::follow::Followers::start(mqtt, influx)?;
+        let every = Duration::from_secs(self.publish_seconds.max(1));
+        let say = |l: &str| println!("{l}");
+        let served = crate::publish::follow::alongside(served, Some(followers), &**store, every, &say).await;
         served.map_err(|e| CliError::new(Class::Network, format!("the server stopped: {e}")))
     }
+}
+
+/// The connection limits of `--max-connections` and `--head-timeout`,
+/// lowered (with a note) to what the open-file limit allows.
+fn connection_limits(max_connections: u32, head_timeout: u64) -> listen::Limits {
+    let (limits, lowered) = listen::Limits::new(max_connections as usize, Duration::from_secs(head_timeout));
+    if lowered {
+        eprintln!(
+            "note: at most {} connections at once (--max-connections {max_connections} is more than the open-file limit allows; raise it with `ulimit -n`)",
+            limits.max_connections
+        );
+    }
+    limits
 }
 
 fn required(value: Option<String>, how: &str, what: &str) -> Result<String, CliError> {

@@ -90,6 +90,9 @@ pub struct Cmd {
     /// a crashed process's windows are taken over after this.
     #[arg(long, hide = true, default_value_t = 60, value_name = "SECONDS")]
     lease_seconds: u64,
+    // Publication after each round of the daemon (--mqtt, --influx).
+    #[command(flatten)]
+    publish: crate::cmd::publish::FollowArgs,
 }
 
 /// What to sync, from the flags: the named meters and series (empty: all),
@@ -113,9 +116,10 @@ impl Cmd {
     pub async fn run(self) -> Result<(), CliError> {
         let settings = Settings::resolve(&self.global)?;
         let scope = self.scope(&settings)?;
+        let publish = self.publish.resolve(self.daemon, &settings.db, self.revision_days(&settings))?;
         let client_settings = settings.client()?;
         if self.daemon && crate::store::postgres_url(&settings.db).is_none() {
-            return self.run_sqlite_daemon(&settings, &client_settings, &scope).await;
+            return self.run_sqlite_daemon(&settings, &client_settings, &scope, publish).await;
         }
         #[cfg(feature = "postgres")]
         if let Some(url) = crate::store::postgres_url(&settings.db) {
@@ -179,6 +183,7 @@ impl Cmd {
         settings: &Settings,
         client_settings: &ClientSettings,
         scope: &Scope,
+        publish: (Option<crate::publish::follow::MqttFollow>, Option<crate::publish::follow::InfluxFollow>),
     ) -> Result<(), CliError> {
         if !crate::store::exists(&settings.db) {
             return Err(CliError::new(
@@ -206,6 +211,7 @@ impl Cmd {
                 ..Schedule::default()
             },
             replan: Duration::from_secs(self.replan_seconds.max(1)),
+            publish,
         }
         .run()
         .await
@@ -296,7 +302,12 @@ impl Cmd {
             "sync daemon: {workers} worker(s) on {}{planned}; stop with SIGTERM or Ctrl-C",
             crate::store::shown(&settings.db)
         ));
-        Ok(dataconnect_sync::run_daemon(Arc::clone(&pg.store), &pg.source, &daemon, reporter, shutdown_signal()).await)
+        let daemon_run = dataconnect_sync::run_daemon(Arc::clone(&pg.store), &pg.source, &daemon, reporter, shutdown_signal());
+        // Publication (--mqtt, --influx) beside the daemon, at its replanning pace.
+        let (mqtt, influx) = self.publish.resolve(true, &settings.db, self.revision_days(settings))?;
+        let followers = crate::publish::follow::Followers::start(mqtt, influx)?;
+        let say = |l: &str| reporter.line(l);
+        Ok(crate::publish::follow::alongside(daemon_run, Some(followers), &*pg.store, daemon.replan_every, &say).await)
     }
 
     /// One `sync` on PostgreSQL: plan what is missing into the queue, then

@@ -25,8 +25,16 @@ mod hardening_faults;
 mod hardening_disk;
 mod hardening_secrets;
 mod serve;
+mod serve_forged;
+mod serve_hardening;
 mod browser;
 mod bare;
+mod servers;
+mod publish_influx;
+mod publish_mqtt;
+mod home_assistant;
+mod publish_daemon;
+mod grafana;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
