@@ -4,6 +4,7 @@
 // environment: unwrap and expect are fine here (see clippy.toml).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod costs;
 mod errors;
 #[cfg(feature = "postgres")]
 mod postgres_copy;

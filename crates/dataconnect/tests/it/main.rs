@@ -8,6 +8,7 @@
 // environment: unwrap and expect are fine here (see clippy.toml).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod conso;
 mod consent;
 mod customers;
 mod errors;
