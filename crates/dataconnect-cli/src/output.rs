@@ -1,5 +1,5 @@
 //! Readings as the CLI prints them: the one stable schema that `fetch` and
-//! `export` share (DESIGN.md, "Readings as the CLI prints them"), and
+//! `export` share (README.md lists its fields), and
 //! [`print_stdout`], which every command that prints a block of text uses.
 //!
 //! Every format streams: a row is written as soon as it is read, so memory

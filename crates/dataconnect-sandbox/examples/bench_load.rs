@@ -30,6 +30,10 @@
 //! difference between `/same-size` and the curve is what generating the
 //! curve (and checking the token and the query) costs.
 
+// A panic is how a test, a benchmark or an example reports a broken
+// environment: unwrap and expect are fine here (see clippy.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};

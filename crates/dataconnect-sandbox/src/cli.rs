@@ -5,8 +5,8 @@
 //! Command::Sandbox(args) => dataconnect_sandbox::cli::run(args).await?,
 //! ```
 //!
-//! The flags are exactly those of DESIGN.md's interface contract, plus
-//! `--consent-page`. `--help` lists the defaults, the sandbox test clients
+//! The flags are the sandbox's interface (`README.md`, "The sandbox"), which
+//! tests and scripts rely on. `--help` lists the defaults, the sandbox test clients
 //! and the sandbox's own test meters, generated from the meter table so it
 //! cannot drift from what the sandbox serves.
 

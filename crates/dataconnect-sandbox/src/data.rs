@@ -1,8 +1,8 @@
 //! The data and customer routes of the three generations.
 //!
 //! Every metering route goes through one pipeline ([`rules::validate`]):
-//! the bearer is checked first, then the query in the order of
-//! `dataconnect-api.md` section 7, then the meter's own rules; the surviving
+//! the bearer is checked first, then the query in the order of its error
+//! list (see [`rules`]), then the meter's own rules; the surviving
 //! days are filled by the deterministic household of [`synth`] and written
 //! straight into a byte buffer by the generation's module ([`legacy`],
 //! [`v5`], [`dc2026`]). The customer routes read the synthetic customer of

@@ -21,6 +21,8 @@
 //! types (it does not depend on the `dataconnect` crate at all). It is a
 //! second, independent reading of the spec.
 
+#![warn(missing_docs)]
+
 pub mod cli;
 mod clock;
 mod data;
@@ -99,8 +101,8 @@ pub struct SandboxConfig {
     pub fleet: u32,
     /// Label the JSON answers of generation 3's GET APIs (the metering and
     /// contract ones) `application/octet-stream`, as the 2026 gateway was
-    /// seen doing on Enedis's sandbox (dataconnect-2026.md section 1, one
-    /// source). Off by default, as the spec suggests: the OpenAPI
+    /// seen doing on Enedis's sandbox (one source: esthesis-iot/esthesis-edge's
+    /// `EnedisJsonResponseFilter`). Off by default: the OpenAPI
     /// description says `application/json`; on, a client is tested against
     /// the quirk (ours parses the body as JSON whatever the label).
     pub octet_stream: bool,

@@ -1,8 +1,11 @@
 //! The sandbox's meters: Enedis's sandbox test clients 0 to 8, and a few
-//! meters of our own for behaviours the spec says happen in production.
+//! meters of our own for behaviours users report from production.
 //!
-//! The client table follows `dataconnect-api.md` section 5. Where the spec
-//! is uncertain (which of client 3's two PRMs produces, the activation dates
+//! The client table follows what is public about Enedis's sandbox: the
+//! authorize Swagger's `state` description (the last digit picks the test
+//! client), the client list of guillaumezin/DomoticzLinky's `plugin.py`,
+//! and the fixtures of infodavide/ha_enedis_dataconnect. Where they are
+//! silent (which of client 3's two PRMs produces, the activation dates
 //! of "the start of the Linky rollout"), the choice made is written next to
 //! the entry. Everything the sandbox serves for a meter (consent grants,
 //! data, errors) derives from this table, so a behaviour is added here, not

@@ -147,8 +147,8 @@ pub(crate) enum Family {
 pub(crate) enum Route {
     /// A data or customer API. `api` names the quota bucket: one per
     /// application for generations 1 and 2, one per API for generation 3
-    /// (dataconnect-2026.md section 8: "5 calls per second and 1000 calls
-    /// per hour, per API").
+    /// (the 2026 Swagger files say "5 calls per second and 1000 calls per
+    /// hour, per API").
     Data { family: Family, api: &'static str },
     /// `POST /subscribed_services/v1`: an API behind the gateway, but one
     /// without a throttling tier (`x-throttling-tier: null`, no 429 in its
@@ -216,8 +216,8 @@ pub(crate) fn current_family() -> Family {
 
 /// The gateway's 401. The nested body is the sandbox capture kept by
 /// HA-ENEDIS (`expired_authentication.json`); generation 3's gateway
-/// answers flat bodies (dataconnect-2026.md section 7; the exact 401 text
-/// there is inferred, so the sandbox uses WSO2's standard description).
+/// answers flat `{code, message}` bodies (its Swagger files; the exact 401
+/// text there is not published, so the sandbox uses WSO2's standard description).
 pub(crate) fn unauthorized(family: Family) -> Response {
     let body = match family {
         Family::Classic => serde_json::json!({"fault": {
@@ -370,8 +370,8 @@ pub(crate) fn layers(router: Router<Sandbox>, state: Sandbox) -> Router<Sandbox>
     router.fallback(not_found).layer(axum::middleware::from_fn_with_state(state, gateway))
 }
 
-/// WSO2's answer to a path no API serves (dataconnect-2026.md section 7;
-/// the body is what WSO2 gateways send, the sandbox cannot confirm Enedis
+/// WSO2's answer to a path no API serves (the body is what WSO2 gateways
+/// send, the sandbox cannot confirm Enedis
 /// keeps it).
 async fn not_found() -> Response {
     json(

@@ -14,6 +14,10 @@
 //!     postgres://postgres@127.0.0.1:5432/test [--meters 20] [--days 364] [--threads 4] [--baseline-rows 20000]
 //! ```
 
+// A panic is how a test, a benchmark or an example reports a broken
+// environment: unwrap and expect are fine here (see clippy.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::Instant;
 
 use dataconnect::{DateRange, Reading, Series, Unit, UsagePointId};

@@ -35,6 +35,8 @@
 //! can implement it over a blocking client (or `block_in_place` over an
 //! async pool) without the trait changing.
 
+#![warn(missing_docs)]
+
 mod error;
 mod pg_url;
 #[cfg(feature = "postgres")]

@@ -26,6 +26,8 @@
 //! and each window's readings and coverage are committed together, so a
 //! rerun after `kill -9` plans exactly what the killed run had not finished.
 
+#![warn(missing_docs)]
+
 pub mod inline;
 pub mod plan;
 pub mod schedule;

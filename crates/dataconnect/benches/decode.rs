@@ -5,7 +5,12 @@
 //! `serde_json::Value`, then convert each point by hand with jiff's time
 //! zone conversion. Criterion reports points per second ("elem/s").
 //!
-//! Run with `cargo bench -p dataconnect --bench decode`.
+//! Run with `cargo bench -p dataconnect --features internals --bench decode`
+//! (the decoders are reached through the `internals` feature's entry points).
+
+// A panic is how a test, a benchmark or an example reports a broken
+// environment: unwrap and expect are fine here (see clippy.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use dataconnect::{DateRange, Reading, Series, Unit};
@@ -123,17 +128,17 @@ fn bench(c: &mut Criterion) {
     let (curve_2026, n2) = dc2026_curve(7, 10);
     assert_eq!(n, n2);
     // Check once that the decoders agree with the baseline.
-    let ours = dataconnect::__bench::decode_v5(&curve_v5, Series::ConsumptionCurve, week).unwrap();
+    let ours = dataconnect::bench::decode_v5(&curve_v5, Series::ConsumptionCurve, week).unwrap();
     assert_eq!(ours, baseline_v5(&curve_v5, true));
-    assert_eq!(ours, dataconnect::__bench::decode_2026(&curve_2026, Series::ConsumptionCurve, week).unwrap());
+    assert_eq!(ours, dataconnect::bench::decode_2026(&curve_2026, Series::ConsumptionCurve, week).unwrap());
 
     let mut g = c.benchmark_group("curve_7d_pt10m");
     g.throughput(Throughput::Elements(n as u64));
     g.bench_function(BenchmarkId::new("v5", n), |b| {
-        b.iter(|| dataconnect::__bench::decode_v5(black_box(&curve_v5), Series::ConsumptionCurve, week).unwrap())
+        b.iter(|| dataconnect::bench::decode_v5(black_box(&curve_v5), Series::ConsumptionCurve, week).unwrap())
     });
     g.bench_function(BenchmarkId::new("2026", n), |b| {
-        b.iter(|| dataconnect::__bench::decode_2026(black_box(&curve_2026), Series::ConsumptionCurve, week).unwrap())
+        b.iter(|| dataconnect::bench::decode_2026(black_box(&curve_2026), Series::ConsumptionCurve, week).unwrap())
     });
     g.bench_function(BenchmarkId::new("baseline_value_jiff", n), |b| b.iter(|| baseline_v5(black_box(&curve_v5), true)));
     g.finish();
@@ -142,16 +147,16 @@ fn bench(c: &mut Criterion) {
     let year = DateRange::new(year_start, year_start.checked_add(365.days()).unwrap()).unwrap();
     let daily_v5 = v5_daily(year_start, 365);
     let daily_2026 = dc2026_daily(year_start, 365);
-    let ours = dataconnect::__bench::decode_v5(&daily_v5, Series::ConsumptionDaily, year).unwrap();
+    let ours = dataconnect::bench::decode_v5(&daily_v5, Series::ConsumptionDaily, year).unwrap();
     assert_eq!(ours, baseline_v5(&daily_v5, false));
-    assert_eq!(ours, dataconnect::__bench::decode_2026(&daily_2026, Series::ConsumptionDaily, year).unwrap());
+    assert_eq!(ours, dataconnect::bench::decode_2026(&daily_2026, Series::ConsumptionDaily, year).unwrap());
     let mut g = c.benchmark_group("daily_365d");
     g.throughput(Throughput::Elements(365));
     g.bench_function("v5", |b| {
-        b.iter(|| dataconnect::__bench::decode_v5(black_box(&daily_v5), Series::ConsumptionDaily, year).unwrap())
+        b.iter(|| dataconnect::bench::decode_v5(black_box(&daily_v5), Series::ConsumptionDaily, year).unwrap())
     });
     g.bench_function("2026", |b| {
-        b.iter(|| dataconnect::__bench::decode_2026(black_box(&daily_2026), Series::ConsumptionDaily, year).unwrap())
+        b.iter(|| dataconnect::bench::decode_2026(black_box(&daily_2026), Series::ConsumptionDaily, year).unwrap())
     });
     g.bench_function("baseline_value_jiff", |b| b.iter(|| baseline_v5(black_box(&daily_v5), false)));
     g.finish();

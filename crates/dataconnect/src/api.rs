@@ -24,11 +24,11 @@ use crate::error::{Error, ErrorKind};
 use crate::wire;
 
 /// Which paths generation 1 uses for metering data: v4 (the default: it
-/// has production and no ranks) or the seed's v3 (consumption only,
+/// has production and no ranks) or consometers/data-connect's v3 (consumption only,
 /// `rank`s).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum LegacyVersion {
-    /// `/v3/metering_data/…`, the seed's paths.
+    /// `/v3/metering_data/…`, consometers/data-connect's paths.
     V3,
     /// `/v4/metering_data/…`.
     #[default]

@@ -165,7 +165,7 @@
 //! let request = client.consent_request("P1Y".parse()?, Some(0))?;
 //! let consent = client.complete_consent(&browse(request.url()).await?, request.state()).await?;
 //!
-//! // The seed's v3 paths number the half-hours (`rank`); the client turns
+//! // consometers/data-connect's v3 paths number the half-hours (`rank`); the client turns
 //! // them into instants like every other generation.
 //! let days = DateRange::new("2025-11-01".parse()?, "2025-11-05".parse()?)?;
 //! let curve = client
@@ -200,6 +200,8 @@
 //! a wrapped list of contracts, JSON whatever the `Content-Type`. The
 //! consent `state` carries 192 random bits.
 
+#![warn(missing_docs)]
+
 pub mod domain;
 pub mod import;
 
@@ -233,49 +235,13 @@ pub use quota::{
 pub use secret::{AccessToken, AuthorizationCode, ClientSecret, RefreshToken};
 pub use token_store::{FileTokenStore, MemoryTokenStore, StoredToken, TokenStore};
 
-#[doc(hidden)]
-pub mod fuzzing {
-    //! Entry points for the fuzz targets (`fuzz/` at the repository root)
-    //! and their regression tests only; not part of the API. Each runs the
-    //! wire decoders of one generation on untrusted bytes: a decoder may
-    //! fail on any input, it must never panic or hang.
-    use crate::domain::{DateRange, Reading, Series, UsagePointId};
-    use crate::error::Error;
+#[cfg(any(test, feature = "internals"))]
+pub mod fuzzing;
 
-    /// Runs the generation 1 decoders (v3/v4 readings, token answer).
-    pub fn legacy(body: &[u8], series: Series, window: DateRange) -> Result<Vec<Reading>, Error> {
-        let _ = crate::wire::legacy::decode_token(body);
-        crate::wire::legacy::decode_readings(body, series, window)
-    }
-
-    /// Runs the v5 decoders (readings and the four customer APIs).
-    pub fn v5(body: &[u8], series: Series, window: DateRange, prm: &UsagePointId) -> Result<Vec<Reading>, Error> {
-        let _ = crate::wire::customers::decode_contract(body, prm);
-        let _ = crate::wire::customers::decode_address(body, prm);
-        let _ = crate::wire::customers::decode_identity(body);
-        let _ = crate::wire::customers::decode_contact(body);
-        crate::wire::v5::decode_readings(body, series, window)
-    }
-
-    /// Runs the generation 3 decoders (mesure, contract APIs, subscribed services).
-    pub fn dc2026(body: &[u8], series: Series, window: DateRange, prm: &UsagePointId) -> Result<Vec<Reading>, Error> {
-        let _ = crate::wire::dc2026::decode_situation(body);
-        let _ = crate::wire::dc2026::decode_synthesis(body);
-        let _ = crate::wire::dc2026::decode_comptage(body);
-        let _ = crate::wire::dc2026::decode_general_data(body, prm);
-        let _ = crate::wire::dc2026::decode_subscribed(body);
-        crate::wire::dc2026::decode_readings(body, series, window)
-    }
-
-    /// Reads an error answer of any of the three body families.
-    pub fn error_body(status: u16, body: &[u8]) -> Error {
-        Error::from_response(status, None, body, "fuzz".to_owned())
-    }
-}
-
-#[doc(hidden)]
-pub mod __bench {
-    //! Entry points for the benchmark only; not part of the API.
+/// Entry points for the decoding benchmark (`benches/decode.rs`), with the
+/// `internals` feature only: not part of the API, no stability promise.
+#[cfg(feature = "internals")]
+pub mod bench {
     use crate::domain::{DateRange, Reading, Series};
     use crate::error::Error;
 

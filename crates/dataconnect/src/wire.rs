@@ -15,9 +15,11 @@
 //! `null` or `"null"`), Paris local stamps, ISO steps, and the resolution of
 //! load-curve end stamps into UTC instants.
 //!
-//! Every decoder is written from the spec (`dataconnect-api.md`,
-//! `dataconnect-2026.md`) and picks the most tolerant reading where the
-//! sources disagree; each such choice is commented where it is made.
+//! Every decoder is written from Enedis's published Swagger files (copied in
+//! MyElectricalData/myelectricaldata_new, `docs/external-apis/enedis-api/`)
+//! and the bodies other clients captured (eddie-energy/eddie and
+//! infodavide/ha_enedis_dataconnect fixtures, issue threads), and picks the
+//! most tolerant reading where these sources disagree; each such choice is commented where it is made.
 
 pub(crate) mod conso;
 pub(crate) mod customers;

@@ -212,7 +212,7 @@ pub async fn play_browser(authorize: &Url, meter: Option<&str>) -> Result<Url, C
         let location = match header {
             Some(l) => l,
             // Generation 1 redirects with a page whose script sets
-            // `window.location` (the seed's journey), as a browser would follow.
+            // `window.location` (consometers/data-connect's journey), as a browser would follow.
             None => {
                 let body = response.text().await.unwrap_or_default();
                 script_redirect(&body).ok_or_else(|| {

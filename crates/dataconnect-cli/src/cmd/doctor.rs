@@ -1,6 +1,8 @@
 //! `dataconnect doctor --prm PRM`: checks, for one meter, the failures
-//! users of Data Connect hit most (`spec/peers.md` section 3 and
-//! `spec/dataconnect-api.md` section 6), and prints one line per check:
+//! users of Data Connect hit most, as their issue threads report them (for
+//! example bokub/linky#45 and bokub/conso-api#77 for a load curve that is
+//! not collected, bokub/ha-linky#29 for data published at J+1, bokub/linky#56
+//! for ADAM-ERR0069), and prints one line per check:
 //! ok, warn or fail, what it means in plain words, and the fix.
 //!
 //! It asks the configured API a few cheap questions (the contract, one week
@@ -395,7 +397,7 @@ impl Probe<'_> {
         Some(())
     }
 
-    /// 1. The contract: the cheapest call, and it needs a token, so it
+    /// Check 1, the contract: the cheapest call, and it needs a token, so it
     /// tells whether the base URL answers and the credentials are accepted.
     /// `Some(None)` when the checks go on without a contract.
     async fn check_contract(&self, report: &mut Report) -> Option<Option<Contract>> {
@@ -473,7 +475,7 @@ impl Probe<'_> {
         }
     }
 
-    /// 2. One week of daily energy per direction, ending at the last
+    /// Check 2: one week of daily energy per direction, ending at the last
     /// published day: one call each.
     async fn daily_week(&self, report: &mut Report) -> Option<Week> {
         let end = if self.published_today { self.today } else { self.today.yesterday().unwrap_or(self.today) };
@@ -496,7 +498,7 @@ impl Probe<'_> {
         Some(Week { range, cons, prod })
     }
 
-    /// 3. Consent, from the data calls.
+    /// Check 3, consent: from the data calls.
     fn check_consent(&self, report: &mut Report, week: &Week) -> Option<()> {
         let refusal = [&week.cons, &week.prod].into_iter().find_map(|a| a.as_ref().err().filter(|e| e.needs_consent()));
         match refusal {
@@ -550,7 +552,7 @@ impl Probe<'_> {
         None
     }
 
-    /// 4. Direction: which of the two directions the meter measures.
+    /// Check 4, direction: which of the two directions the meter measures.
     fn check_direction(&self, report: &mut Report, week: &Week) -> Vec<Direction> {
         let wrong = |a: &Answer| a.as_ref().err().is_some_and(|e| *e.kind() == ErrorKind::WrongDirection);
         match (wrong(&week.cons), wrong(&week.prod)) {
@@ -585,7 +587,7 @@ impl Probe<'_> {
         }
     }
 
-    /// 5. The load curve of each measured direction, on the latest day
+    /// Check 5: the load curve of each measured direction, on the latest day
     /// of the week whose daily energy exists.
     async fn check_curves(&self, report: &mut Report, week: &Week, measured: &[Direction]) -> Option<()> {
         for direction in measured {
@@ -604,7 +606,7 @@ impl Probe<'_> {
         Some(())
     }
 
-    /// 6. Activation: one day at the oldest date the API keeps.
+    /// Check 6, activation: one day at the oldest date the API keeps.
     async fn check_activation(
         &self,
         report: &mut Report,
@@ -634,7 +636,7 @@ impl Probe<'_> {
         Some(())
     }
 
-    /// 7. Publication: day D appears on D+1 from 08:00 Paris.
+    /// Check 7, publication: day D appears on D+1 from 08:00 Paris.
     fn check_publication(&self, report: &mut Report, week: &Week, measured: &[Direction], paris_now: jiff::ZonedDateTime) {
         let yesterday = self.today.yesterday().unwrap_or(self.today);
         let has_yesterday = week

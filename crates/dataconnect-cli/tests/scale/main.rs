@@ -21,6 +21,10 @@
 //! consent import`; without `DATACONNECT_TEST_PG_URL` the tests fail, unless
 //! `DATACONNECT_SKIP_PG=1` skips them (see `dataconnect_testkit::pg`).
 
+// A panic is how a test, a benchmark or an example reports a broken
+// environment: unwrap and expect are fine here (see clippy.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "../it/bare.rs"]
 mod bare;
 

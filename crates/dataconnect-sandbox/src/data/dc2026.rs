@@ -1,8 +1,11 @@
 //! Generation 3 ("Data Connect 2026"): the five `mesure_synchrone_auto/v2`
 //! routes and the four contract ("ITC") APIs with the PRM in the path.
 //!
-//! Shapes follow `dataconnect-2026.md` sections 4, 5 and 10, with the key
-//! order of the real captures: daily `idPrm, etapeMetier, periode,
+//! Shapes follow Enedis's 2026 Swagger files (copied in
+//! MyElectricalData/myelectricaldata_new,
+//! `docs/external-apis/enedis-api/data-connect-2026/`), with the key order
+//! of the production captures in that repository's
+//! `apps/api/tests/fixtures/enedis_2026/`: daily `idPrm, etapeMetier, periode,
 //! typeValeur, modeCalcul, pas, grandeur, contexte`; max power the same
 //! without `typeValeur`; curves without `typeValeur` and `pas` (the step is
 //! on each point, `v, d, p, n, iv, ec`). Values are strings; `calendrier`

@@ -3,13 +3,13 @@
 //!
 //! v3 wraps its answer in a `usage_point` array and numbers the points
 //! with `rank`s instead of dates; `interval_length` is `"1800"` seconds in
-//! `reading_type` (the seed document's only example is the load curve). v3
+//! `reading_type` (the only example of consometers/data-connect's README is the load curve). v3
 //! predates variable steps, so a meter with another step is served in v3
 //! as half-hours: shorter intervals are summed into their half-hour (exact
 //! energy), an hour is served as two half-hours of the same average power
 //! (exact energy too). Rank 1 is 00:00–00:30 of the first day asked for;
 //! ranks count real half-hours, so a DST day has 46 or 50 of them, and a
-//! missing half-hour leaves a hole in the ranks (the seed's example starts
+//! missing half-hour leaves a hole in the ranks (consometers/data-connect's example starts
 //! at rank 49).
 //!
 //! For the v3 daily and max-power routes no body is known; we read them as

@@ -1,8 +1,9 @@
 //! The validation order of the metering and customer routes, the date
 //! rules, and the error bodies of each generation.
 //!
-//! The order is the one `dataconnect-api.md` section 7 suggests (the real
-//! order is unknown; this one mirrors the error list): auth, PRM present,
+//! The real order is not published; this one mirrors the order of Enedis's
+//! error list (its error page, as copied in MyElectricalData/myelectricaldata_new,
+//! `docs/external-apis/enedis-api/enedis-api-error.md`): auth, PRM present,
 //! PRM 14 digits, start present, start format, end present, end format,
 //! end after today, start not before end, consent, direction, span, history
 //! depth, activation, then "no data". Generation 3 first refuses any query

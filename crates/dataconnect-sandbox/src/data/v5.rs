@@ -2,7 +2,10 @@
 //! `customers_*/v5` routes, and the `meter_reading` envelope they share
 //! with the legacy `/v4` routes.
 //!
-//! Shapes follow `dataconnect-api.md` sections 2 and 3: one top-level
+//! Shapes follow Enedis's v5 Swagger files (copied in
+//! MyElectricalData/myelectricaldata_new,
+//! `docs/external-apis/enedis-api/openapi/`) and the fixtures of
+//! eddie-energy/eddie and infodavide/ha_enedis_dataconnect: one top-level
 //! `meter_reading` object; `reading_type` keys in the captured order
 //! (`unit, measurement_kind, aggregate, measuring_period`); every number a
 //! string; curve points with `value, date, interval_length, measure_type`,

@@ -2,8 +2,9 @@
 //! Enedis authorize page does and put into French words for the consent
 //! page.
 //!
-//! The authorize error catalogue (dataconnect-api.md section 1.2.2) has
-//! three duration errors: not ISO 8601 (`invalid_duration_format`), more
+//! The authorize error catalogue (Enedis's authorize Swagger and error
+//! page, as copied in MyElectricalData/myelectricaldata_new,
+//! `docs/external-apis/enedis-api/`) has three duration errors: not ISO 8601 (`invalid_duration_format`), more
 //! than three years or negative (`maximum_duration_exceeded`), and "odd
 //! durations" that the page fails on internally (`server_error`,
 //! `lincs-internal-server-error`). The error page advises units of days,

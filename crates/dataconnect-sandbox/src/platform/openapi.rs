@@ -28,7 +28,7 @@ async fn document() -> Response {
 #[derive(Clone, Copy)]
 enum Params {
     /// Consent request: `client_id`, `response_type`, `state`, `duration`,
-    /// and the redirect (required on the seed's path).
+    /// and the redirect (required on consometers/data-connect's path).
     Authorize { redirect_required: bool },
     /// The consent page's form.
     ConsentForm,
@@ -177,7 +177,7 @@ fn parameters(params: Params) -> Vec<Value> {
             query("response_type", true, "Must be `code`", json!({"type": "string", "enum": ["code"]})),
             query("state", false, "Opaque, up to 100 characters; its last digit (0 to 8) picks the sandbox test client", json!({"type": "string", "maxLength": 100})),
             query("duration", true, "ISO 8601 duration of the consent (days, weeks, months or years), at most 3 years", string()),
-            query("redirect_uri", redirect_required, "Must be the registered redirect (the seed spells it `redirect_URI`, also accepted)", string()),
+            query("redirect_uri", redirect_required, "Must be the registered redirect (consometers/data-connect spells it `redirect_URI`, also accepted)", string()),
         ],
         Params::Metering => vec![
             query("usage_point_id", true, "The PRM (14 digits)", prm()),
@@ -404,7 +404,7 @@ fn build() -> Value {
         },
         "servers": [{"url": "/"}],
         "tags": [
-            {"name": G1, "description": "The seed's API: customer tokens, v3/v4 data"},
+            {"name": G1, "description": "The legacy API of consometers/data-connect: customer tokens, v3/v4 data"},
             {"name": G2, "description": "v5: application tokens, metering_data_*/v5 and customers_*/v5"},
             {"name": G3, "description": "Data Connect 2026: consent v2, subscribed services, mesure_synchrone_auto/v2, contract APIs"},
             {"name": SANDBOX, "description": "The sandbox itself"},

@@ -9,7 +9,8 @@
 //! ("You can access API after 2026-Jul-17 05:00:00+0000 UTC"). Refused calls
 //! do not count. A limit of 0 disables that limit.
 //!
-//! The 429 bodies are the real ones (dataconnect-api.md section 4.1):
+//! The 429 bodies are the real ones, as users captured them (GitHub issues
+//! bokub/conso-api#141 and bokub/ha-linky#192):
 //! `{"fault":{"code":900807,…}}` per second, and the flat
 //! `{"code":"900804",…,"nextAccessTime":…}` for the hourly cap. No
 //! `Retry-After` header is sent: no capture of Enedis's 429 shows one, and

@@ -6,7 +6,7 @@
 //!   `authorization_code` grant exchanges a code that is single use, valid
 //!   180 s and bound to its client and redirect; the `refresh_token` grant
 //!   works for as long as the consent lasts. The response has exactly the
-//!   seed's fields and types (`expires_in` a number, the `*_issued_at`
+//!   fields and types of consometers/data-connect's example (`expires_in` a number, the `*_issued_at`
 //!   epoch milliseconds as strings, `usage_points_id` comma-separated).
 //! - Generations 2 and 3: `POST /oauth2/v3/token`, `client_credentials`
 //!   only, credentials as HTTP Basic, form fields or query string; the
@@ -15,8 +15,10 @@
 //!   5/s spike arrest, the subscribed APIs). `POST /oauth2/v3/revoke`
 //!   answers 200 whether or not the token existed.
 //!
-//! Errors are the RFC 6749 ones with its descriptions, status 400
-//! (dataconnect-api.md section 1.2.1: "Token errors, HTTP 400").
+//! Errors are the RFC 6749 ones (section 5.2) with its descriptions, status
+//! 400, as Enedis's token Swagger lists them (copied in
+//! MyElectricalData/myelectricaldata_new,
+//! `docs/external-apis/enedis-api/openapi/02-token.json`).
 
 use axum::Router;
 use axum::body::Bytes;
@@ -159,7 +161,7 @@ fn prune(grants: &mut Grants, now: Timestamp) {
     }
 }
 
-/// The generation 1 token response, fields in the seed's order.
+/// The generation 1 token response, fields in consometers/data-connect's order.
 #[derive(Serialize)]
 struct LegacyToken {
     access_token: String,

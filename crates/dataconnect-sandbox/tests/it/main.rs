@@ -1,4 +1,8 @@
 //! Integration tests of the sandbox over real HTTP on 127.0.0.1 port 0.
+
+// A panic is how a test, a benchmark or an example reports a broken
+// environment: unwrap and expect are fine here (see clippy.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 mod data_support;
 mod data_routes;

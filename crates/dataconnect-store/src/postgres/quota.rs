@@ -3,6 +3,15 @@
 //! migrations 0002 and 0003): one row per API holding the next free send
 //! slot, handed out by one SQL function call per request on the database's
 //! clock, so that processes on several machines stay inside one budget.
+//!
+//! Slots are `(1 s + margin) / per_second` apart (the margin widens after a
+//! per-second 429), and a clock-hour counter per API moves a slot to the next
+//! hour when the hour is full. A 429 closes every API's budget for every
+//! process (`dataconnect_quota_close`). The time a reservation waited for the
+//! `quota_gate` row lock comes before its slot is computed, so it is not
+//! lateness: `dataconnect_quota_reserve_timed` (migration 0003, behind
+//! [`SharedQuota::reserve_timed`]) returns it with the wait, and the client's
+//! gate, which gives up a slot it would leave too late, takes it out.
 
 use std::time::Duration;
 

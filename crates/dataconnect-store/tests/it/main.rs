@@ -1,5 +1,9 @@
 //! Integration tests of the store, on real SQLite files in temporary directories.
 
+// A panic is how a test, a benchmark or an example reports a broken
+// environment: unwrap and expect are fine here (see clippy.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod costs;
 mod errors;
 #[cfg(feature = "postgres")]

@@ -2,6 +2,10 @@
 //! directory (and a real PostgreSQL schema for the queue-driven workers),
 //! fed by a fake source that counts its calls.
 
+// A panic is how a test, a benchmark or an example reports a broken
+// environment: unwrap and expect are fine here (see clippy.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod inline;
 mod queue;
 

@@ -12,10 +12,11 @@ use jiff::ToSpan;
 
 use super::UsagePointId;
 
-/// The three generations of the Data Connect API (see DESIGN.md).
+/// The three generations of the Data Connect API: legacy (v3/v4 data,
+/// per-customer tokens), v5 (application tokens) and "Data Connect 2026".
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum Generation {
-    /// The seed's API: per-customer authorization code and refresh token,
+    /// The API of consometers/data-connect's walkthrough: per-customer authorization code and refresh token,
     /// `/v3` and `/v4` data paths.
     Legacy,
     /// The v5 API: per-application client credentials, `metering_data_*/v5`.

@@ -112,7 +112,7 @@ mod tests {
 
     #[test]
     fn v3_ranks() {
-        // The seed's example: 2019-12-01 to 2019-12-05, ranks 49..192 (the
+        // The example of consometers/data-connect: 2019-12-01 to 2019-12-05, ranks 49..192 (the
         // first day missing), interval_length in seconds in reading_type.
         let body = br#"{"usage_point":[{"meter_reading":{"usage_point_id":"22516914714270","start":"2019-12-01","end":"2019-12-05",
   "reading_type":{"measurement_kind":"power","interval_length":"1800","unit":"W","aggregate":"average"},

@@ -3,7 +3,7 @@
 //!
 //! Every route but the OpenAPI description needs an API key
 //! (`Authorization: Bearer KEY`); without one the answer is 401 with a
-//! JSON error. Readings use the one reading schema of DESIGN.md, written by
+//! JSON error. Readings use the CLI's one reading schema, written by
 //! `output.rs` exactly as `fetch --format json` and `export` write it.
 //!
 //! The OpenAPI description is built from one table, [`OPERATIONS`]; a unit
