@@ -12,6 +12,7 @@
 
 mod customer;
 mod dc2026;
+mod index;
 mod json;
 mod legacy;
 mod rules;

@@ -18,6 +18,7 @@
 //! ([`timescale`]).
 
 mod copy;
+mod index;
 mod migrate;
 mod queue;
 mod timescale;
@@ -769,6 +770,18 @@ impl PgStore {
 }
 
 impl Store for PgStore {
+    fn upsert_index_window(&self, write: &crate::IndexWindowWrite<'_>) -> Result<u64> {
+        self.upsert_index(write)
+    }
+
+    fn for_each_index_reading(
+        &self,
+        filter: &ReadingFilter,
+        each: &mut dyn FnMut(&crate::StoredIndexReading) -> std::io::Result<()>,
+    ) -> Result<u64> {
+        self.each_index(filter, each)
+    }
+
     fn upsert_window(&self, write: &WindowWrite<'_>) -> Result<u64> {
         let arrays = Arrays::new(write.readings);
         let mut a = args2(write.prm.as_str(), write.series.as_str())?;

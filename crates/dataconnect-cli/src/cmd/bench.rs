@@ -78,6 +78,7 @@ async fn calls() -> Result<(), CliError> {
     let sandbox = crate::cmd::demo::start_sandbox(SandboxConfig {
         today: Some(today),
         quota_per_second: 1000,
+        quota_per_hour_api: 0,
         ..SandboxConfig::default()
     })
     .await?;
@@ -217,6 +218,7 @@ async fn fleet(url: &str, cmd: &Cmd) -> Result<(), CliError> {
         today: Some(today),
         quota_per_second: quota,
         quota_per_hour: 0,
+        quota_per_hour_api: 0,
         fleet: meters,
         ..SandboxConfig::default()
     })

@@ -275,9 +275,10 @@ pub fn collect(store: &dyn Store, input: &StatusInput<'_>) -> Result<Status, Cli
     let mut series_rows = Vec::new();
     for prm in &meters {
         let activation = store.meter_info(prm)?.and_then(|m| m.activation);
-        for series in Series::ALL {
+        for series in Series::EVERY {
             let key = (prm.clone(), series);
             let coverage = store.coverage(prm, series)?;
+            let index = if series.is_index() { Some(index_days(store, prm, series)?) } else { None };
             let summary = summaries.get(&key);
             let state = states.get(&key);
             if coverage.is_empty() && summary.is_none() && state.is_none() {
@@ -289,18 +290,25 @@ pub fn collect(store: &dyn Store, input: &StatusInput<'_>) -> Result<Status, Cli
                 Some(s) if state.and_then(|s| s.stopped_reason.as_ref()).is_none() => subtract(s, &coverage),
                 _ => Vec::new(),
             };
-            let empty = match servable {
-                Some(s) => empty_days(store, prm, series, s, &coverage)?,
-                None => Vec::new(),
+            let empty = match (servable, &index) {
+                (Some(s), Some(index)) => uncovered_by(&index.days, s, &coverage),
+                (Some(s), None) => empty_days(store, prm, series, s, &coverage)?,
+                (None, _) => Vec::new(),
             };
             let zone = paris();
             let day_of = |t: Timestamp| t.to_zoned_datetime(zone.clone()).date();
             series_rows.push(SeriesStatus {
                 usage_point_id: prm.to_string(),
                 series: series.to_string(),
-                points: summary.map_or(0, |s| s.points),
-                first_day: summary.map(|s| day_of(s.first_start)),
-                last_day: summary.map(|s| day_of(s.last_end - SignedDuration::from_secs(1))),
+                points: index.as_ref().map_or_else(|| summary.map_or(0, |s| s.points), |i| i.points),
+                first_day: match &index {
+                    Some(i) => i.days.first().copied(),
+                    None => summary.map(|s| day_of(s.first_start)),
+                },
+                last_day: match &index {
+                    Some(i) => i.days.last().copied(),
+                    None => summary.map(|s| day_of(s.last_end - SignedDuration::from_secs(1))),
+                },
                 servable: servable.map(|s| Days { from: s.start(), to: s.end() }),
                 missing_days: count(&missing),
                 missing,
@@ -410,6 +418,43 @@ fn subtract(range: DateRange, covered: &[DateRange]) -> Vec<Days> {
 }
 
 /// Covered days of `range` without any stored value, merged into stretches.
+/// What the store holds of an index series: its register readings and the
+/// days that have at least one value.
+struct IndexDays {
+    points: u64,
+    days: Vec<Date>,
+}
+
+fn index_days(store: &dyn Store, prm: &UsagePointId, series: Series) -> Result<IndexDays, CliError> {
+    let filter = ReadingFilter { usage_points: vec![prm.clone()], series: vec![series], ..ReadingFilter::default() };
+    let mut days = BTreeSet::new();
+    let points = store.for_each_index_reading(&filter, &mut |r| {
+        if r.reading.value_wh.is_some() {
+            days.insert(r.reading.day);
+        }
+        Ok(())
+    })?;
+    Ok(IndexDays { points, days: days.into_iter().collect() })
+}
+
+/// The covered days of `range` not in `with_value`, as ranges.
+fn uncovered_by(with_value: &[Date], range: DateRange, covered: &[DateRange]) -> Vec<Days> {
+    let mut out: Vec<Days> = Vec::new();
+    for c in covered.iter().filter_map(|c| c.intersect(&range)) {
+        for day in c.iter_days() {
+            if with_value.binary_search(&day).is_ok() {
+                continue;
+            }
+            let next = day.tomorrow().unwrap_or(day);
+            match out.last_mut() {
+                Some(last) if last.to == day => last.to = next,
+                _ => out.push(Days { from: day, to: next }),
+            }
+        }
+    }
+    out
+}
+
 fn empty_days(
     store: &dyn Store,
     prm: &UsagePointId,

@@ -148,6 +148,11 @@ impl Cmd {
         let mut source = ClientSource::new(client);
         let series = if only_series.is_empty() { Series::ALL.to_vec() } else { only_series.clone() };
         let stopped = store.series_states()?;
+        for consent in store.consents()? {
+            if let Some(id) = consent.autorisation_id.as_deref() {
+                source.set_autorisation(&consent.usage_point_id, id);
+            }
+        }
         let mut targets = Vec::new();
         for prm in &meters {
             let info = store.meter_info(prm)?;
@@ -644,6 +649,9 @@ pub fn status(report: &SyncReport, source: &ClientSource) -> Result<(), CliError
             Class::Consent,
             format!("meter {prm} needs a new consent ({why}): ask its customer again with `dataconnect consent`; other meters were synced"),
         ));
+    }
+    if let Some((_, why)) = report.stopped_everywhere.first() {
+        return Err(CliError::new(Class::Api, why.clone()));
     }
     if let Some(f) = report.failures.first() {
         return Err(CliError::new(

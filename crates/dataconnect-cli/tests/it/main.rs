@@ -23,6 +23,7 @@ mod hardening_secrets;
 mod serve;
 mod browser;
 mod bare;
+mod dc2026;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -68,6 +69,7 @@ pub fn sandbox(dir: &Path, tweak: impl FnOnce(&mut SandboxConfig)) -> Sandbox {
     let mut config = SandboxConfig {
         today: Some(TODAY.parse().unwrap()),
         quota_per_second: 1000,
+        quota_per_hour_api: 10_000,
         request_log: Some(log.clone()),
         redirect_uri,
         ..SandboxConfig::default()

@@ -1,5 +1,6 @@
-//! Generation 3 ("Data Connect 2026"): the five `mesure_synchrone_auto/v2`
-//! routes and the four contract ("ITC") APIs with the PRM in the path.
+//! Generation 3 ("Data Connect 2026"): the `mesure_synchrone_auto/v2`
+//! routes (the two index routes are `index`'s) and the four contract
+//! ("ITC") APIs with the PRM in the path.
 //!
 //! Shapes follow `dataconnect-2026.md` sections 4, 5 and 10, with the key
 //! order of the real captures: daily `idPrm, etapeMetier, periode,
@@ -46,6 +47,8 @@ pub(super) fn routes() -> Router<Sandbox> {
                 )
             }),
         )
+        .route(&format!("{BASE}/index_consommation"), super::index::route(c))
+        .route(&format!("{BASE}/index_production"), super::index::route(p))
         .route(
             "/situation_contrat_auto/v1/{prm}",
             itc_route("Situation contractuelle ou PRM non existant", customer::situation_contrat),

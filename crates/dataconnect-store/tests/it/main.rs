@@ -1,6 +1,7 @@
 //! Integration tests of the store, on real SQLite files in temporary directories.
 
 mod errors;
+mod index;
 #[cfg(feature = "postgres")]
 mod postgres_copy;
 #[cfg(feature = "postgres")]

@@ -4,12 +4,14 @@
 //! The sandbox is an independent reading of the spec: these tests are
 //! where the two readings meet.
 
+mod collection;
 mod consent;
 mod customers;
 mod errors;
 mod faults;
 mod hardening_fuzz;
 mod hardening_hostile;
+mod index;
 mod quota;
 mod readings;
 mod support;
