@@ -252,6 +252,12 @@ fn client_behaviour(client: u8) -> &'static str {
 }
 
 fn own_meter_behaviour(meter: &meters::Meter) -> &'static str {
+    if meter.three_phase {
+        return "consumption, three-phase: max power with grandeurPhysique=TOUT gives PMA1 to PMA3";
+    }
+    if meter.moved_away {
+        return "the customer moved away: every call answers ADAM-DC-0007";
+    }
     match meter.step {
         meters::StepPlan::Fixed10 => "consumption, PT10M load curve",
         meters::StepPlan::Changing => "consumption, load-curve step changing inside each day",

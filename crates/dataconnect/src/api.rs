@@ -17,11 +17,13 @@
 mod collection;
 mod customer;
 mod index;
+mod max_power;
 mod readings;
 
 pub use collection::CurveCollection;
 pub use customer::{AddressRequest, ContactRequest, ContractRequest, IdentityRequest};
 pub use index::{IndexRequest, IndexWindowRequest};
+pub use max_power::{MaxPower, MaxPowerRequest};
 pub use readings::{Fetched, ReadingsRequest, WindowRequest};
 
 use crate::client::{Auth, Call, Client, api_of};

@@ -212,7 +212,8 @@ mod token_store;
 mod wire;
 
 pub use api::{
-    AddressRequest, ContactRequest, ContractRequest, CurveCollection, Fetched, IdentityRequest, IndexRequest, IndexWindowRequest, LegacyVersion,
+    AddressRequest, ContactRequest, ContractRequest, CurveCollection, Fetched, IdentityRequest, IndexRequest, IndexWindowRequest, LegacyVersion, MaxPower,
+    MaxPowerRequest,
     ReadingsRequest, WindowRequest,
 };
 pub use client::{

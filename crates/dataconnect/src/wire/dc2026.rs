@@ -9,8 +9,10 @@
 //! ```
 
 mod index;
+mod max_power;
 
 pub(crate) use index::decode_index;
+pub(crate) use max_power::decode_max_power;
 
 use std::borrow::Cow;
 

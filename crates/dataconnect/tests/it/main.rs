@@ -12,6 +12,7 @@ mod faults;
 mod hardening_fuzz;
 mod hardening_hostile;
 mod index;
+mod max_power;
 mod quota;
 mod readings;
 mod support;
