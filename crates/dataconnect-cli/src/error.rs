@@ -134,7 +134,8 @@ pub fn from_client(e: &dataconnect::Error) -> CliError {
         | K::ConsentFailed
         | K::StateMismatch
         | K::InvalidRedirect
-        | K::NoSubscribedService => Class::Consent,
+        | K::NoSubscribedService
+        | K::UnconfirmedUsagePoint => Class::Consent,
         K::Timeout | K::Transport | K::Server | K::Truncated => Class::Network,
         K::InvalidRequest | K::HistoryDeadline | K::BeforeActivation | K::BeforeConsentStart => Class::Range,
         K::TokenStore => Class::Store,

@@ -6,15 +6,19 @@
 //! exit code (see `error.rs` for the table). Subcommands live one per file
 //! under `cmd/`; adding one is a file and a variant in `cmd.rs`.
 
-mod chart;
-mod charts;
+mod chart_data;
+mod chart_render;
 mod cmd;
+mod consent_redirect;
+mod embedded_sandbox;
 mod error;
+mod html;
 mod output;
 mod progress;
 mod settings;
 mod source;
 mod store;
+mod sync_engine;
 
 use std::process::ExitCode;
 

@@ -1,5 +1,6 @@
 //! Readings as the CLI prints them: the one stable schema that `fetch` and
-//! `export` share (DESIGN.md, "Readings as the CLI prints them").
+//! `export` share (DESIGN.md, "Readings as the CLI prints them"), and
+//! [`print_stdout`], which every command that prints a block of text uses.
 //!
 //! Every format streams: a row is written as soon as it is read, so memory
 //! stays flat however many readings pass through. Instants are RFC 3339 with
@@ -181,6 +182,11 @@ impl<W: Write> ReadingWriter<W> {
         Ok(())
     }
 
+    /// Flushes what was written so far (a streamed answer sends it).
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+
     /// Writes the closing bracket (JSON) or the header of an empty CSV, and flushes.
     pub fn finish(mut self) -> std::io::Result<u64> {
         match self.format {
@@ -190,6 +196,16 @@ impl<W: Write> ReadingWriter<W> {
         }
         self.out.flush()?;
         Ok(self.rows)
+    }
+}
+
+/// Writes `text` to standard output; a reader that closed the pipe
+/// (`| head`) is its choice, not a failure.
+pub fn print_stdout(text: &str) -> Result<(), crate::error::CliError> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
     }
 }
 

@@ -45,7 +45,7 @@ pub fn client(settings: &ClientSettings, db: &Path) -> Result<Client, CliError> 
 }
 
 /// Builds the client, with a quota budget shared with other processes when
-/// `shared` is given (a PostgreSQL store's: see `cmd/sync.rs`).
+/// `shared` is given (a PostgreSQL store's: see `sync_engine/postgres.rs`).
 pub fn client_with(
     settings: &ClientSettings,
     db: &Path,

@@ -131,6 +131,13 @@ pub struct SandboxArgs {
     /// body stays JSON), as the 2026 gateway was seen doing.
     #[arg(long)]
     pub octet_stream: bool,
+
+    /// Production-like consent checks: data and contract calls answer only
+    /// for meters with a live consent given through this sandbox's consent
+    /// pages (or the --fleet's), ADAM-DC-0008 otherwise, as Enedis does.
+    /// Without it every known meter answers an application token.
+    #[arg(long)]
+    pub strict_consent: bool,
 }
 
 impl std::fmt::Debug for SandboxArgs {
@@ -155,6 +162,7 @@ impl std::fmt::Debug for SandboxArgs {
             .field("consent_page", &self.consent_page)
             .field("fleet", &self.fleet)
             .field("octet_stream", &self.octet_stream)
+            .field("strict_consent", &self.strict_consent)
             .finish()
     }
 }
@@ -181,6 +189,7 @@ impl SandboxArgs {
             consent_page: self.consent_page,
             fleet: self.fleet,
             octet_stream: self.octet_stream,
+            strict_consent: self.strict_consent,
             ..defaults
         }
     }

@@ -28,7 +28,7 @@ mod meters;
 mod platform;
 
 pub use meters::{FLEET_MAX, fleet_prm};
-pub use platform::{DEFAULT_QUOTA_TOLERANCE, html_escape};
+pub use platform::DEFAULT_QUOTA_TOLERANCE;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -130,6 +130,13 @@ pub struct SandboxConfig {
     /// description says `application/json`; on, a client is tested against
     /// the quirk (ours parses the body as JSON whatever the label).
     pub octet_stream: bool,
+    /// Production-like consent checks: data and contract calls made with an
+    /// application token answer only for meters with a live consent given
+    /// through this sandbox's consent pages (or the fleet's), and ADAM-DC-0008
+    /// otherwise, as Enedis does. Off by default, where every known meter
+    /// answers (handy for trying the API without a consent journey); on,
+    /// a test can tell a consent that was given from one that was forged.
+    pub strict_consent: bool,
 }
 
 impl Default for SandboxConfig {
@@ -155,6 +162,7 @@ impl Default for SandboxConfig {
             fault_delay: Duration::from_secs(31),
             fleet: 0,
             octet_stream: false,
+            strict_consent: false,
         }
     }
 }
@@ -184,6 +192,7 @@ impl std::fmt::Debug for SandboxConfig {
             .field("fault_delay", &self.fault_delay)
             .field("fleet", &self.fleet)
             .field("octet_stream", &self.octet_stream)
+            .field("strict_consent", &self.strict_consent)
             .finish()
     }
 }
@@ -206,7 +215,8 @@ struct Inner {
 #[derive(Clone, Debug)]
 pub(crate) enum Access {
     /// A generation 2 or 3 application token: every PRM with a consent on
-    /// record (in the sandbox: every known, non-revoked meter).
+    /// record (in the sandbox: every known, non-revoked meter; with
+    /// `strict_consent`, the meters of live consents given through it).
     Application,
     /// A generation 1 customer token: only the PRMs of its consent.
     Customer { usage_points: Vec<String> },

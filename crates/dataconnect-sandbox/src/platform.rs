@@ -99,6 +99,21 @@ impl Platform {
         }
     }
 
+    /// True when a consent given through the consent pages to the
+    /// registered application still holds for `prm` at `now`: a generation
+    /// 1 or 2 consent that names it, or a generation 3 share of it, neither
+    /// revoked nor ended. (`strict_consent` checks data calls with it.)
+    pub(crate) fn has_live_consent(&self, prm: &str, now: Timestamp) -> bool {
+        let today = now.to_zoned_datetime(crate::clock::paris()).date();
+        let grants = self.grants();
+        let v1 = grants.consents.iter().any(|c| !c.revoked && c.end > now && c.prms.iter().any(|p| p == prm));
+        v1 || grants
+            .autorisations
+            .values()
+            .flat_map(|a| a.shares.iter())
+            .any(|s| !s.revoked && s.end > today && s.meter.prm == prm)
+    }
+
     /// The live access token presented in `Authorization: Bearer …`, if any.
     fn bearer(&self, headers: &HeaderMap, now: Timestamp) -> Option<token::Issued> {
         let presented = bearer_token(headers)?;
@@ -331,8 +346,7 @@ pub(crate) fn percent_encode(input: &str) -> String {
 }
 
 /// Escapes text for HTML element content and quoted attribute values.
-/// Public because `dataconnect serve` escapes its pages with the same rule.
-pub fn html_escape(input: &str) -> String {
+pub(crate) fn html_escape(input: &str) -> String {
     let mut out = String::with_capacity(input.len());
     for c in input.chars() {
         match c {

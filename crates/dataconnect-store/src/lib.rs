@@ -132,6 +132,14 @@ pub trait Store: Send + Sync {
     /// Every pending consent request, oldest first.
     fn pending_consents(&self) -> Result<Vec<PendingConsent>>;
 
+    /// Forgets the pending requests handed out before `created_before`
+    /// (expired: their redirect is refused anyway); returns how many.
+    fn prune_pending_consents(&self, created_before: Timestamp) -> Result<u64>;
+
+    /// How many pending requests there are, without reading them (a public
+    /// server caps them).
+    fn count_pending_consents(&self) -> Result<u64>;
+
     /// Stores what the customer endpoints said about a meter.
     fn put_meter_info(&self, info: &MeterInfo) -> Result<()>;
 
@@ -214,6 +222,12 @@ macro_rules! delegate_store {
             }
             fn pending_consents(&self) -> Result<Vec<PendingConsent>> {
                 (**self).pending_consents()
+            }
+            fn prune_pending_consents(&self, created_before: Timestamp) -> Result<u64> {
+                (**self).prune_pending_consents(created_before)
+            }
+            fn count_pending_consents(&self) -> Result<u64> {
+                (**self).count_pending_consents()
             }
             fn put_meter_info(&self, info: &MeterInfo) -> Result<()> {
                 (**self).put_meter_info(info)

@@ -1018,6 +1018,25 @@ impl Store for PgStore {
         rows.iter().map(|r| self.pending_from_row(r)).collect()
     }
 
+    fn prune_pending_consents(&self, created_before: Timestamp) -> Result<u64> {
+        let mut a = PgArguments::default();
+        add(&mut a, created_before.as_second())?;
+        let rows = self.rows(
+            "WITH gone AS (DELETE FROM pending_consent WHERE created_at < to_timestamp($1) RETURNING 1)
+             SELECT count(*)::int8 FROM gone"
+                .to_owned(),
+            a,
+        )?;
+        let n: i64 = rows.first().map(|r| self.get(r, 0)).transpose()?.unwrap_or(0);
+        Ok(n.max(0) as u64)
+    }
+
+    fn count_pending_consents(&self) -> Result<u64> {
+        let rows = self.rows("SELECT count(*)::int8 FROM pending_consent".to_owned(), PgArguments::default())?;
+        let n: i64 = rows.first().map(|r| self.get(r, 0)).transpose()?.unwrap_or(0);
+        Ok(n.max(0) as u64)
+    }
+
     fn put_meter_info(&self, info: &MeterInfo) -> Result<()> {
         self.exec_args(
             "INSERT INTO meter (usage_point_id, contract_json, address_json, activation_day, updated_at)

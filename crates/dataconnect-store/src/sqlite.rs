@@ -126,6 +126,15 @@ impl SqliteStore {
         {
             return Err(StoreError::sqlite(&path, read_only_error()));
         }
+        if config.mode == OpenMode::ReadWrite {
+            create_private(&path).map_err(|e| {
+                StoreError::new(
+                    StoreErrorKind::CannotOpen,
+                    format!("cannot create database {}: {e}: check that its folder exists and is writable", path.display()),
+                )
+                .with_source(e)
+            })?;
+        }
         let flags = match config.mode {
             OpenMode::ReadWrite => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
             OpenMode::ReadOnly => OpenFlags::SQLITE_OPEN_READ_ONLY,
@@ -319,6 +328,26 @@ fn filter_sql(filter: &ReadingFilter) -> (String, Vec<Value>) {
     }
     let sql = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
     (sql, args)
+}
+
+/// Creates the database file, when it does not exist yet, readable and
+/// writable by its owner only (0600): it holds consumption curves, which
+/// say when a household is at home. SQLite gives its `-wal` and `-shm`
+/// files the database file's permissions, so they are private too. An
+/// existing file keeps the permissions its owner gave it.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 impl Store for SqliteStore {
@@ -697,6 +726,21 @@ impl Store for SqliteStore {
                 .map_err(|e| self.err(e))?
         };
         rows.into_iter().map(|r| self.pending_from_row(r)).collect()
+    }
+
+    fn prune_pending_consents(&self, created_before: Timestamp) -> Result<u64> {
+        self.write_tx(|tx| {
+            let n = tx.execute("DELETE FROM pending_consent WHERE created_at < ?1", params![created_before.as_second()])?;
+            Ok(n as u64)
+        })
+    }
+
+    fn count_pending_consents(&self) -> Result<u64> {
+        let conn = self.lock();
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM pending_consent", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        Ok(n.max(0) as u64)
     }
 
     fn put_meter_info(&self, info: &MeterInfo) -> Result<()> {

@@ -10,12 +10,12 @@
 //!   the longest windows the API accepts ([`plan::plan_series`]). Nothing is
 //!   guessed from the readings themselves: a window that came back empty is
 //!   still covered.
-//! - [`exec`] runs the planned windows concurrently through a [`Source`]
+//! - [`inline`] runs the planned windows concurrently through a [`Source`]
 //!   (the client, behind its quota gate) and writes each answered window with
 //!   its coverage in one transaction. Errors are sorted by what to do: clamp
 //!   and continue, stop one series, mark a meter as needing consent, give up
 //!   on one window, or stop the run.
-//! - [`work`] is the queue-driven executor for many workers in many
+//! - [`queue`] is the queue-driven executor for many workers in many
 //!   processes sharing one PostgreSQL: planning into a shared queue under a
 //!   lock, claims with expiring leases, fair across meters.
 //! - [`schedule`] is the daily life of an operator (updates after 08:00
@@ -26,15 +26,15 @@
 //! and each window's readings and coverage are committed together, so a
 //! rerun after `kill -9` plans exactly what the killed run had not finished.
 
-pub mod exec;
+pub mod inline;
 pub mod plan;
 pub mod schedule;
-pub mod work;
+pub mod queue;
 
-pub use exec::{
+pub use inline::{
     ErrorAction, FetchError, Progress, QuietProgress, SeriesTarget, Source, SyncConfig, SyncReport, WindowFailure,
     run,
 };
 pub use plan::{PlanConfig, SeriesPlan, history_start, minimum_calls, missing, plan_series};
 pub use schedule::{DaemonConfig, ExpiryWarning, Schedule, expiry_warnings, run_daemon};
-pub use work::{WorkOutcome, WorkerConfig, enqueue, lease_owner, queue_windows, run_workers};
+pub use queue::{WorkOutcome, WorkerConfig, enqueue, lease_owner, queue_windows, run_workers};

@@ -6,7 +6,7 @@
 //! installations do not all call at 08:00:00) has passed, the daemon plans
 //! the new day of every series into the queue at priority 0; the backfills
 //! of new consents, planned as they appear, wait behind at priority 1;
-//! claims take every meter's newest window first (see [`work`](crate::work)).
+//! claims take every meter's newest window first (see [`queue`](crate::queue)).
 //!
 //! The rules are pure functions of explicit times ([`Schedule`],
 //! [`targets`], [`expiry_warnings`]), unit-tested without a clock;
@@ -25,9 +25,9 @@ use dataconnect_store::{ConsentRecord, SeriesState, Store, WorkQueue};
 use jiff::civil::{Date, Time};
 use jiff::{SignedDuration, Timestamp};
 
-use crate::exec::{Progress, SeriesTarget, Source};
+use crate::inline::{Progress, SeriesTarget, Source};
 use crate::plan::PlanConfig;
-use crate::work::{WorkOutcome, WorkerConfig, enqueue, run_workers};
+use crate::queue::{WorkOutcome, WorkerConfig, enqueue, run_workers};
 
 /// When the daily update runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

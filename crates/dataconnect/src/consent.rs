@@ -3,9 +3,15 @@
 //!
 //! | generation | authorize path | redirect | then |
 //! |---|---|---|---|
-//! | 1 (legacy) | `dataconnect/v1/oauth2/authorize` with `redirect_uri` | `code`, `state`, `usage_point_id` (`,`-separated) | exchange the code at `POST /v1/oauth2/token?redirect_uri=…`, keep the refresh token |
-//! | 2 (v5) | `dataconnect/v1/oauth2/authorize` | `code` (unused), `state`, `usage_point_id` (`;`-separated) | nothing: the application token is enough |
+//! | 1 (legacy) | `dataconnect/v1/oauth2/authorize` with `redirect_uri` | `code`, `state`, `usage_point_id` (`,`-separated) | exchange the code at `POST /v1/oauth2/token?redirect_uri=…`, keep the refresh token; the meters are the token's |
+//! | 2 (v5) | `dataconnect/v1/oauth2/authorize` | `code` (unused), `state`, `usage_point_id` (`;`-separated) | one data call per meter confirms the consent (ADAM-DC-0008 refuses it) |
 //! | 3 (2026) | `dataconnect/v2/oauth2/authorize` | `autorisation_id`, `state` | `POST /subscribed_services/v1` gives the PRM(s) |
+//!
+//! A redirect is read strictly as its generation sends it, because anyone
+//! can send one: a generation 3 redirect with a `usage_point_id` or a
+//! `code`, or a generation 2 one with an `autorisation_id`, is refused, and
+//! no meter is returned that the API has not confirmed for this
+//! application.
 //!
 //! The `state` carries 192 random bits (base64url), plus, for the sandbox,
 //! a last digit that selects the sandbox test client. It is compared in
@@ -164,65 +170,47 @@ impl Client {
         if state.is_none() {
             return Err(Error::new(ErrorKind::StateMismatch, "the redirect carries no state"));
         }
-        let mut usage_points = Vec::new();
-        if let Some(list) = get("usage_point_id") {
-            // `;` in v5, `,` in legacy; split on both (conso-api #2).
-            for p in list.split([';', ',']).map(str::trim).filter(|p| !p.is_empty()) {
-                let prm = UsagePointId::new(p)
-                    .map_err(|e| Error::new(ErrorKind::InvalidRedirect, "the redirect's usage_point_id is invalid").with_source(e))?;
-                if !usage_points.contains(&prm) {
-                    usage_points.push(prm);
-                }
-            }
-        }
         let generation = self.generation();
-        let autorisation_id = get("autorisation_id");
         let mut start = self.today();
         let mut end = None;
-        match generation {
-            Generation::Legacy => {
-                let code = get("code")
-                    .filter(|c| !c.is_empty())
-                    .map(AuthorizationCode::new)
-                    .ok_or_else(|| Error::new(ErrorKind::InvalidRedirect, "the redirect carries no code"))?;
-                let answer = self
-                    .legacy_token(vec![("grant_type", "authorization_code".into()), ("code", code.secret().to_owned())])
-                    .await?;
-                for p in answer.usage_points.iter().filter_map(|p| UsagePointId::new(p).ok()) {
+        let mut autorisation_id = None;
+        let usage_points = match generation {
+            Generation::Legacy => self.complete_legacy(&get).await?,
+            Generation::V5 => self.complete_v5(&get).await?,
+            Generation::Dc2026 => {
+                // Generation 3 redirects carry `autorisation_id` and `state`
+                // only: a `usage_point_id` or a `code` did not come from
+                // Enedis's consent page, and is refused rather than ignored.
+                for foreign in ["usage_point_id", "code"] {
+                    if get(foreign).is_some() {
+                        return Err(Error::new(
+                            ErrorKind::InvalidRedirect,
+                            format!("a generation 3 redirect carries no {foreign}: this one was not sent by the consent page"),
+                        ));
+                    }
+                }
+                let id = get("autorisation_id")
+                    .filter(|id| !id.trim().is_empty())
+                    .ok_or_else(|| Error::new(ErrorKind::InvalidRedirect, "the redirect carries no autorisation_id"))?;
+                let sub = self.subscribed_services(&id).await?;
+                let mut usage_points = Vec::new();
+                for p in sub.usage_points {
                     if !usage_points.contains(&p) {
                         usage_points.push(p);
                     }
                 }
                 if usage_points.is_empty() {
-                    return Err(Error::new(ErrorKind::InvalidRedirect, "neither the redirect nor the token names a usage point"));
+                    return Err(Error::new(
+                        ErrorKind::NoSubscribedService,
+                        format!("authorisation {id} has no active or requested service yet"),
+                    ));
                 }
-                self.keep_legacy_tokens(&answer, &usage_points).await?;
+                start = sub.start.unwrap_or(start);
+                end = sub.end;
+                autorisation_id = Some(id.trim().to_owned());
+                usage_points
             }
-            Generation::V5 | Generation::Dc2026 => {
-                // Generation 3 always resolves the authorisation; v5 only
-                // when no usage point came back (the most tolerant reading).
-                if let Some(id) = autorisation_id.as_deref().filter(|_| generation == Generation::Dc2026 || usage_points.is_empty()) {
-                    let sub = self.subscribed_services(id).await?;
-                    for p in sub.usage_points {
-                        if !usage_points.contains(&p) {
-                            usage_points.push(p);
-                        }
-                    }
-                    start = sub.start.unwrap_or(start);
-                    end = sub.end;
-                    if usage_points.is_empty() {
-                        return Err(Error::new(
-                            ErrorKind::NoSubscribedService,
-                            format!("authorisation {id} has no active or requested service yet"),
-                        ));
-                    }
-                }
-                if usage_points.is_empty() {
-                    let what = if generation == Generation::Dc2026 { "autorisation_id" } else { "usage_point_id" };
-                    return Err(Error::new(ErrorKind::InvalidRedirect, format!("the redirect carries no {what}")));
-                }
-            }
-        }
+        };
         // The duration: the one asked for when this client asked, else the
         // service's validity in days, else the three-year maximum.
         let duration = duration
@@ -232,6 +220,92 @@ impl Client {
             })
             .unwrap_or(ConsentDuration::MAX);
         Ok(Consent { usage_points, generation, start, duration, state: expected_state.to_owned(), autorisation_id })
+    }
+
+    /// Generation 1: the code is exchanged for the customer's tokens, and
+    /// the meters are the ones the token answer names. The redirect's
+    /// `usage_point_id` must be among them; when the answer names none,
+    /// each meter of the redirect is confirmed with a data call made with
+    /// the customer's new token, which reaches only the consented meters.
+    async fn complete_legacy(&self, get: &impl Fn(&str) -> Option<String>) -> Result<Vec<UsagePointId>, Error> {
+        let claimed = redirect_usage_points(get("usage_point_id").as_deref())?;
+        let code = get("code")
+            .filter(|c| !c.is_empty())
+            .map(AuthorizationCode::new)
+            .ok_or_else(|| Error::new(ErrorKind::InvalidRedirect, "the redirect carries no code"))?;
+        let answer = self
+            .legacy_token(vec![("grant_type", "authorization_code".into()), ("code", code.secret().to_owned())])
+            .await?;
+        let mut granted: Vec<UsagePointId> = Vec::new();
+        for p in answer.usage_points.iter().filter_map(|p| UsagePointId::new(p).ok()) {
+            if !granted.contains(&p) {
+                granted.push(p);
+            }
+        }
+        if granted.is_empty() {
+            if claimed.is_empty() {
+                return Err(Error::new(ErrorKind::InvalidRedirect, "neither the redirect nor the token names a usage point"));
+            }
+            self.keep_legacy_tokens(&answer, &claimed).await?;
+            self.confirm_usage_points(&claimed).await?;
+            return Ok(claimed);
+        }
+        if let Some(extra) = claimed.iter().find(|p| !granted.contains(p)) {
+            return Err(Error::new(
+                ErrorKind::InvalidRedirect,
+                format!("the redirect names usage point {extra}, which the token exchanged for its code does not cover"),
+            ));
+        }
+        self.keep_legacy_tokens(&answer, &granted).await?;
+        Ok(granted)
+    }
+
+    /// Generation 2: the redirect names the meters (`;`-separated) and its
+    /// `code` cannot be exchanged, so nothing in it proves the list. Each
+    /// meter is confirmed with a data call the consent must allow, before
+    /// anything is recorded.
+    async fn complete_v5(&self, get: &impl Fn(&str) -> Option<String>) -> Result<Vec<UsagePointId>, Error> {
+        if get("autorisation_id").is_some() {
+            return Err(Error::new(
+                ErrorKind::InvalidRedirect,
+                "a generation 2 redirect carries no autorisation_id: this one was not sent by the consent page",
+            ));
+        }
+        let usage_points = redirect_usage_points(get("usage_point_id").as_deref())?;
+        if usage_points.is_empty() {
+            return Err(Error::new(ErrorKind::InvalidRedirect, "the redirect carries no usage_point_id"));
+        }
+        self.confirm_usage_points(&usage_points).await?;
+        Ok(usage_points)
+    }
+
+    /// Asks the API, meter by meter, for a day of daily consumption: an
+    /// answer that comes after the API's consent check (data, no data yet,
+    /// a production-only meter, a period before activation…) confirms the
+    /// consent; "no consent" (ADAM-DC-0008), an unknown meter or any
+    /// refusal is [`ErrorKind::UnconfirmedUsagePoint`]; a failure that
+    /// says nothing about the consent (quota, server, network) is returned
+    /// as it is, so the caller can tell the customer to come back.
+    async fn confirm_usage_points(&self, usage_points: &[UsagePointId]) -> Result<(), Error> {
+        let today = self.today();
+        let from = today.checked_sub(jiff::Span::new().days(2)).unwrap_or(today);
+        let to = today.checked_sub(jiff::Span::new().days(1)).unwrap_or(today);
+        let window = crate::DateRange::new(from, to)
+            .map_err(|e| Error::new(ErrorKind::Config, "no day to confirm the consent with").with_source(e))?;
+        for prm in usage_points {
+            match self.window(prm, crate::Series::ConsumptionDaily, window).send().await {
+                Ok(_) => {}
+                Err(e) if confirms_consent(e.kind()) => {}
+                Err(e) if decides_consent(e.kind()) => {
+                    return Err(Error::new(
+                        ErrorKind::UnconfirmedUsagePoint,
+                        format!("the API does not confirm a consent for usage point {prm}: {e}"),
+                    ));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     async fn subscribed_services(&self, autorisation_id: &str) -> Result<wire::dc2026::Subscribed, Error> {
@@ -266,4 +340,55 @@ fn authorize_path(g: Generation) -> &'static str {
         Generation::Legacy | Generation::V5 => "dataconnect/v1/oauth2/authorize",
         Generation::Dc2026 => "dataconnect/v2/oauth2/authorize",
     }
+}
+
+/// The most meters one redirect may name: a household has a few; a longer
+/// list is not a consent page's answer, and each costs a confirming call.
+pub const MAX_REDIRECT_USAGE_POINTS: usize = 10;
+
+/// The `usage_point_id` of a redirect: `;` in v5, `,` in legacy (both are
+/// read), each a 14-digit PRM, at most [`MAX_REDIRECT_USAGE_POINTS`].
+fn redirect_usage_points(list: Option<&str>) -> Result<Vec<UsagePointId>, Error> {
+    let mut usage_points = Vec::new();
+    for p in list.unwrap_or_default().split([';', ',']).map(str::trim).filter(|p| !p.is_empty()) {
+        let prm = UsagePointId::new(p)
+            .map_err(|e| Error::new(ErrorKind::InvalidRedirect, "the redirect's usage_point_id is invalid").with_source(e))?;
+        if !usage_points.contains(&prm) {
+            usage_points.push(prm);
+        }
+    }
+    if usage_points.len() > MAX_REDIRECT_USAGE_POINTS {
+        return Err(Error::new(
+            ErrorKind::InvalidRedirect,
+            format!("the redirect names {} usage points, more than the {MAX_REDIRECT_USAGE_POINTS} a consent is read with", usage_points.len()),
+        ));
+    }
+    Ok(usage_points)
+}
+
+/// Answers the API gives only once it has checked the consent: the meter
+/// is shared with this application.
+fn confirms_consent(kind: &ErrorKind) -> bool {
+    matches!(
+        kind,
+        ErrorKind::NoData
+            | ErrorKind::WrongDirection
+            | ErrorKind::CurveNotCollected
+            | ErrorKind::BeforeActivation
+            | ErrorKind::HistoryDeadline
+            | ErrorKind::BeforeConsentStart
+    )
+}
+
+/// Answers that say the meter is not shared with this application.
+fn decides_consent(kind: &ErrorKind) -> bool {
+    matches!(
+        kind,
+        ErrorKind::ConsentRequired
+            | ErrorKind::NoToken
+            | ErrorKind::UnknownUsagePoint
+            | ErrorKind::Forbidden
+            | ErrorKind::InvalidRequest
+            | ErrorKind::Api
+    )
 }

@@ -127,6 +127,11 @@ pub enum ErrorKind {
     /// Generation 3: the authorisation has no active or requested service
     /// yet (`POST /subscribed_services/v1` returned none).
     NoSubscribedService,
+    /// A generation 1 or 2 redirect named a usage point that the API does
+    /// not confirm as shared with this application (the confirming data
+    /// call was refused with "no consent", "unknown meter" or another
+    /// refusal): the redirect may be forged. Nothing should be recorded.
+    UnconfirmedUsagePoint,
     /// The token store failed: an I/O error, an unreadable file, or a file
     /// that group or others can read.
     TokenStore,
@@ -366,6 +371,7 @@ impl Error {
             ErrorKind::StateMismatch => "ignore this redirect and start the consent again",
             ErrorKind::InvalidRedirect => "start the consent again",
             ErrorKind::NoSubscribedService => "the consent is not active yet: try again in a few minutes",
+            ErrorKind::UnconfirmedUsagePoint => "record nothing for this redirect and start the consent again",
             ErrorKind::TokenStore => "fix the token store (file permissions, disk)",
             ErrorKind::Api => "see the API's message",
         }

@@ -75,14 +75,14 @@ impl Cmd {
 
 async fn calls() -> Result<(), CliError> {
     let today = date(2026, 11, 28);
-    let sandbox = crate::cmd::demo::start_sandbox(SandboxConfig {
+    let sandbox = crate::embedded_sandbox::start_sandbox(SandboxConfig {
         today: Some(today),
         quota_per_second: 1000,
         quota_per_hour_api: 0,
         ..SandboxConfig::default()
     })
     .await?;
-    let settings = crate::cmd::demo::sandbox_client_settings(sandbox.base_url.clone(), dataconnect::Generation::default(), Some(today), 1000)?;
+    let settings = crate::embedded_sandbox::sandbox_client_settings(sandbox.base_url.clone(), dataconnect::Generation::default(), Some(today), 1000)?;
     let dir = tempdir()?;
     let db = dir.join("calls.db");
     let store = crate::store::open_rw(&db)?;
@@ -96,9 +96,9 @@ async fn calls() -> Result<(), CliError> {
         .iter()
         .filter_map(|&s| dataconnect_sync::plan::wanted(s, &plan, None).map(|w| dataconnect_sync::minimum_calls(s, w)))
         .sum();
-    let before = crate::cmd::sync::data_calls(source.client());
+    let before = crate::sync_engine::data_calls(source.client());
     let report = dataconnect_sync::run(&store, &source, &targets, &SyncConfig { plan, concurrency: 8 }, &QuietProgress).await;
-    let made = crate::cmd::sync::data_calls(source.client()) - before;
+    let made = crate::sync_engine::data_calls(source.client()) - before;
     let retries = source.client().stats().retries;
     println!(
         "calls: full backfill of {prm} ({}): {made} data calls ({retries} retries), minimum {minimum}, {} points{}",
@@ -214,7 +214,7 @@ async fn fleet(url: &str, cmd: &Cmd) -> Result<(), CliError> {
     let days = cmd.days.clamp(1, 745);
     let quota = cmd.quota.max(1);
     let workers = cmd.workers.clamp(1, 64);
-    let sandbox = crate::cmd::demo::start_sandbox(SandboxConfig {
+    let sandbox = crate::embedded_sandbox::start_sandbox(SandboxConfig {
         today: Some(today),
         quota_per_second: quota,
         quota_per_hour: 0,
@@ -223,7 +223,7 @@ async fn fleet(url: &str, cmd: &Cmd) -> Result<(), CliError> {
         ..SandboxConfig::default()
     })
     .await?;
-    let mut settings = crate::cmd::demo::sandbox_client_settings(sandbox.base_url.clone(), Generation::Dc2026, Some(today), quota)?;
+    let mut settings = crate::embedded_sandbox::sandbox_client_settings(sandbox.base_url.clone(), Generation::Dc2026, Some(today), quota)?;
     settings.quota_per_hour = 10_000_000;
     let schema = format!("dc_bench_{}", std::process::id());
     let config = PgConfig {
@@ -257,7 +257,7 @@ async fn fleet(url: &str, cmd: &Cmd) -> Result<(), CliError> {
     let t = Instant::now();
     let outcome = run_workers(Arc::clone(&store), &source, &WorkerConfig::new(workers), &QuietProgress, std::future::pending()).await;
     let elapsed = t.elapsed().as_secs_f64();
-    let calls = crate::cmd::sync::data_calls(source.client());
+    let calls = crate::sync_engine::data_calls(source.client());
     let stats = source.client().stats();
     let r = &outcome.report;
     let sync_rate = r.points as f64 / elapsed;

@@ -325,8 +325,17 @@ fn strict_day(text: &str) -> Option<Date> {
 /// Checks the redirect's state against the pending requests, completes the
 /// consent with the API and records it.
 pub async fn complete(store: &dyn Store, client: &Client, url: &Url) -> Result<(), CliError> {
-    let consent = complete_quiet(store, client, url).await?;
+    let done = crate::consent_redirect::complete_quiet(store, client, url).await?;
+    let consent = done.consent;
     let meters: Vec<String> = consent.usage_points.iter().map(|p| p.to_string()).collect();
+    if done.written.is_empty() {
+        println!(
+            "consent confirmed: meters {} (generation {}); the consent on record already lasts as long or longer, so it was kept",
+            meters.join(", "),
+            consent.generation
+        );
+        return Ok(());
+    }
     println!(
         "consent recorded: meters {} (generation {}), from {} for {}, until {}",
         meters.join(", "),
@@ -336,25 +345,6 @@ pub async fn complete(store: &dyn Store, client: &Client, url: &Url) -> Result<(
         consent.expiry()
     );
     Ok(())
-}
-
-/// [`complete`] without printing: returns the recorded consent.
-pub async fn complete_quiet(store: &dyn Store, client: &Client, url: &Url) -> Result<dataconnect::Consent, CliError> {
-    let state = url.query_pairs().find(|(k, _)| k == "state").map(|(_, v)| v.into_owned()).ok_or_else(|| {
-        CliError::new(Class::Consent, "the redirect URL has no state parameter: paste the whole URL the browser ended on")
-    })?;
-    let Some(pending) = store.take_pending_consent(&state)? else {
-        return Err(CliError::new(
-            Class::Consent,
-            "the redirect's state matches no pending consent request (already used, or not asked from this database): run `dataconnect consent` again",
-        ));
-    };
-    let mut consent = client.complete_consent(url, &pending.state).await.map_err(|e| from_client(&e))?;
-    // The request may have been made by another process: the duration asked
-    // for is the one remembered with the pending request.
-    consent.duration = pending.duration;
-    store.record_consent(&consent, Timestamp::now())?;
-    Ok(consent)
 }
 
 /// The address to listen on for the redirect: the redirect URI's host and
@@ -432,3 +422,4 @@ async fn receive_redirect(listener: tokio::net::TcpListener, base: &Url) -> Resu
         return Ok(url);
     }
 }
+

@@ -179,7 +179,7 @@ impl Cmd {
             }
             CostsFormat::Table => render(&costs),
         };
-        crate::cmd::plot::print_stdout(&text)
+        crate::output::print_stdout(&text)
     }
 }
 
@@ -196,7 +196,7 @@ async fn read_contract(settings: &Settings, prm: &UsagePointId) {
     // Notes go to standard error: standard output holds the costs (JSON
     // with --format json).
     let note = |l: &str| eprintln!("{l}");
-    if let Err(e) = crate::cmd::sync::fetch_missing_contracts(&*store, &client, std::slice::from_ref(prm), &note).await {
+    if let Err(e) = crate::sync_engine::fetch_missing_contracts(&*store, &client, std::slice::from_ref(prm), &note).await {
         note(&format!("warning: the contract of {prm} could not be stored: {}", e.line()));
     }
 }

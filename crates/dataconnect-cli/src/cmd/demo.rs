@@ -15,7 +15,7 @@ use std::time::Instant;
 use clap::Args;
 use comfy_table::{Table, presets};
 use dataconnect::{Client, Series, UsagePointId};
-use dataconnect_sandbox::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REDIRECT_URI, Sandbox, SandboxConfig};
+use dataconnect_sandbox::{DEFAULT_REDIRECT_URI, SandboxConfig};
 use dataconnect_store::{MeterInfo, PendingConsent, ReadingFilter, Store};
 use dataconnect_sync::{PlanConfig, SeriesTarget, SyncConfig};
 use jiff::Timestamp;
@@ -23,7 +23,8 @@ use url::Url;
 
 use crate::error::{Class, CliError, from_client};
 use crate::progress::Reporter;
-use crate::settings::{ClientSettings, Secret, parse_date};
+use crate::settings::parse_date;
+use crate::embedded_sandbox::{sandbox_client_settings, start_sandbox};
 use crate::source::ClientSource;
 
 /// The sandbox test client whose meters the demo uses.
@@ -54,49 +55,6 @@ pub struct Cmd {
     request_log: Option<PathBuf>,
 }
 
-/// The in-process sandbox, stopped when dropped.
-pub struct Embedded {
-    pub base_url: Url,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl Drop for Embedded {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
-/// Starts the sandbox on a free port of 127.0.0.1.
-pub async fn start_sandbox(config: SandboxConfig) -> Result<Embedded, CliError> {
-    let sandbox = Sandbox::new(config).map_err(|e| CliError::internal(format!("cannot start the embedded sandbox: {e}")))?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| CliError::new(Class::Network, format!("cannot open a local port for the embedded sandbox: {e}")))?;
-    let addr = listener.local_addr()?;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(dataconnect_sandbox::serve(listener, sandbox, async move {
-        let _ = stopped.await;
-    }));
-    let base_url = Url::parse(&format!("http://{addr}"))
-        .map_err(|e| CliError::internal(format!("bad sandbox address {addr}: {e}")))?;
-    Ok(Embedded { base_url, stop: Some(stop) })
-}
-
-/// Settings of a client of the embedded sandbox.
-pub fn sandbox_client_settings(base_url: Url, generation: dataconnect::Generation, today: Option<jiff::civil::Date>, per_second: u32) -> Result<ClientSettings, CliError> {
-    Ok(ClientSettings {
-        base_url,
-        generation,
-        client_id: DEFAULT_CLIENT_ID.to_owned(),
-        client_secret: Secret::new(DEFAULT_CLIENT_SECRET),
-        redirect_uri: Some(Url::parse(DEFAULT_REDIRECT_URI).map_err(|e| CliError::internal(e.to_string()))?),
-        today,
-        quota_per_second: per_second,
-        quota_per_hour: 10_000,
-    })
-}
 
 impl Cmd {
     pub async fn run(self) -> Result<(), CliError> {
@@ -150,7 +108,7 @@ impl Cmd {
         }
         reporter.line(&format!("backfill: {} meters, all series, paced at {per_second} requests/s", meters.len()));
         let config = SyncConfig { plan, concurrency: 4 };
-        let report = crate::cmd::sync::run_sync(&store, &source, &targets, &config, &reporter).await?;
+        let report = crate::sync_engine::run_sync(&store, &source, &targets, &config, &reporter).await?;
         let minimum: usize = targets
             .iter()
             .filter(|t| !report.stopped.iter().any(|(p, s, _)| *p == t.prm && *s == t.series))
@@ -166,7 +124,7 @@ impl Cmd {
         );
         std::fs::create_dir_all(&self.out)
             .map_err(|e| CliError::usage(format!("cannot create {}: {e}: check --out", self.out.display())))?;
-        let charts = crate::charts::write_demo_charts(&crate::charts::DemoCharts { store: &store, out_dir: &self.out, today })?;
+        let charts = crate::chart_data::write_demo_charts(&crate::chart_data::DemoCharts { store: &store, out_dir: &self.out, today })?;
         if charts.is_empty() {
             println!("charts: none written yet (charts::write_demo_charts is still a stub)");
         }
@@ -176,7 +134,7 @@ impl Cmd {
         println!("database: {}", crate::store::shown(&self.db));
         println!("done in {:.0} s", began.elapsed().as_secs_f64());
         drop(sandbox);
-        crate::cmd::sync::status(&report, &source)
+        crate::sync_engine::status(&report, &source)
     }
 }
 
@@ -200,7 +158,7 @@ async fn consent_all(store: &dyn Store, client: &Client, reporter: &Reporter) ->
         })?;
         reporter.line(&format!("consent: the customer opens {}", request.url()));
         let redirect = play_browser(&request.url(), choice).await?;
-        let consent = crate::cmd::consent::complete_quiet(store, client, &redirect).await?;
+        let consent = crate::consent_redirect::complete_quiet(store, client, &redirect).await?.consent;
         reporter.line(&format!(
             "consent: granted for {} until {}",
             consent.usage_points.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", "),
@@ -294,7 +252,7 @@ async fn describe_meter(client: &Client, prm: &UsagePointId, reporter: &Reporter
         address.postal_code.as_deref().unwrap_or(""),
         address.city.as_deref().unwrap_or("?"),
     ));
-    let (contract_json, _) = crate::cmd::sync::contract_record(&contract);
+    let (contract_json, _) = crate::sync_engine::contract_record(&contract);
     let address_json = serde_json::json!({
         "street": address.street,
         "postal_code": address.postal_code,

@@ -10,9 +10,10 @@ use std::path::PathBuf;
 use clap::{ArgGroup, Args};
 use dataconnect::{DateRange, Series, UsagePointId};
 
-use crate::chart::{self, FileFormat, TermSize};
-use crate::charts::{chart_error, series_chart};
+use crate::chart_render::{self as chart, FileFormat, TermSize};
+use crate::chart_data::{chart_error, series_chart};
 use crate::error::{Class, CliError};
+use crate::output::print_stdout;
 use crate::settings::{GlobalArgs, Settings};
 
 #[derive(Args, Debug)]
@@ -76,17 +77,6 @@ impl Cmd {
             }
         }
         Ok(())
-    }
-}
-
-/// Writes `text` to standard output; a reader that closed the pipe
-/// (`| head`) is its choice, not a failure.
-pub fn print_stdout(text: &str) -> Result<(), CliError> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
-        _ => Ok(()),
     }
 }
 

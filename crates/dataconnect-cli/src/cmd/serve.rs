@@ -5,8 +5,8 @@
 //! consents and sync status from a JSON API; operators scrape `/metrics`.
 //!
 //! The server reuses what the CLI already has: the settings, the store, the
-//! consent builders of `cmd/consent.rs`, the sync of `cmd/sync.rs`, the
-//! reading schema of `output.rs` and the charts of `charts.rs`. Its parts:
+//! consent completion of `consent_redirect.rs`, the sync of `sync_engine.rs`, the
+//! reading schema of `output.rs` and the charts of `chart_data.rs`. Its parts:
 //! `serve/pages.rs` (the French HTML pages and the redirect handler),
 //! `serve/api.rs` (the JSON API and its OpenAPI description), `serve/ops.rs`
 //! (`/healthz`, `/metrics`) and `serve/worker.rs` (the first sync of newly
@@ -19,10 +19,40 @@
 //! token or as the password of HTTP Basic authentication, which a browser
 //! asks for). The consents page, the API and `/metrics` need a key; with no
 //! key configured they stay closed.
+//!
+//! The redirect is public, so anyone can send one, with a real `state`
+//! (the consent button hands one out to anybody). It opens a meter only on
+//! these conditions:
+//! - the redirect is read strictly as its generation sends it (2026:
+//!   `autorisation_id` and `state`, or `error`; a `usage_point_id` or a
+//!   `code` is refused), and every meter is confirmed by Enedis before
+//!   anything is recorded: 2026 through `subscribed_services`, v5 by one
+//!   data call per meter that the consent must allow (ADAM-DC-0008
+//!   otherwise), legacy through the code exchange;
+//! - the consent is *fresh*: given after this `state` was issued. 2026:
+//!   the subscribed service starts on or after the state's day and is not
+//!   the consent already on record (same `autorisation_id`, same or later
+//!   start). v5, where Enedis gives no date: the meter had no live consent
+//!   on record. Legacy: the one-time code proves it. A replayed or foreign
+//!   `autorisation_id` or a guessed PRM with a live consent is therefore
+//!   confirmed by Enedis but not fresh: the browser gets a French thank-you
+//!   page without data, no cookie, and the records are only ever extended
+//!   (a later expiry; the `autorisation_id` kept), never shortened.
+//!
+//! Why this is safe: to be fresh, a consent must be one Enedis holds for
+//! this application and that no redirect recorded before; a third party
+//! would have to bring the consent the victim is giving at that very
+//! moment, before the victim's own redirect arrives (and, in 2026, know
+//! their 9-digit id). What a returning customer sees: consenting again
+//! renews the service's start day in 2026, so they see their meter; the
+//! same day twice, or in v5 with a consent still live, they get the
+//! thank-you page, and their consent is kept or extended.
 
 mod api;
+mod listen;
 mod ops;
 mod pages;
+mod throttle;
 mod worker;
 
 use std::collections::HashMap;
@@ -76,6 +106,18 @@ pub struct Cmd {
     /// How long `/metrics` reuses what it read from the store (readings per series, lag per meter, consents), in seconds; 0 reads the store at every scrape. The client's counters and the calls of the last hour are always current.
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     metrics_cache_seconds: u64,
+    /// The most connections served at once (lowered to what the open-file limit allows); at the limit, the oldest connection is closed, at once if idle.
+    #[arg(long, default_value_t = 512, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    max_connections: u32,
+    /// The most consent requests (button presses) waiting for their redirect at once; each expires after 30 minutes.
+    #[arg(long, default_value_t = 10_000, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_pending: u64,
+    /// The most consent requests one client address (an IPv6 /64) may open per 30 minutes.
+    #[arg(long, default_value_t = 20, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    max_pending_per_address: u32,
+    /// Seconds a connection may take to send a request head (idle keep-alive connections and silent sockets are closed after it).
+    #[arg(long, default_value_t = 10, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=300))]
+    head_timeout: u64,
 }
 
 /// The path the redirect comes back to when no redirect URI is configured.
@@ -240,12 +282,31 @@ pub struct Inner {
     pub db: std::path::PathBuf,
     /// What `/metrics` last read from the store (see `ops`).
     pub metrics: ops::MetricsCache,
+    /// Consent requests per client address (see `pages::start`).
+    pub accord: throttle::Throttle,
+    /// Wrong API keys per client address (see `guard`).
+    wrong_keys: throttle::Throttle,
+    /// The most pending consent requests at once.
+    pub max_pending: u64,
+    /// When expired pending requests were last pruned.
+    last_prune: Mutex<Option<Instant>>,
 }
 
 /// The handlers' state: cheap to clone.
 pub type AppState = Arc<Inner>;
 
 impl Inner {
+    /// True once a minute: time to prune the expired pending requests.
+    pub fn prune_due(&self) -> bool {
+        let mut last = self.last_prune.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        let due = last.is_none_or(|at| now.duration_since(at) >= Duration::from_secs(60));
+        if due {
+            *last = Some(now);
+        }
+        due
+    }
+
     /// Runs `f` on the store on a blocking thread, so that a slow query
     /// never holds up the runtime's other requests.
     pub async fn with_store<T, F>(&self, f: F) -> Result<T, CliError>
@@ -262,7 +323,75 @@ impl Inner {
 
 /// The whole application as a router, so tests could serve it on any listener.
 pub fn app(state: AppState) -> Router {
-    Router::new().merge(pages::routes()).merge(api::routes()).merge(ops::routes()).with_state(state)
+    Router::new()
+        .merge(pages::routes())
+        .merge(api::routes())
+        .merge(ops::routes())
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&state), guard))
+        .with_state(state)
+}
+
+/// Wrong API keys one address may send per minute; then every request of
+/// that address that carries a key is refused (429) until the minute has
+/// passed, so keys cannot be guessed at speed.
+const WRONG_KEYS_PER_MINUTE: usize = 10;
+
+/// What every request goes through: the wrong-key throttle, and the
+/// headers every answer carries (no MIME sniffing, no referrer: a page's
+/// address can hold a meter's number).
+async fn guard(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let peer = request.extensions().get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let keyed = request.headers().contains_key(header::AUTHORIZATION);
+    if keyed && let Some(ip) = peer {
+        let now = Instant::now();
+        let refused = if state.keys.allow(request.headers()) {
+            // A right key from an address that has used up its wrong ones
+            // is refused too: otherwise guessing would go on unhindered.
+            state.wrong_keys.exhausted(ip, now).then_some(Duration::from_secs(60))
+        } else {
+            let counted = state.wrong_keys.check(ip, now);
+            if counted.is_ok() {
+                // The key itself is never printed.
+                eprintln!("warning: a wrong API key from {ip} for {}", request.uri().path());
+            }
+            counted.err()
+        };
+        if let Some(wait) = refused {
+            return with_common_headers(too_many_keys(request.uri().path(), wait));
+        }
+    }
+    with_common_headers(next.run(request).await)
+}
+
+fn with_common_headers(mut response: axum::response::Response) -> axum::response::Response {
+    let headers = response.headers_mut();
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, header::HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, header::HeaderValue::from_static("no-referrer"));
+    response
+}
+
+/// The 429 of the wrong-key throttle: JSON on the API, a page elsewhere.
+fn too_many_keys(path: &str, wait: Duration) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let text = "too many wrong API keys from this address: wait, then use a valid key";
+    let mut response = if path.starts_with("/api/") {
+        let body = serde_json::json!({ "error": "too_many_wrong_keys", "message": text }).to_string();
+        (axum::http::StatusCode::TOO_MANY_REQUESTS, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+    } else {
+        pages::error_page(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            "Trop de tentatives",
+            "Trop de clés d'accès erronées ont été essayées depuis votre adresse. Patientez une minute.",
+        )
+    };
+    if let Ok(value) = header::HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
 }
 
 impl Cmd {
@@ -327,6 +456,10 @@ impl Cmd {
             queue: worker::Queue::new(settings.revision_days),
             db: settings.db.clone(),
             metrics: ops::MetricsCache::new(std::time::Duration::from_secs(self.metrics_cache_seconds)),
+            accord: throttle::Throttle::new(self.max_pending_per_address as usize, pages::PENDING_WINDOW),
+            max_pending: self.max_pending,
+            wrong_keys: throttle::Throttle::new(WRONG_KEYS_PER_MINUTE, Duration::from_secs(60)),
+            last_prune: Mutex::new(None),
         });
         worker::start(&state, if daemon.is_some() { 0 } else { workers }).await?;
         println!("listening on http://{bound}");
@@ -337,8 +470,15 @@ impl Cmd {
                 "note: no API key configured (--api-key-file or DATACONNECT_API_KEYS): the API, /metrics and the consents page stay closed"
             );
         }
+        let (limits, lowered) = listen::Limits::new(self.max_connections as usize, Duration::from_secs(self.head_timeout));
+        if lowered {
+            eprintln!(
+                "note: at most {} connections at once (--max-connections {} is more than the open-file limit allows; raise it with `ulimit -n`)",
+                limits.max_connections, self.max_connections
+            );
+        }
         let series = state.journey.series.clone();
-        let served = axum::serve(listener, app(state)).with_graceful_shutdown(crate::cmd::sync::shutdown_signal());
+        let served = listen::serve(listener, app(state), limits, crate::sync_engine::shutdown_signal());
         let served = match daemon {
             Some(source) => run_with_daemon(served, source, &settings, workers, series).await,
             None => served.await,
@@ -356,7 +496,7 @@ fn required(value: Option<String>, how: &str, what: &str) -> Result<String, CliE
 
 /// The in-process scheduler's store and client source.
 #[cfg(feature = "postgres")]
-type Daemon = crate::cmd::sync::PgSync;
+type Daemon = crate::sync_engine::PgSync;
 /// Without PostgreSQL there is no in-process scheduler.
 #[cfg(not(feature = "postgres"))]
 type Daemon = std::convert::Infallible;
@@ -370,7 +510,7 @@ fn open_daemon(
     workers: usize,
 ) -> Result<Option<Daemon>, CliError> {
     let Some(url) = crate::store::postgres_url(&settings.db).filter(|_| workers > 0) else { return Ok(None) };
-    Ok(Some(crate::cmd::sync::open_pg_sync(url, settings, client_settings, workers)?))
+    Ok(Some(crate::sync_engine::open_pg_sync(url, settings, client_settings, workers)?))
 }
 
 #[cfg(not(feature = "postgres"))]
@@ -403,18 +543,18 @@ async fn run_with_daemon(
     series: Vec<Series>,
 ) -> std::io::Result<()> {
     let url = crate::store::postgres_url(&settings.db).unwrap_or_default();
-    let mut config = crate::cmd::sync::daemon_config(
+    let mut config = crate::sync_engine::daemon_config(
         settings,
         dataconnect_sync::WorkerConfig::new(workers),
         series,
         settings.revision_days,
         Duration::from_secs(30 * 60),
-        crate::cmd::sync::seed_of(url),
+        crate::sync_engine::seed_of(url),
     );
     config.replan_every = Duration::from_secs(3);
     let reporter = crate::progress::Reporter::new();
-    let crate::cmd::sync::PgSync { store, source } = daemon;
-    let run = dataconnect_sync::run_daemon(store, &source, &config, &reporter, crate::cmd::sync::shutdown_signal());
+    let crate::sync_engine::PgSync { store, source } = daemon;
+    let run = dataconnect_sync::run_daemon(store, &source, &config, &reporter, crate::sync_engine::shutdown_signal());
     let (served, _) = tokio::join!(served.into_future(), run);
     served
 }

@@ -214,7 +214,7 @@ impl Cmd {
             }
             StatusFormat::Table => render(&status),
         };
-        crate::cmd::plot::print_stdout(&text)
+        crate::output::print_stdout(&text)
     }
 }
 

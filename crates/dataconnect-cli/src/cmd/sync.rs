@@ -16,7 +16,7 @@
 //! SIGINT, which finish the calls in flight, give back the leases and exit 0.
 //! On SQLite, `--workers` is the concurrency of the one process allowed on
 //! the file, and a meter's contract is read once, before its first data
-//! call ([`fetch_missing_contracts`]): `costs` takes the off-peak hours
+//! call ([`fetch_missing_contracts`](crate::sync_engine::fetch_missing_contracts)): `costs` takes the off-peak hours
 //! from it, the planner the activation day. The PostgreSQL path does not
 //! read contracts: several processes would each ask for them (that belongs
 //! in the shared queue); `costs` reads a missing one when it needs it.
@@ -25,17 +25,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use dataconnect::{Direction, QuotaConfig, Series, UsagePointId};
+use dataconnect::{Direction, Series, UsagePointId};
 use dataconnect_store::{QueueFilter, Store, SyncRunOutcome};
 use dataconnect_sync::{DaemonConfig, PlanConfig, Schedule, SeriesTarget, SyncConfig, SyncReport, WorkOutcome, WorkerConfig};
 use jiff::Timestamp;
 
-use crate::error::{Class, CliError, from_client};
-
-mod daemon;
+use crate::error::{Class, CliError};
 use crate::progress::Reporter;
 use crate::settings::{GlobalArgs, Settings};
 use crate::source::ClientSource;
+#[cfg(feature = "postgres")]
+use crate::sync_engine::{PgSync, daemon_config, open_pg_sync, shutdown_signal};
+use crate::sync_engine::{consented_meters, data_calls, fetch_missing_contracts, run_sync, seed_of, status, sync_lock};
 
 #[derive(Args, Debug)]
 pub struct Cmd {
@@ -117,7 +118,7 @@ impl Cmd {
                 daemon_check_prms(&*store, &only_prms, today, &Reporter::new())?;
             }
             let series = if only_series.is_empty() { Series::ALL.to_vec() } else { only_series.clone() };
-            return daemon::SqliteDaemon {
+            return crate::sync_engine::sqlite_daemon::SqliteDaemon {
                 settings: &settings,
                 client: &client_settings,
                 only: &only_prms,
@@ -292,149 +293,6 @@ impl Cmd {
     }
 }
 
-/// What a sync on PostgreSQL works with: the store (queue, shared quota)
-/// and the client source built on its shared quota.
-#[cfg(feature = "postgres")]
-pub(crate) struct PgSync {
-    pub store: Arc<dataconnect_store::PgStore>,
-    pub source: ClientSource,
-}
-
-/// Opens the PostgreSQL store at `url` with a connection per worker (and
-/// spares for lease renewals and planning), builds the client on the
-/// store's shared quota, and tells the source every consented meter's
-/// activation day. `dataconnect serve --workers N` runs the daemon in its
-/// own process with this and [`daemon_config`]:
-///
-/// ```ignore
-/// let PgSync { store, source } = open_pg_sync(url, &settings, &settings.client()?, n)?;
-/// let config = daemon_config(&settings, WorkerConfig::new(n), Series::ALL.to_vec(), 7, Duration::from_secs(1800), seed);
-/// let outcome = dataconnect_sync::run_daemon(store, &source, &config, &progress, shutdown).await;
-/// ```
-#[cfg(feature = "postgres")]
-pub(crate) fn open_pg_sync(
-    url: &str,
-    settings: &Settings,
-    client_settings: &crate::settings::ClientSettings,
-    workers: usize,
-) -> Result<PgSync, CliError> {
-    let config = dataconnect_store::PgConfig {
-        max_connections: u32::try_from(workers + 3).unwrap_or(64),
-        ..dataconnect_store::PgConfig::new(url)
-    };
-    let store = Arc::new(dataconnect_store::PgStore::open(&config)?);
-    let quota = QuotaConfig { per_second: client_settings.quota_per_second, per_hour: client_settings.quota_per_hour };
-    let shared: Arc<dyn dataconnect::SharedQuota> = Arc::new(store.shared_quota(quota)?);
-    let client = crate::source::client_with(client_settings, &settings.db, Some(shared))?;
-    let mut source = ClientSource::new(client);
-    for c in store.consents()? {
-        if let Some(day) = store.meter_info(&c.usage_point_id)?.and_then(|i| i.activation) {
-            source.set_activation(&c.usage_point_id, Direction::Consumption, day);
-            source.set_activation(&c.usage_point_id, Direction::Production, day);
-        }
-    }
-    Ok(PgSync { store, source })
-}
-
-/// The daemon's configuration from the settings: `workers` (whose filter and
-/// `until_empty` are reset: a daemon's workers serve every meter's queued
-/// windows and wait for work; `sync --daemon --prm` narrows the planning
-/// with [`DaemonConfig::only`] instead),
-/// the series, the revision days, and the schedule's jitter and seed.
-#[cfg(feature = "postgres")]
-pub(crate) fn daemon_config(
-    settings: &Settings,
-    workers: WorkerConfig,
-    series: Vec<Series>,
-    revision_days: i32,
-    jitter: Duration,
-    seed: u64,
-) -> DaemonConfig {
-    let n = workers.workers;
-    DaemonConfig {
-        workers: WorkerConfig { until_empty: false, filter: QueueFilter::default(), ..workers },
-        schedule: Schedule { jitter_max: jitter, seed, ..Schedule::default() },
-        series,
-        revision_days,
-        today: settings.today,
-        ..DaemonConfig::new(n)
-    }
-}
-
-/// A seed for the daemon's jitter that differs between installations but
-/// stays the same across restarts: a hash of the database URL or path.
-pub(crate) fn seed_of(url: &str) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    url.hash(&mut h);
-    h.finish()
-}
-
-/// Resolves on SIGTERM or SIGINT (Ctrl-C).
-pub async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
-}
-
-/// Takes the database's sync lock, an exclusive lock on `<db>.sync.lock`
-/// held until the process ends (the OS releases it on a crash or SIGKILL
-/// too). Without it, two syncs on one database both plan the same missing
-/// windows and fetch each of them twice, spending the quota twice. A
-/// PostgreSQL store is left to its own locking (the work queue's leases).
-fn sync_lock(db: &std::path::Path) -> Result<Option<std::fs::File>, CliError> {
-    match try_sync_lock(db)? {
-        SyncLock::Held(file) => Ok(file),
-        SyncLock::Busy => Err(CliError::new(
-            Class::Store,
-            format!("another sync is running on {}: nothing was fetched; run this one again when it has finished", crate::store::shown(db)),
-        )),
-    }
-}
-
-/// The answer of [`try_sync_lock`].
-pub(crate) enum SyncLock {
-    /// The lock is ours while the file lives (`None` for PostgreSQL, which
-    /// needs none).
-    Held(Option<std::fs::File>),
-    /// Another sync (another process, or another task of this one) holds it.
-    Busy,
-}
-
-/// Tries to take the database's sync lock without waiting; `dataconnect
-/// serve` waits and tries again, `sync` stops with one line.
-pub(crate) fn try_sync_lock(db: &std::path::Path) -> Result<SyncLock, CliError> {
-    let text = db.to_string_lossy();
-    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
-        return Ok(SyncLock::Held(None));
-    }
-    let mut name = db.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-    name.push(".sync.lock");
-    let path = db.with_file_name(name);
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
-        let _ = std::fs::create_dir_all(dir);
-    }
-    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(|e| {
-        CliError::new(Class::Store, format!("cannot open the sync lock {}: {e}: check the database directory", path.display()))
-    })?;
-    match file.try_lock() {
-        Ok(()) => Ok(SyncLock::Held(Some(file))),
-        Err(std::fs::TryLockError::WouldBlock) => Ok(SyncLock::Busy),
-        Err(std::fs::TryLockError::Error(e)) => {
-            Err(CliError::new(Class::Store, format!("cannot lock {}: {e}: check the database directory", path.display())))
-        }
-    }
-}
-
 /// `sync --daemon --prm`: every named meter must have a consent recorded;
 /// one that is lost or expired is reported and waited for.
 fn daemon_check_prms(store: &dyn Store, only: &[UsagePointId], today: jiff::civil::Date, reporter: &Reporter) -> Result<(), CliError> {
@@ -466,158 +324,6 @@ fn daemon_check_prms(store: &dyn Store, only: &[UsagePointId], today: jiff::civi
     Ok(())
 }
 
-/// Reads and stores the contract of each of `meters` that has none stored
-/// yet, once per meter: `costs` takes its off-peak hours from it and the
-/// planner its activation day (no call for days before it). A contract the
-/// API refuses for good is recorded as missing, so that it is not asked
-/// again at every run; one refused for a while (network, 5xx after the
-/// client's retries, quota) is asked again next run; a lost consent is left
-/// to the data calls, which mark the meter. None of these stops the sync.
-/// `note` gets the warnings and the summary line. Returns how many
-/// contracts were stored.
-pub async fn fetch_missing_contracts(
-    store: &dyn Store,
-    client: &dataconnect::Client,
-    meters: &[UsagePointId],
-    note: &(dyn Fn(&str) + Sync),
-) -> Result<usize, CliError> {
-    let mut stored = 0;
-    for prm in meters {
-        if store.meter_info(prm)?.is_some() {
-            continue;
-        }
-        match client.contract(prm).send().await {
-            Ok(contract) => {
-                let (json, activation) = contract_record(&contract);
-                store.put_meter_info(&dataconnect_store::MeterInfo {
-                    usage_point_id: prm.clone(),
-                    contract_json: Some(json),
-                    address_json: None,
-                    activation,
-                    updated_at: Timestamp::now(),
-                })?;
-                stored += 1;
-            }
-            Err(e) if e.needs_consent() => {}
-            Err(e) if e.is_retryable() => {
-                note(&format!("warning: meter {prm}: contract not read this time ({}); the next sync asks again", from_client(&e).line()));
-            }
-            Err(e) => {
-                note(&format!(
-                    "warning: meter {prm}: the API gives no contract ({}); syncing without it (`costs` then needs --offpeak)",
-                    from_client(&e).line()
-                ));
-                store.put_meter_info(&dataconnect_store::MeterInfo {
-                    usage_point_id: prm.clone(),
-                    contract_json: None,
-                    address_json: None,
-                    activation: None,
-                    updated_at: Timestamp::now(),
-                })?;
-            }
-        }
-    }
-    if stored > 0 {
-        note(&format!("contracts: read and stored for {stored} meter(s)"));
-    }
-    Ok(stored)
-}
-
-/// What the store keeps of a contract (JSON text, read back by `costs`),
-/// and the meter's activation day (consumption's, else production's).
-pub fn contract_record(contract: &dataconnect::Contract) -> (String, Option<jiff::civil::Date>) {
-    let json = serde_json::json!({
-        "segment": contract.segment,
-        "subscribed_power_kva": contract.subscribed_power_kva,
-        "activation_date": contract.activation_date.map(|d| d.to_string()),
-        "production_activation_date": contract.production_activation_date.map(|d| d.to_string()),
-        "tariff": contract.tariff,
-        "offpeak_hours": contract.offpeak_hours_raw,
-        "contract_type": contract.contract_type,
-        "meter_type": contract.meter_type,
-        "status": contract.status,
-    });
-    (json.to_string(), contract.activation_date.or(contract.production_activation_date))
-}
-
-/// The consented meters to sync: all of them, or the ones named, each of
-/// which must have a consent that is neither lost nor expired.
-pub fn consented_meters(store: &dyn Store, only: &[UsagePointId], today: jiff::civil::Date) -> Result<Vec<UsagePointId>, CliError> {
-    let consents = store.consents()?;
-    let usable = |c: &&dataconnect_store::ConsentRecord| !c.needs_consent && c.expiry > today;
-    if only.is_empty() {
-        let meters: Vec<UsagePointId> = consents.iter().filter(usable).map(|c| c.usage_point_id.clone()).collect();
-        if meters.is_empty() {
-            return Err(CliError::new(
-                Class::Consent,
-                "no consented meter in the database: run `dataconnect consent` and complete it (or `dataconnect consent complete --url …`) first",
-            ));
-        }
-        return Ok(meters);
-    }
-    for prm in only {
-        match consents.iter().find(|c| c.usage_point_id == *prm) {
-            None => {
-                return Err(CliError::new(
-                    Class::Consent,
-                    format!("no consent recorded for meter {prm}: ask its customer with `dataconnect consent`, or check the PRM"),
-                ));
-            }
-            Some(c) if c.needs_consent => {
-                return Err(CliError::new(
-                    Class::Consent,
-                    format!(
-                        "meter {prm} needs a new consent ({}): ask its customer again with `dataconnect consent`",
-                        c.reason.as_deref().unwrap_or("the API refused it")
-                    ),
-                ));
-            }
-            Some(c) if c.expiry <= today => {
-                return Err(CliError::new(
-                    Class::Consent,
-                    format!("the consent for meter {prm} expired on {}: ask its customer again with `dataconnect consent`", c.expiry),
-                ));
-            }
-            Some(_) => {}
-        }
-    }
-    Ok(only.to_vec())
-}
-
-/// Runs the sync engine, recording the run and the calls it made.
-pub async fn run_sync(
-    store: &dyn Store,
-    source: &ClientSource,
-    targets: &[SeriesTarget],
-    config: &SyncConfig,
-    reporter: &Reporter,
-) -> Result<SyncReport, CliError> {
-    let started = Timestamp::now();
-    let run = store.begin_sync_run(started)?;
-    let calls_before = data_calls(source.client());
-    let report = dataconnect_sync::run(store, source, targets, config, reporter).await;
-    let calls = data_calls(source.client()).saturating_sub(calls_before);
-    // Bookkeeping failures must not hide the sync's own outcome.
-    let _ = store.record_calls(started, calls);
-    let status = if report.is_complete() { "ok" } else if report.stored > 0 { "partial" } else { "failed" };
-    let message = report
-        .stopped_run
-        .clone()
-        .or_else(|| report.failures.first().map(|f| f.message.clone()))
-        .or_else(|| report.store_error.as_ref().map(|e| e.to_string()));
-    let outcome = SyncRunOutcome { finished_at: Timestamp::now(), status: status.into(), calls, points: report.points, message };
-    let _ = store.finish_sync_run(run, &outcome);
-    let mut report = report;
-    report.calls = calls;
-    Ok(report)
-}
-
-/// HTTP requests the client sent, token requests excluded.
-pub fn data_calls(client: &dataconnect::Client) -> u64 {
-    let stats = client.stats();
-    stats.calls.saturating_sub(stats.token_requests)
-}
-
 /// Prints the outcome and picks the exit status.
 pub fn finish(report: &SyncReport, source: &ClientSource) -> Result<(), CliError> {
     println!(
@@ -631,37 +337,4 @@ pub fn finish(report: &SyncReport, source: &ClientSource) -> Result<(), CliError
         println!("stopped {why}");
     }
     status(report, source)
-}
-
-/// The exit status of a sync: the fatal error, lost consents or failed
-/// windows, in that order of gravity.
-pub fn status(report: &SyncReport, source: &ClientSource) -> Result<(), CliError> {
-    if let Some(e) = &report.store_error {
-        return Err(CliError::new(Class::Store, e.to_string()));
-    }
-    if report.stopped_run.is_some() {
-        return Err(source.take_fatal().unwrap_or_else(|| {
-            CliError::new(Class::Network, report.stopped_run.clone().unwrap_or_default())
-        }));
-    }
-    if let Some((prm, why)) = report.needs_consent.first() {
-        return Err(CliError::new(
-            Class::Consent,
-            format!("meter {prm} needs a new consent ({why}): ask its customer again with `dataconnect consent`; other meters were synced"),
-        ));
-    }
-    if let Some((_, why)) = report.stopped_everywhere.first() {
-        return Err(CliError::new(Class::Api, why.clone()));
-    }
-    if let Some(f) = report.failures.first() {
-        return Err(CliError::new(
-            Class::Partial,
-            format!(
-                "{} window(s) failed after retries (first: {}): run `dataconnect sync` again to fetch only what is missing",
-                report.failures.len(),
-                f.message
-            ),
-        ));
-    }
-    Ok(())
 }

@@ -21,6 +21,8 @@ mod hardening_faults;
 mod hardening_disk;
 mod hardening_secrets;
 mod serve;
+mod serve_forged;
+mod serve_hardening;
 mod browser;
 mod bare;
 mod dc2026;

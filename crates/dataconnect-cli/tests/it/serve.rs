@@ -44,9 +44,16 @@ impl Serve {
     /// the store `db`, the client's quota raised, today frozen at
     /// [`TODAY`], the key [`KEY`] and `extra` flags.
     pub fn start(home: &Path, base_url: &str, db: &Path, listen: &str, extra: &[&str]) -> Serve {
+        Serve::start_limited(home, base_url, db, listen, extra, None)
+    }
+
+    /// [`Serve::start`], with the process's open-file limit set to
+    /// `nofile` (as `ulimit -n` does) when given.
+    pub fn start_limited(home: &Path, base_url: &str, db: &Path, listen: &str, extra: &[&str], nofile: Option<u32>) -> Serve {
         let config = home.join("serve-config.toml");
         std::fs::write(&config, "quota_per_second = 1000\nquota_per_hour = 100000\n").expect("config written");
-        let mut child = spawned::dataconnect(home)
+        let mut child = spawned::dataconnect(home);
+        child
             .args(["serve", "--listen", listen, "--organisation", "Énergie Test & Cie", "--purpose"])
             .arg("Vous conseiller pour réduire votre facture d'électricité.")
             .args(["--contact", "donnees@energie-test.example"])
@@ -60,9 +67,22 @@ impl Serve {
             .env("DATACONNECT_API_KEYS", KEY)
             .env("RUST_LOG", "dataconnect=trace")
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("dataconnect serve starts");
+            .stderr(Stdio::piped());
+        let mut child = match nofile {
+            None => child.spawn(),
+            Some(n) => {
+                let mut sh = std::process::Command::new("prlimit");
+                sh.arg(format!("--nofile={n}")).arg("--").arg(child.get_program()).args(child.get_args());
+                for (k, v) in child.get_envs() {
+                    match v {
+                        Some(v) => sh.env(k, v),
+                        None => sh.env_remove(k),
+                    };
+                }
+                sh.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()
+            }
+        }
+        .expect("dataconnect serve starts");
         let output = Arc::new(Mutex::new(String::new()));
         let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
         let mut first = String::new();
@@ -246,7 +266,7 @@ pub fn press_consent_button(serve: &Serve) -> String {
     answer.header("location").expect("the authorize URL").to_owned()
 }
 
-fn consents(serve: &Serve) -> Vec<Value> {
+pub fn consents(serve: &Serve) -> Vec<Value> {
     let r = get_with_key(&serve.at("/api/v1/consents"));
     assert_eq!(r.status, 200, "{}", r.body);
     r.json().as_array().unwrap().clone()
@@ -345,7 +365,7 @@ fn consent_round_trip_records_the_consent_and_shows_the_meter_once_synced() {
     // The same redirect again is refused and stores nothing more.
     let replay = get(&back);
     assert_eq!(replay.status, 400, "{}", replay.body);
-    assert!(replay.body.contains("déjà utilisé ou inconnu"));
+    assert!(replay.body.contains("déjà utilisé, expiré ou inconnu"));
     assert!(replay.header("set-cookie").is_none());
     assert_eq!(consents(&serve).len(), 1);
     // The meter's page is the customer's: closed to anyone else, open to the
@@ -417,7 +437,7 @@ fn base64_encode(text: &str) -> String {
 }
 
 /// A copy of the demo's store (the demo's own is shared with other tests).
-fn demo_copy(home: &Path) -> PathBuf {
+pub fn demo_copy(home: &Path) -> PathBuf {
     let demo = spawned::demo();
     let db = home.join("demo-copy.db");
     std::fs::copy(&demo.db, &db).expect("demo store copied");
@@ -434,7 +454,7 @@ fn demo_copy(home: &Path) -> PathBuf {
 }
 
 /// A server over the demo's store, with no API behind it (nothing to sync).
-fn demo_server(home: &Path) -> Serve {
+pub fn demo_server(home: &Path) -> Serve {
     let db = demo_copy(home);
     Serve::start(home, "http://127.0.0.1:9", &db, "127.0.0.1:0", &["--workers", "0"])
 }

@@ -419,6 +419,12 @@ pub(crate) fn consented(sandbox: &Sandbox, access: &Access, prm: &str) -> Result
         return Err(ErrorKind::NoConsent.into());
     }
     let meter = match access {
+        Access::Application if sandbox.config().strict_consent && meters::fleet_index(prm, fleet).is_none() => {
+            if !sandbox.platform().has_live_consent(prm, sandbox.clock().now()) {
+                return Err(ErrorKind::NoConsent.into());
+            }
+            meter
+        }
         Access::Application => meter,
         Access::Customer { usage_points } if usage_points.iter().any(|p| p == prm) => meter,
         Access::Customer { .. } => return Err(ErrorKind::NoConsent.into()),

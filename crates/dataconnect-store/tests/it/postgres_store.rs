@@ -369,9 +369,15 @@ fn pg_pending_consents_are_taken_once() {
     store.add_pending_consent(&pending).unwrap();
     store.add_pending_consent(&older).unwrap();
     assert_eq!(store.pending_consents().unwrap(), vec![older.clone(), pending.clone()]);
-    assert_eq!(store.take_pending_consent("s3cr3t3").unwrap(), Some(pending));
+    assert_eq!(store.count_pending_consents().unwrap(), 2);
+    assert_eq!(store.take_pending_consent("s3cr3t3").unwrap(), Some(pending.clone()));
     assert_eq!(store.take_pending_consent("s3cr3t3").unwrap(), None);
     assert_eq!(store.pending_consents().unwrap(), vec![older]);
+    // Expired requests are pruned by their age, the others kept.
+    store.add_pending_consent(&pending).unwrap();
+    assert_eq!(store.prune_pending_consents(Timestamp::from_second(1_785_000_000).unwrap()).unwrap(), 1);
+    assert_eq!(store.count_pending_consents().unwrap(), 1);
+    assert_eq!(store.pending_consents().unwrap(), vec![pending]);
 }
 
 #[test]

@@ -2,13 +2,13 @@
 //! directory (and a real PostgreSQL schema for the queue-driven workers),
 //! fed by a fake source that counts its calls.
 
-mod exec;
-mod work;
+mod inline;
+mod queue;
 
 use dataconnect::domain::paris_day_start;
 use dataconnect::{DateRange, Reading, Series};
 
-/// What the fake sources of `exec` and `work` answer: one reading of
+/// What the fake sources of `inline` and `queue` answer: one reading of
 /// 1,000 per Paris day of `window`, in `series`' unit.
 fn daily_readings(series: Series, window: DateRange) -> Vec<Reading> {
     window

@@ -140,3 +140,64 @@ async fn legacy_code_is_single_use() {
     let e = c.complete_consent(&back, req.state()).await.unwrap_err();
     assert!(e.needs_consent(), "{e}");
 }
+
+/// A redirect built by hand (what a hostile visitor sends) with `state`.
+fn forged(state: &str, pairs: &[(&str, &str)]) -> url::Url {
+    let mut u = dataconnect_sandbox::DEFAULT_REDIRECT_URI.parse::<url::Url>().unwrap();
+    u.query_pairs_mut().append_pair("state", state).extend_pairs(pairs);
+    u
+}
+
+#[tokio::test]
+async fn redirects_are_read_strictly_and_confirmed_with_the_api() {
+    let run = start(dataconnect_sandbox::SandboxConfig { strict_consent: true, ..support::config() }).await;
+    // Generation 3: a usage_point_id or a code never comes from the page.
+    let c3 = client(&run, Generation::Dc2026);
+    for pairs in [
+        vec![("usage_point_id", "11453290002823")],
+        vec![("autorisation_id", "123456789"), ("usage_point_id", "11453290002823")],
+        vec![("autorisation_id", "123456789"), ("code", "abc")],
+    ] {
+        let req = c3.consent_request("P1Y".parse().unwrap(), None).unwrap();
+        let calls = c3.stats().calls;
+        let e = c3.complete_consent(&forged(req.state(), &pairs), req.state()).await.unwrap_err();
+        assert_eq!(e.kind(), &ErrorKind::InvalidRedirect, "{pairs:?}: {e}");
+        assert_eq!(c3.stats().calls, calls, "nothing is asked for a malformed redirect");
+    }
+    // Generation 2: a PRM nobody shared is not confirmed by the API, alone
+    // or in a list; an autorisation_id is refused.
+    let c5 = client(&run, Generation::V5);
+    for list in ["11453290002823", "22516914714270;11453290002823", "64975835695673,63695879465986"] {
+        let req = c5.consent_request("P1Y".parse().unwrap(), None).unwrap();
+        let e = c5.complete_consent(&forged(req.state(), &[("code", "x"), ("usage_point_id", list)]), req.state()).await.unwrap_err();
+        assert_eq!(e.kind(), &ErrorKind::UnconfirmedUsagePoint, "{list}: {e}");
+    }
+    let req = c5.consent_request("P1Y".parse().unwrap(), None).unwrap();
+    let e = c5
+        .complete_consent(&forged(req.state(), &[("usage_point_id", "22516914714270"), ("autorisation_id", "1")]), req.state())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), &ErrorKind::InvalidRedirect, "{e}");
+    let many: Vec<String> = (0..11u64).map(|i| format!("{:014}", 10_000_000_000_000 + i)).collect();
+    let req = c5.consent_request("P1Y".parse().unwrap(), None).unwrap();
+    let e = c5.complete_consent(&forged(req.state(), &[("usage_point_id", &many.join(";"))]), req.state()).await.unwrap_err();
+    assert_eq!(e.kind(), &ErrorKind::InvalidRedirect, "{e}");
+    // A consent really given is confirmed, in both generations.
+    for generation in [Generation::V5, Generation::Dc2026, Generation::Legacy] {
+        let got = consent(&client(&run, generation), 0).await;
+        assert_eq!(got.usage_points, vec![prm("22516914714270")], "{generation}");
+    }
+    // Generation 1: the redirect may not name a meter the code does not cover.
+    let cl = client(&run, Generation::Legacy);
+    let req = cl.consent_request("P1Y".parse().unwrap(), Some(0)).unwrap();
+    let back = browse(&req.url()).await;
+    let mut tampered = back.clone();
+    let kept: Vec<(String, String)> = back
+        .query_pairs()
+        .into_owned()
+        .map(|(k, v)| if k == "usage_point_id" { (k, "11453290002823".to_owned()) } else { (k, v) })
+        .collect();
+    tampered.query_pairs_mut().clear().extend_pairs(kept);
+    let e = cl.complete_consent(&tampered, req.state()).await.unwrap_err();
+    assert_eq!(e.kind(), &ErrorKind::InvalidRedirect, "{e}");
+}

@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::pages::EXPIRING_DAYS;
-use crate::error::{Class, CliError};
+use crate::error::CliError;
 use crate::output::{Format, ReadingWriter, Tz};
 
 pub fn routes() -> Router<AppState> {
@@ -62,7 +62,7 @@ pub const OPERATIONS: &[Operation] = &[
         query: &[
             ("series", true, "consumption-curve, consumption-daily, consumption-max-power, production-curve or production-daily"),
             ("from", true, "first Paris day, YYYY-MM-DD (inclusive)"),
-            ("to", true, "last Paris day, YYYY-MM-DD (exclusive)"),
+            ("to", true, "last Paris day, YYYY-MM-DD (exclusive); at most 366 days after `from` for a load curve, 3660 for a daily series (400 `range_too_long` otherwise)"),
             ("tz", false, "Europe/Paris (default) or UTC: the offset of start, end and peak_at"),
         ],
         secured: true,
@@ -241,12 +241,33 @@ fn readings_query(query: &str) -> Result<(Series, DateRange, Tz), ApiError> {
         crate::settings::parse_date(name, text).map_err(|e| bad("invalid_date", e.line()))
     };
     let range = DateRange::new(day("from")?, day("to")?).map_err(|e| bad("invalid_range", e.to_string()))?;
+    let (most, what) = if series.is_curve() { (MAX_CURVE_DAYS, "a load curve") } else { (MAX_DAILY_DAYS, "a daily series") };
+    let days = (range.end() - range.start()).get_days();
+    if days > most {
+        return Err(bad(
+            "range_too_long",
+            format!("`from` to `to` spans {days} days; one request reads at most {most} days of {what}: split the period into several requests"),
+        ));
+    }
     let tz = match get("tz") {
         None | Some("Europe/Paris") => Tz::Paris,
         Some("UTC") => Tz::Utc,
         Some(_) => return Err(bad("invalid_tz", "`tz` is Europe/Paris or UTC".into())),
     };
     Ok((series, range, tz))
+}
+
+/// The longest period one readings request may cover, per kind of series:
+/// a year of curve (17,568 half-hours, 52,704 ten-minute points), ten years
+/// of days. Longer periods are read in several requests.
+pub const MAX_CURVE_DAYS: i32 = 366;
+pub const MAX_DAILY_DAYS: i32 = 3660;
+
+/// The days read from the store at a time while a readings answer is
+/// streamed: the store is held for one such slice, never for the whole
+/// answer.
+fn slice_days(series: Series) -> i32 {
+    if series.is_curve() { 7 } else { 366 }
 }
 
 async fn readings(
@@ -266,43 +287,93 @@ async fn readings(
         Ok(q) => q,
         Err(e) => return e.response(),
     };
-    let result = state
-        .with_store(move |store| {
-            if !store.consents()?.iter().any(|c| c.usage_point_id == prm) {
-                return Ok(None);
-            }
-            let filter = ReadingFilter {
-                usage_points: vec![prm.clone()],
-                series: vec![series],
-                from: Some(paris_day_start(range.start())),
-                to: Some(paris_day_start(range.end())),
-            };
-            let mut out = Vec::new();
-            let mut writer = ReadingWriter::new(&mut out, Format::Json, tz)?;
-            let mut write_error = None;
-            store.for_each_reading(&filter, &mut |r| {
+    let known = {
+        let prm = prm.clone();
+        state.with_store(move |store| Ok(store.consents()?.iter().any(|c| c.usage_point_id == prm))).await
+    };
+    match known {
+        Ok(true) => {}
+        Ok(false) => return error(StatusCode::NOT_FOUND, "unknown_meter", "no consent is recorded for this meter"),
+        Err(e) => return internal(&e),
+    }
+    // The answer is written on a blocking thread, slice by slice, into a
+    // small channel: a slow client holds that thread (and at most a few
+    // slices in memory), never the store.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(4);
+    let store = std::sync::Arc::clone(&state.store);
+    tokio::task::spawn_blocking(move || {
+        if let Err(e) = stream_readings(&**store, &prm, series, range, tz, &tx) {
+            eprintln!("error: the readings answer of {prm} stopped: {e}");
+            let _ = tx.blocking_send(Err(e));
+        }
+    });
+    let stream = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
+    let mut r = (StatusCode::OK, axum::body::Body::from_stream(stream)).into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+/// A `Write` that hands what it collected to the channel at each flush.
+struct ChannelSink<'a> {
+    buf: Vec<u8>,
+    tx: &'a tokio::sync::mpsc::Sender<std::io::Result<Vec<u8>>>,
+}
+
+impl std::io::Write for ChannelSink<'_> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::take(&mut self.buf);
+        self.tx
+            .blocking_send(Ok(chunk))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away"))
+    }
+}
+
+/// Writes the readings of `range` as a JSON array, one slice of days at a
+/// time, each slice read in its own short store call and sent at once.
+fn stream_readings(
+    store: &dyn dataconnect_store::Store,
+    prm: &UsagePointId,
+    series: Series,
+    range: DateRange,
+    tz: Tz,
+    tx: &tokio::sync::mpsc::Sender<std::io::Result<Vec<u8>>>,
+) -> std::io::Result<()> {
+    let mut writer = ReadingWriter::new(ChannelSink { buf: Vec::with_capacity(64 * 1024), tx }, Format::Json, tz)?;
+    let mut day = range.start();
+    while day < range.end() {
+        let next = day.checked_add(jiff::Span::new().days(slice_days(series))).unwrap_or(range.end()).min(range.end());
+        let filter = ReadingFilter {
+            usage_points: vec![prm.clone()],
+            series: vec![series],
+            from: Some(paris_day_start(day)),
+            to: Some(paris_day_start(next)),
+        };
+        let mut write_error = None;
+        store
+            .for_each_reading(&filter, &mut |r| {
                 if let Err(e) = writer.write(&r.usage_point_id, r.series, &r.reading) {
                     write_error.get_or_insert(e);
                 }
                 Ok(())
-            })?;
-            if let Some(e) = write_error {
-                return Err(CliError::new(Class::Internal, format!("cannot encode readings: {e}")));
-            }
-            writer.finish()?;
-            Ok(Some(out))
-        })
-        .await;
-    match result {
-        Ok(Some(body)) => {
-            let mut r = (StatusCode::OK, body).into_response();
-            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            r
+            })
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        if let Some(e) = write_error {
+            return Err(e);
         }
-        Ok(None) => error(StatusCode::NOT_FOUND, "unknown_meter", "no consent is recorded for this meter"),
-        Err(e) => internal(&e),
+        writer.flush()?;
+        day = next;
     }
+    writer.finish()?;
+    Ok(())
 }
 
 async fn consents(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -355,6 +426,17 @@ async fn sync_status(State(state): State<AppState>, headers: HeaderMap) -> Respo
 }
 
 /// The OpenAPI 3 description, from [`OPERATIONS`].
+/// The schema of a query parameter: the series names and time zones as
+/// enumerations, the days as dates.
+fn query_schema(name: &str) -> Value {
+    match name {
+        "series" => json!({ "type": "string", "enum": Series::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>() }),
+        "from" | "to" => json!({ "type": "string", "format": "date" }),
+        "tz" => json!({ "type": "string", "enum": ["Europe/Paris", "UTC"], "default": "Europe/Paris" }),
+        _ => json!({ "type": "string" }),
+    }
+}
+
 pub fn document() -> Value {
     let mut paths = serde_json::Map::new();
     for op in OPERATIONS {
@@ -369,7 +451,7 @@ pub fn document() -> Value {
         for (name, required, description) in op.query {
             parameters.push(json!({
                 "name": name, "in": "query", "required": required, "description": description,
-                "schema": { "type": "string" }
+                "schema": query_schema(name)
             }));
         }
         let ok = match op.path {
@@ -380,6 +462,7 @@ pub fn document() -> Value {
         responses.insert("200".into(), json!({ "description": "OK", "content": { "application/json": { "schema": ok } } }));
         if op.secured {
             responses.insert("401".into(), json!({ "description": "missing or wrong API key", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }));
+            responses.insert("429".into(), json!({ "description": "too many wrong API keys from this address: wait for `Retry-After` seconds", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }));
         }
         if !op.query.is_empty() || op.path.contains("{prm}") {
             responses.insert("400".into(), json!({ "description": "invalid parameter", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }));
@@ -406,10 +489,13 @@ pub fn document() -> Value {
             "description": "Meters, readings, consents and sync status of the organisation's Data Connect store."
         },
         "servers": [{ "url": "/" }],
-        "security": [{ "apiKey": [] }],
+        "security": [{ "apiKey": [] }, { "basicPassword": [] }],
         "paths": paths,
         "components": {
-            "securitySchemes": { "apiKey": { "type": "http", "scheme": "bearer" } },
+            "securitySchemes": {
+                "apiKey": { "type": "http", "scheme": "bearer", "description": "an API key of --api-key-file or DATACONNECT_API_KEYS" },
+                "basicPassword": { "type": "http", "scheme": "basic", "description": "any user name, an API key as the password (what a browser sends after its login prompt on the pages)" }
+            },
             "schemas": {
                 "Error": {
                     "type": "object", "required": ["error", "message"],

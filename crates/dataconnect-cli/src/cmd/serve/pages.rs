@@ -22,7 +22,6 @@ use dataconnect::{ConsentDuration, DateRange, Series, UsagePointId};
 use dataconnect_store::{ConsentRecord, PendingConsent, SeriesState, SyncRun};
 use jiff::civil::Date;
 use jiff::{Timestamp, ToSpan};
-use subtle::ConstantTimeEq;
 
 use super::worker::JobState;
 use super::{AppState, SESSION_COOKIE, SESSION_TTL};
@@ -40,10 +39,9 @@ pub fn routes() -> Router<AppState> {
         .fallback(fallback)
 }
 
-/// Escapes text for HTML element content and attribute values (the
-/// sandbox's escaper: one rule for every page this project serves).
+/// Escapes text for HTML element content and attribute values.
 pub fn esc(text: &str) -> String {
-    dataconnect_sandbox::html_escape(text)
+    crate::html::escape(text)
 }
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:62em;margin:1.5em auto;padding:0 1em;color:#1d1d1b;line-height:1.45}\
@@ -207,9 +205,22 @@ async fn landing(State(state): State<AppState>) -> Response {
     html(StatusCode::OK, layout(&format!("{} – vos données Linky", j.organisation), &body, None))
 }
 
+/// The window of the per-address cap: the life of a pending request
+/// (`consent::PENDING_TTL`).
+pub const PENDING_WINDOW: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
 /// The consent button: remembers a pending request (its random `state`)
-/// and sends the browser to the authorize URL.
-async fn start(State(state): State<AppState>) -> Response {
+/// and sends the browser to the authorize URL. Each address may open
+/// `--max-pending-per-address` requests per half hour, and there are never
+/// more than `--max-pending` (expired ones are pruned first), so a flood
+/// of button presses cannot fill the store.
+async fn start(State(state): State<AppState>, extensions: axum::http::Extensions) -> Response {
+    let peer = extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+    if let Some(ip) = peer
+        && let Err(wait) = state.accord.check(ip, std::time::Instant::now())
+    {
+        return too_many(wait, "Vous avez demandé de nombreux accords en peu de temps. Patientez un moment, puis réessayez depuis la page d'accueil.");
+    }
     let request = match state.client.consent_request(state.journey.duration, state.journey.sandbox_client) {
         Ok(r) => r,
         Err(e) => return internal_page(&crate::error::from_client(&e)),
@@ -221,14 +232,46 @@ async fn start(State(state): State<AppState>) -> Response {
         sandbox_client: state.journey.sandbox_client,
         created_at: Timestamp::now(),
     };
-    if let Err(e) = state.with_store(move |store| Ok(store.add_pending_consent(&pending)?)).await {
-        return internal_page(&e);
+    let prune = state.prune_due();
+    let cap = state.max_pending;
+    let added = state
+        .with_store(move |store| {
+            if prune || store.count_pending_consents()? >= cap {
+                let expired = pending.created_at - crate::consent_redirect::PENDING_TTL;
+                store.prune_pending_consents(expired)?;
+            }
+            if store.count_pending_consents()? >= cap {
+                return Ok(false);
+            }
+            store.add_pending_consent(&pending)?;
+            Ok(true)
+        })
+        .await;
+    match added {
+        Ok(true) => {}
+        Ok(false) => {
+            eprintln!("warning: {cap} consent requests are pending (--max-pending): the consent button refuses new ones until some expire");
+            return too_many(
+                std::time::Duration::from_secs(60),
+                "Le service reçoit trop de demandes en ce moment. Réessayez dans quelques minutes depuis la page d'accueil.",
+            );
+        }
+        Err(e) => return internal_page(&e),
     }
     let location = request.url().to_string();
     match HeaderValue::from_str(&location) {
         Ok(value) => (StatusCode::SEE_OTHER, [(header::LOCATION, value)]).into_response(),
         Err(_) => internal_page(&CliError::internal("the authorize URL is not a valid header")),
     }
+}
+
+/// A 429 page with `Retry-After`.
+fn too_many(wait: std::time::Duration, text: &str) -> Response {
+    let mut response = error_page(StatusCode::TOO_MANY_REQUESTS, "Trop de demandes", text);
+    if let Ok(value) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
 }
 
 /// Anything that is not a page: the redirect handler on the redirect URI's
@@ -243,9 +286,12 @@ async fn fallback(State(state): State<AppState>, method: Method, uri: Uri) -> Re
     error_page(StatusCode::NOT_FOUND, "Page introuvable", "Cette page n'existe pas.")
 }
 
-/// The redirect back from the consent page: state checked (known, one use
-/// only), refusals and errors shown, the consent recorded, the first sync
-/// queued, then the browser is sent to the meter's page.
+/// The redirect back from the consent page: state checked (looked up by
+/// key, one use only, at most 30 minutes old), refusals and errors shown,
+/// the consent confirmed by Enedis and recorded without weakening what is
+/// on record, the first sync queued; then the browser is sent to the
+/// meter's page only when the consent is fresh (see the `serve` module),
+/// else it gets a thank-you page without data.
 async fn redirected(state: &AppState, query: &str) -> Response {
     let params: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
     let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
@@ -253,74 +299,48 @@ async fn redirected(state: &AppState, query: &str) -> Response {
     let Some(given) = get("state").map(str::to_owned) else {
         return error_page(StatusCode::BAD_REQUEST, "Lien de retour incomplet", &format!("Il manque le paramètre « state ». {restart}"));
     };
-    // The state must be one this server handed out and not used yet; every
-    // pending state is compared in constant time.
-    let known = state
-        .with_store(move |store| {
-            let pending = store.pending_consents()?;
-            Ok(pending.iter().fold(subtle::Choice::from(0), |found, p| found | p.state.as_bytes().ct_eq(given.as_bytes())))
-        })
-        .await;
-    match known {
-        Ok(found) if bool::from(found) => {}
-        Ok(_) => {
+    // The state must be one this server handed out, not used yet and not
+    // expired; it is taken (removed) at once, so a refusal or a failure
+    // below also uses it up.
+    let taken = state.with_store(move |store| crate::consent_redirect::take_pending(store, &given, Timestamp::now())).await;
+    let pending = match taken {
+        Ok(p) => p,
+        Err(e) if e.class() == Class::Consent => {
             return error_page(
                 StatusCode::BAD_REQUEST,
-                "Lien de retour déjà utilisé ou inconnu",
-                &format!("Ce retour ne correspond à aucune demande en cours : il a déjà servi, ou il ne vient pas de ce site. Rien n'a été enregistré. {restart}"),
+                "Lien de retour déjà utilisé, expiré ou inconnu",
+                &format!("Ce retour ne correspond à aucune demande en cours : il a déjà servi, il date de plus de 30 minutes, ou il ne vient pas de ce site. Rien n'a été enregistré. {restart}"),
             );
         }
         Err(e) => return internal_page(&e),
-    }
+    };
     if let Some(error) = get("error") {
-        // The state is used up either way: a refusal is an answer.
-        let used = get("state").unwrap_or_default().to_owned();
-        if let Err(e) = state.with_store(move |store| Ok(store.take_pending_consent(&used).map(|_| ())?)).await {
-            return internal_page(&e);
-        }
-        if error.eq_ignore_ascii_case("access_denied") {
-            return error_page(
-                StatusCode::FORBIDDEN,
-                "Accord refusé",
-                "Vous avez refusé de partager vos données : rien n'a été enregistré. Vous pouvez changer d'avis à tout moment depuis la page d'accueil.",
-            );
-        }
-        let code: String = error.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-').take(60).collect();
-        return error_page(
-            StatusCode::BAD_GATEWAY,
-            "Le site d'Enedis a signalé une erreur",
-            &format!("Le recueil de l'accord n'a pas abouti (code « {code} »). Rien n'a été enregistré. {restart}"),
-        );
+        return refused_page(error, restart);
     }
     let mut url = match url::Url::parse("http://redirect.invalid/") {
         Ok(u) => u,
         Err(e) => return internal_page(&CliError::internal(e.to_string())),
     };
     url.set_query(Some(query));
-    let consent = match crate::cmd::consent::complete_quiet(&**state.store, &state.client, &url).await {
+    let consent = match state.client.complete_consent(&url, &pending.state).await {
         Ok(c) => c,
-        Err(e) if e.class() == Class::Consent => {
-            return error_page(
-                StatusCode::BAD_REQUEST,
-                "Accord non reconnu",
-                &format!("Ce retour ne correspond à aucune demande en cours. Rien n'a été enregistré. {restart}"),
-            );
-        }
-        Err(e) if matches!(e.class(), Class::Store | Class::Internal) => return internal_page(&e),
-        Err(e) => {
-            eprintln!("error: {}", e.line());
-            return error_page(
-                StatusCode::BAD_GATEWAY,
-                "Enedis n'a pas confirmé l'accord",
-                &format!("L'accord n'a pas pu être confirmé auprès d'Enedis ; rien n'a été enregistré. {restart}"),
-            );
-        }
+        Err(e) => return unconfirmed_page(&e, restart),
     };
-    state.queue.enqueue(consent.usage_points.clone());
-    let Some(first) = consent.usage_points.first().cloned() else {
-        return error_page(StatusCode::BAD_GATEWAY, "Aucun compteur partagé", "Enedis n'a indiqué aucun compteur.");
+    let today = state.client.today();
+    let recorded = state
+        .with_store(move |store| crate::consent_redirect::record_completed(store, today, consent, &pending, Timestamp::now()))
+        .await;
+    let done = match recorded {
+        Ok(d) => d,
+        Err(e) => return internal_page(&e),
     };
-    let token = match state.sessions.open(consent.usage_points) {
+    if !done.new.is_empty() {
+        state.queue.enqueue(done.new.clone());
+    }
+    let Some(first) = done.fresh.first().cloned() else {
+        return thanks_page(&state.journey.organisation);
+    };
+    let token = match state.sessions.open(done.fresh) {
         Ok(t) => t,
         Err(e) => return internal_page(&e),
     };
@@ -333,6 +353,60 @@ async fn redirected(state: &AppState, query: &str) -> Response {
         response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
+}
+
+/// The consent page sent the customer back with an error: a refusal, or a
+/// failure of the page. Nothing is recorded (the state is used up).
+fn refused_page(error: &str, restart: &str) -> Response {
+    if error.eq_ignore_ascii_case("access_denied") {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "Accord refusé",
+            "Vous avez refusé de partager vos données : rien n'a été enregistré. Vous pouvez changer d'avis à tout moment depuis la page d'accueil.",
+        );
+    }
+    let code: String = error.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-').take(60).collect();
+    error_page(
+        StatusCode::BAD_GATEWAY,
+        "Le site d'Enedis a signalé une erreur",
+        &format!("Le recueil de l'accord n'a pas abouti (code « {code} »). Rien n'a été enregistré. {restart}"),
+    )
+}
+
+/// Enedis did not confirm the redirect's consent: what the customer reads
+/// says why, as far as it is known, and that nothing was recorded.
+fn unconfirmed_page(e: &dataconnect::Error, restart: &str) -> Response {
+    use dataconnect::ErrorKind as K;
+    eprintln!("consent not recorded: {e}");
+    match e.kind() {
+        K::InvalidRedirect | K::StateMismatch => error_page(
+            StatusCode::BAD_REQUEST,
+            "Lien de retour non conforme",
+            &format!("Ce lien de retour ne vient pas du site d'Enedis tel quel. Rien n'a été enregistré. {restart}"),
+        ),
+        K::NoSubscribedService | K::UnconfirmedUsagePoint | K::ConsentRequired | K::NoToken => error_page(
+            StatusCode::FORBIDDEN,
+            "Accord non confirmé par Enedis",
+            &format!("Enedis n'indique aucun accord en cours pour ce retour : l'accord a pu être retiré depuis votre espace client Enedis, ou il n'a pas été donné. Rien n'a été enregistré. {restart}"),
+        ),
+        K::Config | K::TokenStore => internal_page(&crate::error::from_client(e)),
+        _ => error_page(
+            StatusCode::BAD_GATEWAY,
+            "Enedis n'a pas confirmé l'accord",
+            &format!("L'accord n'a pas pu être confirmé auprès d'Enedis pour le moment ; rien n'a été enregistré. Réessayez dans quelques minutes : {restart}"),
+        ),
+    }
+}
+
+/// A consent confirmed by Enedis and recorded, but which this redirect
+/// does not prove fresh (see the `serve` module): thanks, and no data.
+fn thanks_page(organisation: &str) -> Response {
+    let body = format!(
+        "<h1>Merci, votre accord est enregistré</h1>\n<p class=\"info\" id=\"accord-enregistre\">Enedis a confirmé votre accord : {} recevra les données de votre compteur.</p>\n<p>Pour protéger les données de chacun, elles ne s'affichent ici que juste après un accord donné à la suite de votre demande, et Enedis n'indique pas que c'est le cas de celui-ci (un accord déjà enregistré auparavant, par exemple si vous l'aviez déjà donné). Vos données restent consultables dans votre espace client Enedis ; pour celles que détient {}, écrivez-lui.</p>\n<p><a href=\"/\">Retour à l'accueil</a></p>\n",
+        esc(organisation),
+        esc(organisation)
+    );
+    html(StatusCode::OK, layout("Merci, votre accord est enregistré", &body, None))
 }
 
 /// Refuses a page to a visitor without a key (and without the session of
@@ -393,9 +467,9 @@ async fn meter(State(state): State<AppState>, prm: Result<Path<String>, PathReje
                 for s in wanted {
                     let coverage = store.coverage(&prm, s)?;
                     let chart = match chart_range(s, today) {
-                        Some((range, label)) => crate::charts::series_chart(store, &prm, s, range)?.and_then(|mut chart| {
+                        Some((range, label)) => crate::chart_data::series_chart(store, &prm, s, range)?.and_then(|mut chart| {
                             chart.title = format!("{} – {label}", series_short(s));
-                            crate::chart::to_svg(&chart).ok().map(|svg| (chart.title, svg))
+                            crate::chart_render::to_svg(&chart).ok().map(|svg| (chart.title, svg))
                         }),
                         None => None,
                     };

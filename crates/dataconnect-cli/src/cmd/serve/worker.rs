@@ -192,9 +192,9 @@ pub async fn sync_meters(state: &Inner, prms: &[UsagePointId]) -> Result<FirstSy
     // rather than fetch the same windows twice; it is released when
     // `_lock` is dropped at the end of this first sync.
     let _lock = loop {
-        match crate::cmd::sync::try_sync_lock(&state.db)? {
-            crate::cmd::sync::SyncLock::Held(file) => break file,
-            crate::cmd::sync::SyncLock::Busy => tokio::time::sleep(std::time::Duration::from_secs(1)).await,
+        match crate::sync_engine::try_sync_lock(&state.db)? {
+            crate::sync_engine::SyncLock::Held(file) => break file,
+            crate::sync_engine::SyncLock::Busy => tokio::time::sleep(std::time::Duration::from_secs(1)).await,
         }
     };
     let today = state.client.today();
@@ -216,7 +216,7 @@ pub async fn sync_meters(state: &Inner, prms: &[UsagePointId]) -> Result<FirstSy
             // Between the last week (the customer is waiting for a chart)
             // and the history: the contract, for `costs` and so that the
             // history starts at the meter's activation day.
-            crate::cmd::sync::fetch_missing_contracts(&**state.store, &state.client, prms, &|l| reporter.line(l)).await?;
+            crate::sync_engine::fetch_missing_contracts(&**state.store, &state.client, prms, &|l| reporter.line(l)).await?;
             for t in &mut targets {
                 t.activation = state.store.meter_info(&t.prm)?.and_then(|i| i.activation);
                 if let Some(day) = t.activation {
@@ -226,7 +226,7 @@ pub async fn sync_meters(state: &Inner, prms: &[UsagePointId]) -> Result<FirstSy
             }
         }
         let config = SyncConfig { plan, concurrency: 4 };
-        let report = crate::cmd::sync::run_sync(&**state.store, &source, &targets, &config, &reporter).await?;
+        let report = crate::sync_engine::run_sync(&**state.store, &source, &targets, &config, &reporter).await?;
         outcome.points += report.points;
         outcome.calls += report.calls;
         // Each message already names the meter and the series.
@@ -235,7 +235,7 @@ pub async fn sync_meters(state: &Inner, prms: &[UsagePointId]) -> Result<FirstSy
                 outcome.problems.push(why.clone());
             }
         }
-        crate::cmd::sync::status(&report, &source)?;
+        crate::sync_engine::status(&report, &source)?;
     }
     Ok(outcome)
 }

@@ -14,7 +14,7 @@
 //! Each worker ([`run_workers`]) claims one window, fetches it through the
 //! [`Source`] (whose client waits for the shared quota), and completes it
 //! (readings, coverage and the queue row in one transaction). Errors are
-//! sorted as in [`exec`](crate::exec). Leases are renewed while calls run;
+//! sorted as in [`inline`](crate::inline). Leases are renewed while calls run;
 //! on shutdown the workers stop claiming, finish the calls in flight, store
 //! them, and give back any lease left. A call still waiting
 //! [`WorkerConfig::shutdown_grace`] after shutdown (the hourly quota can
@@ -34,7 +34,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use tokio::sync::Notify;
 
-use crate::exec::{ErrorAction, FetchError, Progress, SeriesTarget, Source, SyncReport, WindowFailure};
+use crate::inline::{ErrorAction, FetchError, Progress, SeriesTarget, Source, SyncReport, WindowFailure};
 use crate::plan::{PlanConfig, missing, wanted};
 
 /// The windows to queue for one meter and series, given what is covered and

@@ -1,5 +1,7 @@
-//! The executor: fetches planned windows concurrently and stores each one
-//! with its coverage in one transaction.
+//! The in-process executor (used with SQLite, where one process owns the
+//! file): fetches planned windows concurrently and stores each one with its
+//! coverage in one transaction. The queue-driven executor for PostgreSQL is
+//! [`queue`](crate::queue).
 //!
 //! Concurrency is bounded by [`SyncConfig::concurrency`]; the pace is the
 //! [`Source`]'s business (the client's quota gate), so the executor never

@@ -3,7 +3,7 @@
 //! daily energy of the last year, per meter, as SVG and PNG).
 //!
 //! This module turns stored readings into a [`Chart`]; the drawing itself
-//! is `chart.rs`, which knows nothing of the store. The store only holds the
+//! is `chart_render.rs`, which knows nothing of the store. The store only holds the
 //! intervals the API sent, so a missing stretch shows up here as two
 //! readings that do not touch: a gap point is inserted between them so the
 //! line breaks there instead of drawing a straight line across the hole.
@@ -16,7 +16,7 @@ use dataconnect_store::{ReadingFilter, Store};
 use jiff::Timestamp;
 use jiff::ToSpan;
 
-use crate::chart::{self, Chart, ChartKind};
+use crate::chart_render::{self as chart, Chart, ChartKind};
 use crate::error::{Class, CliError};
 
 /// What the demo's charts are drawn from.

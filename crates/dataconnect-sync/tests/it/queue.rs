@@ -1,6 +1,6 @@
 //! The queue-driven workers and the daemon against a real PostgreSQL store
 //! (a schema of their own per test), fed by a fake source that counts its
-//! calls: errors are sorted as in `exec`, shutdown finishes the calls in
+//! calls: errors are sorted as in `inline`, shutdown finishes the calls in
 //! flight and gives the leases back, and the daemon plans consented meters
 //! only. Without `DATACONNECT_TEST_PG_URL` the tests say they were skipped.
 

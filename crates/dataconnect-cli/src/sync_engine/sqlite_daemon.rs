@@ -37,7 +37,7 @@ use crate::settings::{ClientSettings, Settings};
 use crate::source::ClientSource;
 
 /// How the SQLite daemon runs (from `sync`'s flags).
-pub(super) struct SqliteDaemon<'a> {
+pub struct SqliteDaemon<'a> {
     pub settings: &'a Settings,
     pub client: &'a ClientSettings,
     pub only: &'a [UsagePointId],
