@@ -8,6 +8,7 @@
 //! Adding a command is one file, one `mod` line and one variant below (its
 //! doc comment is the `--help` line).
 
+pub mod capacity;
 pub mod config;
 pub mod consent;
 pub mod costs;
@@ -51,6 +52,8 @@ pub enum Command {
     Doctor(doctor::Cmd),
     /// Compute what the stored consumption cost per month, with a base or an off-peak (HP/HC) tariff.
     Costs(costs::Cmd),
+    /// Estimate what the quota allows: calls a day per API for N meters at a freshness, the most meters, back-fill times.
+    Capacity(capacity::Cmd),
     /// Run the offline Data Connect sandbox as a server.
     Sandbox(sandbox::Cmd),
     /// Serve the consent journey (French pages), meter pages, a JSON API and metrics, and sync new consents.
@@ -76,6 +79,7 @@ impl Command {
             Command::Config(c) => c.run().await,
             Command::Doctor(c) => c.run().await,
             Command::Costs(c) => c.run().await,
+            Command::Capacity(c) => c.run().await,
             Command::Sandbox(c) => c.run().await,
             Command::Serve(c) => c.run().await,
             #[cfg(feature = "postgres")]

@@ -26,6 +26,7 @@
 //! and each window's readings and coverage are committed together, so a
 //! rerun after `kill -9` plans exactly what the killed run had not finished.
 
+pub mod capacity;
 pub mod inline;
 pub mod plan;
 pub mod schedule;

@@ -287,7 +287,10 @@ impl Error {
     /// True when the customer must consent again before any more data can
     /// be read for this meter.
     pub fn needs_consent(&self) -> bool {
-        matches!(self.inner.kind, ErrorKind::ConsentRequired | ErrorKind::NoToken | ErrorKind::ConsentDenied)
+        matches!(
+            self.inner.kind,
+            ErrorKind::ConsentRequired | ErrorKind::NoToken | ErrorKind::ConsentDenied | ErrorKind::UnconfirmedUsagePoint
+        )
     }
 
     /// True for the errors that mean "this part of the range cannot be

@@ -196,3 +196,22 @@ fn a_curve_not_collected_is_said_by_sync_status_and_doctor() {
         .unwrap_or_else(|| panic!("{text}"));
     assert!(line.starts_with("FAIL") && line.contains("CCDC") && line.contains("hourly collection"), "{line}");
 }
+
+/// `capacity`: the figures, from the planner.
+#[test]
+fn capacity_prints_the_quota_s_limits_per_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = crate::run_ok(crate::bare::bare(dir.path()).args([
+        "capacity", "--meters", "100000", "--series", "consumption-curve", "--freshness", "7d", "--new-per-day", "50", "--history", "2y",
+    ]));
+    let mesure = out.lines().find(|l| l.starts_with("mesure_synchrone_auto:")).unwrap_or_else(|| panic!("{out}"));
+    // 100,000 weekly curves (14,286 calls a day) and 50 × 105 back-fill
+    // calls, of 24,000: (24,000 − 5,250) × 7 meters at most.
+    assert!(mesure.contains("19536 calls a day of 24000"), "{mesure}");
+    assert!(mesure.contains("105 per new meter") && mesure.contains("131250 meters at most"), "{mesure}");
+    assert!(mesure.contains("back-fill done in 13.0 h"), "{mesure}");
+    let daily = crate::run_ok(crate::bare::bare(dir.path()).args(["capacity", "--meters", "30000", "--series", "consumption-curve"]));
+    assert!(daily.contains("24000 meters at most") && daily.contains("(125%)"), "{daily}");
+    let bad = crate::bare::bare(dir.path()).args(["capacity", "--meters", "1", "--freshness", "soon"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}
