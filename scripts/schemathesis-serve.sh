@@ -23,9 +23,10 @@ trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
   || { echo "dataconnect demo failed: $(cat "$work/demo.out")" >&2; exit 1; }
 
 key="schemathesis-key-$(date +%s%N)"
+: >"$work/config.toml"
 DATACONNECT_API_KEYS="$key" DATACONNECT_DB="$work/demo.db" DATACONNECT_TODAY=2021-01-15 \
   DATACONNECT_BASE_URL=http://127.0.0.1:9 DATACONNECT_CLIENT_ID=schemathesis DATACONNECT_CLIENT_SECRET=unused \
-  DATACONNECT_CONFIG="$work/none.toml" \
+  DATACONNECT_CONFIG="$work/config.toml" \
   "$bin" serve --listen 127.0.0.1:0 --organisation "Schemathesis" --purpose "Tester l'API." --workers 0 \
   >"$work/out" 2>"$work/err" &
 pid=$!

@@ -19,6 +19,7 @@ pub mod fetch;
 #[cfg(feature = "postgres")]
 pub mod migrate;
 pub mod plot;
+pub mod publish;
 pub mod sandbox;
 pub mod serve;
 pub mod status;
@@ -40,8 +41,10 @@ pub enum Command {
     Sync(sync::Cmd),
     /// Fetch one series straight from the API to standard output (no store).
     Fetch(fetch::Cmd),
-    /// Write stored readings as CSV, JSON or JSON lines.
+    /// Write stored readings as CSV, JSON, JSON lines or InfluxDB line protocol.
     Export(export::Cmd),
+    /// Send stored readings to InfluxDB/VictoriaMetrics, or to Home Assistant (MQTT discovery, long-term statistics).
+    Publish(publish::Cmd),
     /// Draw one stored series as an SVG or PNG chart, or in the terminal.
     Plot(plot::Cmd),
     /// Show consents and their expiry, what is stored and missing per series, the last sync and the quota used.
@@ -75,6 +78,7 @@ impl Command {
             Command::Fetch(c) => c.run().await,
             Command::Export(c) => c.run().await,
             Command::Plot(c) => c.run().await,
+            Command::Publish(c) => c.run().await,
             Command::Status(c) => c.run().await,
             Command::Config(c) => c.run().await,
             Command::Doctor(c) => c.run().await,

@@ -37,6 +37,13 @@ pub const PENDING_TTL: jiff::SignedDuration = jiff::SignedDuration::from_mins(30
 /// Takes the pending request of `state` (looked up by key, and removed:
 /// one use only). A state never handed out, already used or older than
 /// [`PENDING_TTL`] is refused with a [`Class::Consent`] error.
+///
+/// An index lookup is not constant-time, unlike the scan of every pending
+/// state it replaces (which cost a public server a read of the whole table
+/// per redirect). That is safe here: a state is 192 random bits that live
+/// 30 minutes and serve once, so the timing of a lookup could at most hint
+/// at prefixes of states the caller does not hold, far too slowly to
+/// matter under the per-address caps.
 pub fn take_pending(store: &dyn Store, state: &str, now: Timestamp) -> Result<PendingConsent, CliError> {
     let Some(pending) = store.take_pending_consent(state)? else {
         return Err(CliError::new(

@@ -15,6 +15,7 @@ mod error;
 mod html;
 mod output;
 mod progress;
+mod publish;
 mod settings;
 mod source;
 mod store;

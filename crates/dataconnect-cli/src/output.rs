@@ -30,6 +30,9 @@ pub enum Format {
     Json,
     /// One JSON object per line.
     Jsonl,
+    /// InfluxDB line protocol, timestamps in seconds (write with `precision=s`);
+    /// readings without a value are left out.
+    Influx,
 }
 
 /// The time zone instants are printed in.
@@ -116,13 +119,21 @@ impl<W: Write> ReadingWriter<W> {
                 )?;
             }
             Format::Json => w.out.write_all(b"[")?,
-            Format::Csv | Format::Jsonl => {}
+            Format::Csv | Format::Jsonl | Format::Influx => {}
         }
         Ok(w)
     }
 
     /// Writes one reading.
     pub fn write(&mut self, prm: &UsagePointId, series: Series, r: &Reading) -> std::io::Result<()> {
+        if self.format == Format::Influx {
+            // Its own encoding, shared with `publish influx`; the time zone
+            // does not apply (stamps are epoch seconds).
+            if crate::publish::line::write_point(&mut self.out, prm, series, r)? {
+                self.rows += 1;
+            }
+            return Ok(());
+        }
         let row = Row {
             usage_point_id: prm.as_str(),
             series: series.as_str(),
@@ -177,6 +188,7 @@ impl<W: Write> ReadingWriter<W> {
                     row.peak_at.unwrap_or_default()
                 )?;
             }
+            Format::Influx => {}
         }
         self.rows += 1;
         Ok(())

@@ -14,24 +14,19 @@ use crate::settings::parse_date;
 /// `postgresql://` URL opens PostgreSQL, anything else is an SQLite file.
 pub type AnyStore = Box<dyn Store>;
 
-/// The PostgreSQL URL that `--db` holds, if it holds one.
+/// The PostgreSQL URL that `--db` holds, if it holds one (the store's rule:
+/// `postgres://` or `postgresql://`, in any case).
 pub fn postgres_url(db: &Path) -> Option<&str> {
-    db.to_str().filter(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"))
+    db.to_str().filter(|s| dataconnect_store::is_postgres_url(s))
 }
 
 /// `--db` as shown to the user: a PostgreSQL URL loses its password, which
-/// must never reach the terminal or a log (a URL that does not parse is not
-/// echoed at all).
+/// must never reach the terminal or a log (the store's redactor, so that
+/// every message shows a URL the same way).
 pub fn shown(db: &Path) -> String {
-    let Some(text) = postgres_url(db) else { return db.display().to_string() };
-    match url::Url::parse(text) {
-        Ok(mut u) => {
-            if u.password().is_some() {
-                let _ = u.set_password(Some("xxxxx"));
-            }
-            u.to_string()
-        }
-        Err(_) => "the PostgreSQL URL given in --db".to_owned(),
+    match postgres_url(db) {
+        Some(text) => dataconnect_store::redact_url(text),
+        None => db.display().to_string(),
     }
 }
 

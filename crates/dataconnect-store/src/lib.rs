@@ -36,6 +36,7 @@
 //! async pool) without the trait changing.
 
 mod error;
+mod pg_url;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod queue;
@@ -43,6 +44,7 @@ mod records;
 mod sqlite;
 
 pub use error::{StoreError, StoreErrorKind};
+pub use pg_url::{is_postgres_url, redact_url};
 pub use records::{
     ConsentRecord, IndexWindowWrite, MeterInfo, PendingConsent, ReadingFilter, SeriesState, SeriesSummary,
     StoredIndexReading, StoredReading, SyncRun, SyncRunId, SyncRunOutcome, WindowWrite,

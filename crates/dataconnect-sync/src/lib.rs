@@ -36,6 +36,6 @@ pub use inline::{
     ErrorAction, FetchError, Progress, QuietProgress, SeriesTarget, Source, SyncConfig, SyncReport, WindowFailure,
     run,
 };
-pub use plan::{PlanConfig, SeriesPlan, history_start, minimum_calls, missing, plan_series};
+pub use plan::{PlanConfig, SeriesPlan, minimum_calls, missing, plan_series};
 pub use schedule::{DaemonConfig, ExpiryWarning, Schedule, expiry_warnings, run_daemon};
 pub use queue::{WorkOutcome, WorkerConfig, enqueue, lease_owner, queue_windows, run_workers};

@@ -9,7 +9,7 @@
 //! at most the series' maximum span (7 days for curves, 365 for daily
 //! series), so a full backfill costs exactly `ceil(days / max)` calls.
 
-use dataconnect::{DateRange, Series};
+use dataconnect::{DateRange, Series, history_deadline};
 use jiff::ToSpan;
 use jiff::civil::Date;
 
@@ -37,20 +37,10 @@ pub struct SeriesPlan {
     pub windows: Vec<DateRange>,
 }
 
-/// The first day the API still serves for `series` when today is `today`.
-///
-/// The spec says 24 (or 36) months + 15 days, while the error page says 16
-/// days; the later of the two readings (15) is taken, so that a window never
-/// starts before what the API serves.
-pub fn history_start(series: Series, today: Date) -> Date {
-    let (months, days) = series.history_depth();
-    today.checked_sub(months.months().days(days)).unwrap_or(today)
-}
-
 /// The wanted range of a series: from the latest of the history deadline,
 /// the activation day and `since`, to the earlier of today and `until`.
 pub fn wanted(series: Series, config: &PlanConfig, activation: Option<Date>) -> Option<DateRange> {
-    let mut start = history_start(series, config.today);
+    let mut start = history_deadline(series, config.today);
     for bound in [activation, config.since].into_iter().flatten() {
         start = start.max(bound);
     }
@@ -146,8 +136,9 @@ mod tests {
             assert!(plan.windows.iter().all(|w| w.days() <= series.max_window_days()));
             assert_eq!(plan.windows.iter().map(|w| w.days()).sum::<i32>(), wanted.days());
         }
-        assert_eq!(history_start(Series::ConsumptionCurve, today), date(2024, 11, 13));
-        assert_eq!(history_start(Series::ConsumptionDaily, today), date(2023, 11, 13));
+        // The wanted range starts at the history deadline.
+        assert_eq!(plan_series(Series::ConsumptionCurve, &config(today), None, &[]).wanted.unwrap().start(), date(2024, 11, 13));
+        assert_eq!(plan_series(Series::ConsumptionDaily, &config(today), None, &[]).wanted.unwrap().start(), date(2023, 11, 13));
     }
 
     #[test]

@@ -29,6 +29,11 @@ pub struct Plan {
 
 /// The first day the API still serves for `series`, counted back from
 /// `today`: 24 months + 15 days for curves, 36 months + 15 days otherwise.
+/// The sync engine's planner and `doctor`/`status` all start from it.
+///
+/// Enedis's API description says 24 (or 36) months + 15 days, while its
+/// error message says 16 days; the later of the two readings (15) is taken,
+/// so that a window never starts before what the API serves.
 pub fn history_deadline(series: Series, today: Date) -> Date {
     let (months, days) = series.history_depth();
     today.checked_sub(months.months().days(days)).unwrap_or(today)

@@ -29,6 +29,9 @@ use jiff::{SignedDuration, Timestamp};
 use crate::error::{Class, CliError};
 use crate::source::ClientSource;
 
+#[cfg(feature = "postgres")]
+mod fleet;
+
 #[derive(Args, Debug)]
 pub struct Cmd {
     /// Points written through the store.
@@ -58,13 +61,33 @@ pub struct Cmd {
     /// Fleet benchmark: workers.
     #[arg(long, default_value_t = 16)]
     workers: usize,
+    /// Only these figures: publish-influx, publish-mqtt (one meter's 3 years of curve to a real server).
+    #[arg(long, value_delimiter = ',', value_name = "NAME")]
+    only: Vec<String>,
+    /// publish-influx: the VictoriaMetrics or InfluxDB 1.x to write to (database dataconnect_bench).
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8428")]
+    influx_url: String,
+    /// publish-mqtt: the broker.
+    #[arg(long, value_name = "URL", default_value = "mqtt://127.0.0.1:1883")]
+    mqtt_broker: String,
 }
 
 impl Cmd {
     pub async fn run(self) -> Result<(), CliError> {
+        if !self.only.is_empty() {
+            if let Some(unknown) = self.only.iter().find(|o| !["publish-influx", "publish-mqtt"].contains(&o.as_str())) {
+                return Err(CliError::usage(format!("unknown figure {unknown:?} in --only: expected publish-influx or publish-mqtt")));
+            }
+            let config = crate::publish::bench::BenchConfig {
+                influx_url: &self.influx_url,
+                mqtt_broker: &self.mqtt_broker,
+                baseline_points: self.baseline_points.min(5000) as usize,
+            };
+            return crate::publish::bench::run(&self.only, &config).await;
+        }
         #[cfg(feature = "postgres")]
         if let Some(url) = &self.pg {
-            return fleet(url, &self).await;
+            return fleet::fleet(url, &self).await;
         }
         if !self.no_calls {
             calls().await?;
@@ -198,163 +221,4 @@ fn cpu_seconds() -> Option<f64> {
     let utime: f64 = fields.get(11)?.parse().ok()?;
     let stime: f64 = fields.get(12)?.parse().ok()?;
     Some((utime + stime) / 100.0)
-}
-
-/// The fleet benchmark (see the module docs).
-#[cfg(feature = "postgres")]
-async fn fleet(url: &str, cmd: &Cmd) -> Result<(), CliError> {
-    use std::sync::Arc;
-
-    use dataconnect::{Consent, ConsentDuration, Generation, QuotaConfig};
-    use dataconnect_store::{PgConfig, PgStore};
-    use dataconnect_sync::{WorkerConfig, enqueue, run_workers};
-
-    let today = date(2026, 11, 28);
-    let meters = cmd.meters.clamp(1, 100_000);
-    let days = cmd.days.clamp(1, 745);
-    let quota = cmd.quota.max(1);
-    let workers = cmd.workers.clamp(1, 64);
-    let sandbox = crate::embedded_sandbox::start_sandbox(SandboxConfig {
-        today: Some(today),
-        quota_per_second: quota,
-        quota_per_hour: 0,
-        quota_per_hour_api: 0,
-        fleet: meters,
-        ..SandboxConfig::default()
-    })
-    .await?;
-    let mut settings = crate::embedded_sandbox::sandbox_client_settings(sandbox.base_url.clone(), Generation::Dc2026, Some(today), quota)?;
-    settings.quota_per_hour = 10_000_000;
-    let schema = format!("dc_bench_{}", std::process::id());
-    let config = PgConfig {
-        schema: Some(schema.clone()),
-        max_connections: u32::try_from(workers + 3).unwrap_or(64),
-        ..PgConfig::new(url)
-    };
-    let store = Arc::new(PgStore::open(&config)?);
-    let prms: Vec<UsagePointId> = (1..=meters)
-        .map(|n| UsagePointId::new(&format!("25{n:012}")).map_err(|e| CliError::internal(e.to_string())))
-        .collect::<Result<_, _>>()?;
-    let consent = Consent {
-        usage_points: prms.clone(),
-        generation: Generation::Dc2026,
-        start: date(2026, 1, 1),
-        duration: ConsentDuration::MAX,
-        state: "bench".into(),
-        autorisation_id: None,
-    };
-    store.record_consent(&consent, Timestamp::now())?;
-    let shared: Arc<dyn dataconnect::SharedQuota> =
-        Arc::new(store.shared_quota(QuotaConfig { per_second: quota, per_hour: settings.quota_per_hour })?);
-    let source = ClientSource::new(crate::source::client_with(&settings, std::path::Path::new(url), Some(shared))?);
-    let since = today.checked_sub(jiff::ToSpan::days(days)).map_err(|e| CliError::internal(e.to_string()))?;
-    let plan = PlanConfig { today, revision_days: 0, since: Some(since), until: None };
-    let targets: Vec<SeriesTarget> =
-        prms.iter().map(|p| SeriesTarget { prm: p.clone(), series: Series::ConsumptionCurve, activation: None }).collect();
-    let t = Instant::now();
-    let queued = enqueue(&*store, &targets, &plan)?;
-    let planning = t.elapsed();
-    let t = Instant::now();
-    let outcome = run_workers(Arc::clone(&store), &source, &WorkerConfig::new(workers), &QuietProgress, std::future::pending()).await;
-    let elapsed = t.elapsed().as_secs_f64();
-    let calls = crate::sync_engine::data_calls(source.client());
-    let stats = source.client().stats();
-    let r = &outcome.report;
-    let sync_rate = r.points as f64 / elapsed;
-    let call_rate = calls as f64 / elapsed;
-
-    // The baseline: the store alone, the same number of points in windows
-    // of the same size (7 days of half-hours), no HTTP, one worker thread
-    // per sync worker, into the same database.
-    let per_window = (r.points / r.stored.max(1) as u64).max(1) as usize;
-    let sample_windows = (r.stored / 4).clamp(1, 5_000);
-    let origin = Timestamp::from_second(1_500_000_000).map_err(|e| CliError::internal(e.to_string()))?;
-    let base_prm = UsagePointId::new("99999999999999").map_err(|e| CliError::internal(e.to_string()))?;
-    let t = Instant::now();
-    let written: u64 = {
-        let store = Arc::clone(&store);
-        let chunks = workers.min(sample_windows).max(1);
-        let per_chunk = sample_windows.div_ceil(chunks);
-        tokio::task::spawn_blocking(move || {
-            std::thread::scope(|s| {
-                let handles: Vec<_> = (0..chunks)
-                    .map(|c| {
-                        let store = &store;
-                        let base_prm = &base_prm;
-                        s.spawn(move || -> Result<u64, dataconnect_store::StoreError> {
-                            let mut n = 0;
-                            for w in (c * per_chunk)..((c + 1) * per_chunk).min(sample_windows) {
-                                let from = origin + SignedDuration::from_mins(30 * (w * per_window) as i64);
-                                let readings = points(from, per_window);
-                                let window = DateRange::day(date(2024, 1, 1));
-                                n += store.upsert_window(&WindowWrite { prm: base_prm, series: Series::ConsumptionCurve, window, readings: &readings })?;
-                            }
-                            Ok(n)
-                        })
-                    })
-                    .collect();
-                handles.into_iter().map(|h| h.join().unwrap_or(Ok(0))).sum::<Result<u64, _>>()
-            })
-        })
-        .await
-        .map_err(|e| CliError::internal(e.to_string()))??
-    };
-    let base_rate = written as f64 / t.elapsed().as_secs_f64();
-    println!(
-        "fleet: {meters} meters x {days} days of load curve into PostgreSQL{}: {queued} windows queued in {:.1} s; \
-{} stored, {} points in {elapsed:.1} s with {workers} workers: {sync_rate:.0} points/s; \
-{calls} data calls, {call_rate:.1} calls/s = {:.1}% of the quota of {quota}/s, {} throttled (429), {} retries, {} late quota slots given up",
-        if store.timescale() { " (TimescaleDB)" } else { "" },
-        planning.as_secs_f64(),
-        r.stored,
-        r.points,
-        100.0 * call_rate / f64::from(quota),
-        stats.throttled_429,
-        stats.retries,
-        stats.late_slots,
-    );
-    println!(
-        "fleet baseline: the store alone (upsert_window, {workers} threads, {sample_windows} windows of {per_window} points, no HTTP): {base_rate:.0} points/s; \
-the sync reaches {:.0}% of it, and its ceiling at the quota is {:.0} points/s",
-        100.0 * sync_rate / base_rate,
-        f64::from(quota) * per_window as f64,
-    );
-    // What one refresh of `serve`'s /metrics snapshot costs on this store:
-    // the readings per series (a scan), and the newest coverage of every
-    // meter and series in one query, against one query per meter and
-    // series (what `serve` did before) as the baseline.
-    {
-        let t = Instant::now();
-        let total: u64 = store.summary(&dataconnect_store::ReadingFilter::default())?.iter().map(|s| s.points).sum();
-        let summary = t.elapsed();
-        let t = Instant::now();
-        let mut coverages = 0usize;
-        for c in store.consents()? {
-            for s in Series::ALL {
-                coverages += store.coverage(&c.usage_point_id, s)?.len();
-            }
-        }
-        let per_meter = t.elapsed();
-        let t = Instant::now();
-        let ends = store.coverage_ends()?.len();
-        let one_query = t.elapsed();
-        println!(
-            "fleet /metrics snapshot: readings per series {:.2} s ({total} readings); newest coverage of {} meter-series: \
-one query (coverage_ends, {ends} rows) {:.3} s vs one query per meter and series (baseline, {coverages} ranges) {:.3} s: {:.0}x",
-            summary.as_secs_f64(),
-            meters as usize * Series::ALL.len(),
-            one_query.as_secs_f64(),
-            per_meter.as_secs_f64(),
-            per_meter.as_secs_f64() / one_query.as_secs_f64().max(1e-9),
-        );
-    }
-    let complete = r.is_complete();
-    drop(source);
-    if let Ok(store) = Arc::try_unwrap(store) {
-        let _ = store.drop_schema();
-    }
-    if !complete {
-        return Err(CliError::new(Class::Internal, format!("the fleet sync did not complete: {:?}", outcome.report)));
-    }
-    Ok(())
 }

@@ -73,7 +73,7 @@ impl Cmd {
             series: series.iter().map(|s| (*s, Freshness { days: freshness(*s) })).collect(),
             history_days: self.history.as_deref().map(|h| days(h, "--history")).transpose()?,
             quota_per_hour: self.quota_per_hour.max(1),
-            today: dataconnect::domain::today_paris(),
+            today: dataconnect::domain::today_paris(jiff::Timestamp::now()),
         })
     }
 

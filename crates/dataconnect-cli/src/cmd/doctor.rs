@@ -138,11 +138,7 @@ impl Cmd {
             }
             Err(check) => {
                 report.add(*check);
-                for name in
-                    ["connection", "credentials", "consent", "direction", "load curve", "activation", "publication"]
-                {
-                    report.add(Check::skip(name, "no usable client settings"));
-                }
+                skip_after(&mut report, None, "no usable client settings");
             }
         }
         quota(&mut report, store.as_deref(), &settings, now);
@@ -348,13 +344,68 @@ fn is_moved(e: &dataconnect::Error) -> bool {
     e.code().is_some_and(|c| c.to_ascii_uppercase().replace('_', "-") == "ADAM-DC-0007")
 }
 
+/// The API checks, in the order they run; when one fails in a way that
+/// leaves nothing to check after it, [`skip_after`] reports the rest as
+/// skipped.
+const API_CHECKS: [&str; 7] = ["connection", "credentials", "consent", "direction", "load curve", "activation", "publication"];
+
+/// Adds a "skip" line, saying `why`, for every API check after `last`
+/// (every one of them when `last` is `None`).
+fn skip_after(report: &mut Report, last: Option<&str>, why: &str) {
+    let from = last.and_then(|l| API_CHECKS.iter().position(|c| *c == l)).map_or(0, |i| i + 1);
+    for &name in &API_CHECKS[from..] {
+        report.add(Check::skip(name, why));
+    }
+}
+
+/// The daily energy of one week per direction, as the API answered it.
+struct Week {
+    range: DateRange,
+    cons: Answer,
+    prod: Answer,
+}
+
+impl Week {
+    /// The daily answer of the direction the meter measures first.
+    fn daily_of(&self, measured: &[Direction]) -> &Answer {
+        match measured.first() {
+            Some(Direction::Production) => &self.prod,
+            _ => &self.cons,
+        }
+    }
+}
+
 impl Probe<'_> {
+    /// Runs the checks one after the other. Each returns `None` when it
+    /// ended the diagnosis (and reported the checks left as skipped).
     async fn run(&self, report: &mut Report, store: Option<&dyn Store>, paris_now: jiff::ZonedDateTime) {
+        let _ = self.checks(report, store, paris_now).await;
+    }
+
+    async fn checks(&self, report: &mut Report, store: Option<&dyn Store>, paris_now: jiff::ZonedDateTime) -> Option<()> {
+        let contract = self.check_contract(report).await?;
+        let week = self.daily_week(report).await?;
+        self.check_consent(report, &week)?;
+        self.check_daily(report, &week)?;
+        let measured = self.check_direction(report, &week);
+        self.check_curves(report, &week, &measured).await?;
+        // 5b. Generation 3 says it outright: the consent's CCDC service.
+        if measured.contains(&Direction::Consumption)
+            && let Some(check) = collection_check(self.client, store, self.prm).await
+        {
+            report.add(check);
+        }
+        self.check_activation(report, store, contract.as_ref(), &measured).await?;
+        self.check_publication(report, &week, &measured, paris_now);
+        Some(())
+    }
+
+    /// 1. The contract: the cheapest call, and it needs a token, so it
+    /// tells whether the base URL answers and the credentials are accepted.
+    /// `Some(None)` when the checks go on without a contract.
+    async fn check_contract(&self, report: &mut Report) -> Option<Option<Contract>> {
         let base = self.client.config().base_url.as_str().to_owned();
-        // 1. The contract: the cheapest call, and it needs a token, so it
-        // tells whether the base URL answers and the credentials are accepted.
-        let contract = self.client.contract(self.prm).send().await;
-        let contract: Option<Contract> = match contract {
+        match self.client.contract(self.prm).send().await {
             Err(e) if matches!(e.kind(), ErrorKind::Transport | ErrorKind::Timeout) => {
                 report.add(Check::fail(
                     "connection",
@@ -362,10 +413,8 @@ impl Probe<'_> {
                     format!("{base} cannot be reached ({e})"),
                     "check --base-url / DATACONNECT_BASE_URL, the network and any proxy; for the offline sandbox, start `dataconnect sandbox` first",
                 ));
-                for name in ["credentials", "consent", "direction", "load curve", "activation", "publication"] {
-                    report.add(Check::skip(name, "the API cannot be reached"));
-                }
-                return;
+                skip_after(report, Some("connection"), "the API cannot be reached");
+                None
             }
             Err(e) if matches!(e.kind(), ErrorKind::Authentication | ErrorKind::Unauthorized) => {
                 report.add(Check::ok("connection", format!("{base} answers")));
@@ -375,19 +424,17 @@ impl Probe<'_> {
                     format!("the API refused the application's credentials ({})", code_of(&e)),
                     "check the client id and secret (DATACONNECT_CLIENT_ID, DATACONNECT_CLIENT_SECRET or --client-secret-file) against Enedis DataHub, and that they belong to this base URL (sandbox and production credentials differ)",
                 ));
-                for name in ["consent", "direction", "load curve", "activation", "publication"] {
-                    report.add(Check::skip(name, "the credentials were refused"));
-                }
-                return;
+                skip_after(report, Some("credentials"), "the credentials were refused");
+                None
             }
             Err(e) if *e.kind() == ErrorKind::Config => {
                 report.add(Check::fail("settings", Class::Config, e.to_string(), "fix the setting it names"));
-                return;
+                None
             }
             Ok(c) => {
                 report.add(Check::ok("connection", format!("{base} answers")));
                 report.add(Check::ok("credentials", "the application's token was granted"));
-                Some(c)
+                Some(Some(c))
             }
             // Something answers, but not in any of Data Connect's three
             // error shapes: most likely a wrong base URL (a web page, a
@@ -399,10 +446,8 @@ impl Probe<'_> {
                     format!("{base} answers, but not like Data Connect ({e})"),
                     "check --base-url / DATACONNECT_BASE_URL: it is the API gateway (for Enedis, https://gw.ext.prod.api.enedis.fr), not a web page",
                 ));
-                for name in ["credentials", "consent", "direction", "load curve", "activation", "publication"] {
-                    report.add(Check::skip(name, "the base URL does not answer like Data Connect"));
-                }
-                return;
+                skip_after(report, Some("connection"), "the base URL does not answer like Data Connect");
+                None
             }
             Err(e) if *e.kind() == ErrorKind::NoToken => {
                 report.add(Check::ok("connection", format!("{base} answers")));
@@ -412,7 +457,7 @@ impl Probe<'_> {
                     "credentials",
                     "generation 1 tokens are per customer, and none is stored for this meter",
                 ));
-                None
+                Some(None)
             }
             Err(e) => {
                 report.add(Check::ok("connection", format!("{base} answers")));
@@ -423,26 +468,31 @@ impl Probe<'_> {
                     "credentials",
                     format!("the application's token was granted (the contract itself was refused: {})", code_of(&e)),
                 ));
-                None
+                Some(None)
             }
-        };
+        }
+    }
 
-        // 2. One week of daily energy per direction, ending at the last
-        // published day: one call each.
+    /// 2. One week of daily energy per direction, ending at the last
+    /// published day: one call each.
+    async fn daily_week(&self, report: &mut Report) -> Option<Week> {
         let end = if self.published_today { self.today } else { self.today.yesterday().unwrap_or(self.today) };
         let week = end.checked_sub(7.days()).ok().and_then(|s| DateRange::new(s, end).ok());
-        let Some(week) = week else {
+        let Some(range) = week else {
             report.add(Check::skip("consent", "no valid date range before today"));
-            return;
+            return None;
         };
-        let cons = self.client.window(self.prm, Series::ConsumptionDaily, week).send().await;
-        let prod = self.client.window(self.prm, Series::ProductionDaily, week).send().await;
+        let cons = self.client.window(self.prm, Series::ConsumptionDaily, range).send().await;
+        let prod = self.client.window(self.prm, Series::ProductionDaily, range).send().await;
         if self.rate_limited(report, &[&cons, &prod]).is_some() {
-            return;
+            return None;
         }
+        Some(Week { range, cons, prod })
+    }
 
-        // 3. Consent, from the data calls.
-        let refusal = [&cons, &prod].into_iter().find_map(|a| a.as_ref().err().filter(|e| e.needs_consent()));
+    /// 3. Consent, from the data calls.
+    fn check_consent(&self, report: &mut Report, week: &Week) -> Option<()> {
+        let refusal = [&week.cons, &week.prod].into_iter().find_map(|a| a.as_ref().err().filter(|e| e.needs_consent()));
         match refusal {
             Some(e) if is_moved(e) => {
                 report.add(Check::fail(
@@ -451,10 +501,8 @@ impl Probe<'_> {
                     format!("ADAM-DC-0007: the customer is no longer the holder of {} (they moved out, or the contract changed hands)", self.prm),
                     "the consent died with the contract: ask the new holder (or the customer at their new meter) to consent; stop syncing this meter meanwhile",
                 ));
-                for name in ["direction", "load curve", "activation", "publication"] {
-                    report.add(Check::skip(name, "no valid consent"));
-                }
-                return;
+                skip_after(report, Some("consent"), "no valid consent");
+                None
             }
             Some(e) => {
                 report.add(Check::fail(
@@ -467,33 +515,39 @@ impl Probe<'_> {
                     ),
                     CONSENT_FIX,
                 ));
-                for name in ["direction", "load curve", "activation", "publication"] {
-                    report.add(Check::skip(name, "no valid consent"));
-                }
-                return;
+                skip_after(report, Some("consent"), "no valid consent");
+                None
             }
-            None => report.add(Check::ok("consent", format!("the API serves {}'s data", self.prm))),
-        }
-
-        // Any other refusal (a server failure, a subscription missing in
-        // DataHub, a malformed answer) leaves nothing to diagnose from.
-        if let Some(e) = [&cons, &prod].into_iter().find(|a| !is_expected(a)).and_then(|a| a.as_ref().err()) {
-            let class = crate::error::from_client(e).class();
-            report.add(Check::fail(
-                "daily data",
-                class,
-                format!("asking for a week of daily energy failed: {e}"),
-                e.advice().to_owned(),
-            ));
-            for name in ["direction", "load curve", "activation", "publication"] {
-                report.add(Check::skip(name, "the daily energy could not be read"));
+            None => {
+                report.add(Check::ok("consent", format!("the API serves {}'s data", self.prm)));
+                Some(())
             }
-            return;
         }
+    }
 
-        // 4. Direction.
+    /// Any other refusal of the daily calls (a server failure, a
+    /// subscription missing in DataHub, a malformed answer) leaves nothing
+    /// to diagnose from.
+    fn check_daily(&self, report: &mut Report, week: &Week) -> Option<()> {
+        let Some(e) = [&week.cons, &week.prod].into_iter().find(|a| !is_expected(a)).and_then(|a| a.as_ref().err())
+        else {
+            return Some(());
+        };
+        let class = crate::error::from_client(e).class();
+        report.add(Check::fail(
+            "daily data",
+            class,
+            format!("asking for a week of daily energy failed: {e}"),
+            e.advice().to_owned(),
+        ));
+        skip_after(report, Some("consent"), "the daily energy could not be read");
+        None
+    }
+
+    /// 4. Direction: which of the two directions the meter measures.
+    fn check_direction(&self, report: &mut Report, week: &Week) -> Vec<Direction> {
         let wrong = |a: &Answer| a.as_ref().err().is_some_and(|e| *e.kind() == ErrorKind::WrongDirection);
-        let measured: Vec<Direction> = match (wrong(&cons), wrong(&prod)) {
+        match (wrong(&week.cons), wrong(&week.prod)) {
             (false, true) => {
                 report.add(Check::ok(
                     "direction",
@@ -522,60 +576,66 @@ impl Probe<'_> {
                 ));
                 vec![]
             }
-        };
+        }
+    }
 
-        // 5. The load curve of each measured direction, on the latest day
-        // of the week whose daily energy exists.
-        for direction in &measured {
+    /// 5. The load curve of each measured direction, on the latest day
+    /// of the week whose daily energy exists.
+    async fn check_curves(&self, report: &mut Report, week: &Week, measured: &[Direction]) -> Option<()> {
+        for direction in measured {
             let (daily, curve) = match direction {
-                Direction::Consumption => (&cons, Series::ConsumptionCurve),
-                Direction::Production => (&prod, Series::ProductionCurve),
+                Direction::Consumption => (&week.cons, Series::ConsumptionCurve),
+                Direction::Production => (&week.prod, Series::ProductionCurve),
             };
             let day_with_data = daily.as_ref().ok().and_then(|r| last_day_with_value(r));
-            let day = day_with_data.unwrap_or_else(|| week.end().yesterday().unwrap_or(week.end()));
+            let day = day_with_data.unwrap_or_else(|| week.range.end().yesterday().unwrap_or(week.range.end()));
             let answer = self.client.window(self.prm, curve, DateRange::day(day)).send().await;
             if self.rate_limited(report, &[&answer]).is_some() {
-                return;
+                return None;
             }
             report.add(curve_check(curve, day, day_with_data.is_some(), &answer));
         }
+        Some(())
+    }
 
-        // 5b. Generation 3 says it outright: the consent's CCDC service.
-        if measured.contains(&Direction::Consumption)
-            && let Some(check) = collection_check(self.client, store, self.prm).await
-        {
-            report.add(check);
-        }
-
-        // 6. Activation: one day at the oldest date the API keeps.
-        let activation = contract.as_ref().and_then(|c| match measured.first() {
+    /// 6. Activation: one day at the oldest date the API keeps.
+    async fn check_activation(
+        &self,
+        report: &mut Report,
+        store: Option<&dyn Store>,
+        contract: Option<&Contract>,
+        measured: &[Direction],
+    ) -> Option<()> {
+        let activation = contract.and_then(|c| match measured.first() {
             Some(Direction::Production) => c.production_activation_date.or(c.activation_date),
             _ => c.activation_date,
         });
-        if let Some(direction) = measured.first() {
-            let series = match direction {
-                Direction::Consumption => Series::ConsumptionDaily,
-                Direction::Production => Series::ProductionDaily,
-            };
-            let oldest = history_deadline(series, self.today).tomorrow().unwrap_or(self.today);
-            let answer = self.client.window(self.prm, series, DateRange::day(oldest)).send().await;
-            if self.rate_limited(report, &[&answer]).is_some() {
-                return;
-            }
-            let stored = store.and_then(|s| s.meter_info(self.prm).ok().flatten()).and_then(|m| m.activation);
-            report.add(activation_check(oldest, activation.or(stored), &answer));
-        } else {
+        let Some(direction) = measured.first() else {
             report.add(Check::skip("activation", "no direction answers"));
-        }
-
-        // 7. Publication: day D appears on D+1 from 08:00 Paris.
-        let yesterday = self.today.yesterday().unwrap_or(self.today);
-        let daily = match measured.first() {
-            Some(Direction::Production) => &prod,
-            _ => &cons,
+            return Some(());
         };
-        let has_yesterday =
-            daily.as_ref().ok().is_some_and(|r| r.iter().any(|x| x.value.is_some() && day_of(x.start) == yesterday));
+        let series = match direction {
+            Direction::Consumption => Series::ConsumptionDaily,
+            Direction::Production => Series::ProductionDaily,
+        };
+        let oldest = history_deadline(series, self.today).tomorrow().unwrap_or(self.today);
+        let answer = self.client.window(self.prm, series, DateRange::day(oldest)).send().await;
+        if self.rate_limited(report, &[&answer]).is_some() {
+            return None;
+        }
+        let stored = store.and_then(|s| s.meter_info(self.prm).ok().flatten()).and_then(|m| m.activation);
+        report.add(activation_check(oldest, activation.or(stored), &answer));
+        Some(())
+    }
+
+    /// 7. Publication: day D appears on D+1 from 08:00 Paris.
+    fn check_publication(&self, report: &mut Report, week: &Week, measured: &[Direction], paris_now: jiff::ZonedDateTime) {
+        let yesterday = self.today.yesterday().unwrap_or(self.today);
+        let has_yesterday = week
+            .daily_of(measured)
+            .as_ref()
+            .ok()
+            .is_some_and(|r| r.iter().any(|x| x.value.is_some() && day_of(x.start) == yesterday));
         let check = if !self.published_today {
             Check::warn(
                 "publication",

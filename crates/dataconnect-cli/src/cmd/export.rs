@@ -18,7 +18,7 @@ use crate::settings::{GlobalArgs, Settings};
 pub struct Cmd {
     #[command(flatten)]
     global: GlobalArgs,
-    /// csv, json, jsonl or table.
+    /// csv, json, jsonl, table, or influx (line protocol, seconds: write with precision=s).
     #[arg(long, value_enum, default_value = "csv")]
     format: Format,
     /// Only these meters (repeat or separate with commas).

@@ -44,7 +44,7 @@ impl std::fmt::Debug for Cmd {
 
 impl Cmd {
     pub async fn run(self) -> Result<(), CliError> {
-        if !PgConfig::is_postgres_url(&self.to) {
+        if !dataconnect_store::is_postgres_url(&self.to) {
             return Err(CliError::usage(
                 "--to must be a PostgreSQL URL (postgres://USER@HOST:PORT/DATABASE); to copy a file, copy the file",
             ));

@@ -115,9 +115,18 @@ pub struct Cmd {
     /// The most consent requests one client address (an IPv6 /64) may open per 30 minutes.
     #[arg(long, default_value_t = 20, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     max_pending_per_address: u32,
+    /// The address of a reverse proxy in front of serve (repeat for several): for its requests the visitor's address, which the per-address limits count, is read from X-Forwarded-For.
+    #[arg(long, value_name = "IP")]
+    trusted_proxy: Vec<std::net::IpAddr>,
     /// Seconds a connection may take to send a request head (idle keep-alive connections and silent sockets are closed after it).
     #[arg(long, default_value_t = 10, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=300))]
     head_timeout: u64,
+    // Publication beside the server (--mqtt, --influx), every --publish-seconds.
+    #[command(flatten)]
+    publish: crate::cmd::publish::FollowArgs,
+    /// How often what the store holds is published to --mqtt and --influx, in seconds.
+    #[arg(long, hide = true, default_value_t = 60, value_name = "SECONDS")]
+    publish_seconds: u64,
 }
 
 /// The path the redirect comes back to when no redirect URI is configured.
@@ -288,6 +297,10 @@ pub struct Inner {
     wrong_keys: throttle::Throttle,
     /// The most pending consent requests at once.
     pub max_pending: u64,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (see `throttle`).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Readings answers written at once (see `api::readings`).
+    pub readers: Arc<tokio::sync::Semaphore>,
     /// When expired pending requests were last pruned.
     last_prune: Mutex<Option<Instant>>,
 }
@@ -344,7 +357,7 @@ async fn guard(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    let peer = request.extensions().get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let peer = throttle::client_address(request.extensions(), request.headers(), &state.trusted_proxies);
     let keyed = request.headers().contains_key(header::AUTHORIZATION);
     if keyed && let Some(ip) = peer {
         let now = Instant::now();
@@ -407,6 +420,7 @@ impl Cmd {
             CliError::usage(format!("--listen {:?} is not an address: write it like 127.0.0.1:8000", self.listen))
         })?;
         let settings = Settings::resolve(&self.global)?;
+        let (mqtt, influx) = self.publish.resolve(true, &settings.db, settings.revision_days)?;
         let mut client_settings = settings.client()?;
         let listener = tokio::net::TcpListener::bind(addr)
             .await
@@ -458,6 +472,10 @@ impl Cmd {
             metrics: ops::MetricsCache::new(std::time::Duration::from_secs(self.metrics_cache_seconds)),
             accord: throttle::Throttle::new(self.max_pending_per_address as usize, pages::PENDING_WINDOW),
             max_pending: self.max_pending,
+            trusted_proxies: self.trusted_proxy.clone(),
+            readers: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(2, 8),
+            )),
             wrong_keys: throttle::Throttle::new(WRONG_KEYS_PER_MINUTE, Duration::from_secs(60)),
             last_prune: Mutex::new(None),
         });
@@ -470,21 +488,35 @@ impl Cmd {
                 "note: no API key configured (--api-key-file or DATACONNECT_API_KEYS): the API, /metrics and the consents page stay closed"
             );
         }
-        let (limits, lowered) = listen::Limits::new(self.max_connections as usize, Duration::from_secs(self.head_timeout));
-        if lowered {
-            eprintln!(
-                "note: at most {} connections at once (--max-connections {} is more than the open-file limit allows; raise it with `ulimit -n`)",
-                limits.max_connections, self.max_connections
-            );
-        }
+        let limits = connection_limits(self.max_connections, self.head_timeout);
         let series = state.journey.series.clone();
+        let store = Arc::clone(&state.store);
         let served = listen::serve(listener, app(state), limits, crate::sync_engine::shutdown_signal());
-        let served = match daemon {
-            Some(source) => run_with_daemon(served, source, &settings, workers, series).await,
-            None => served.await,
+        let served = async {
+            match daemon {
+                Some(source) => run_with_daemon(served, source, &settings, workers, series).await,
+                None => served.await,
+            }
         };
+        let followers = crate::publish::follow::Followers::start(mqtt, influx)?;
+        let every = Duration::from_secs(self.publish_seconds.max(1));
+        let say = |l: &str| println!("{l}");
+        let served = crate::publish::follow::alongside(served, Some(followers), &**store, every, &say).await;
         served.map_err(|e| CliError::new(Class::Network, format!("the server stopped: {e}")))
     }
+}
+
+/// The connection limits of `--max-connections` and `--head-timeout`,
+/// lowered (with a note) to what the open-file limit allows.
+fn connection_limits(max_connections: u32, head_timeout: u64) -> listen::Limits {
+    let (limits, lowered) = listen::Limits::new(max_connections as usize, Duration::from_secs(head_timeout));
+    if lowered {
+        eprintln!(
+            "note: at most {} connections at once (--max-connections {max_connections} is more than the open-file limit allows; raise it with `ulimit -n`)",
+            limits.max_connections
+        );
+    }
+    limits
 }
 
 fn required(value: Option<String>, how: &str, what: &str) -> Result<String, CliError> {

@@ -21,22 +21,29 @@
 //! read contracts: several processes would each ask for them (that belongs
 //! in the shared queue); `costs` reads a missing one when it needs it.
 
+#[cfg(feature = "postgres")]
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
 use dataconnect::{Direction, Series, UsagePointId};
-use dataconnect_store::{QueueFilter, Store, SyncRunOutcome};
-use dataconnect_sync::{DaemonConfig, PlanConfig, Schedule, SeriesTarget, SyncConfig, SyncReport, WorkOutcome, WorkerConfig};
+use dataconnect_store::Store;
+#[cfg(feature = "postgres")]
+use dataconnect_store::{QueueFilter, SyncRunOutcome};
+use dataconnect_sync::{PlanConfig, Schedule, SeriesTarget, SyncConfig, SyncReport};
+#[cfg(feature = "postgres")]
+use dataconnect_sync::{DaemonConfig, WorkOutcome, WorkerConfig};
+#[cfg(feature = "postgres")]
 use jiff::Timestamp;
+use jiff::civil::Date;
 
 use crate::error::{Class, CliError};
 use crate::progress::Reporter;
-use crate::settings::{GlobalArgs, Settings};
+use crate::settings::{ClientSettings, GlobalArgs, Settings};
 use crate::source::ClientSource;
 #[cfg(feature = "postgres")]
-use crate::sync_engine::{PgSync, daemon_config, open_pg_sync, shutdown_signal};
-use crate::sync_engine::{consented_meters, data_calls, fetch_missing_contracts, run_sync, seed_of, status, sync_lock};
+use crate::sync_engine::{PgSync, daemon_config, data_calls, open_pg_sync, shutdown_signal};
+use crate::sync_engine::{consented_meters, fetch_missing_contracts, run_sync, seed_of, status, sync_lock};
 
 #[derive(Args, Debug)]
 pub struct Cmd {
@@ -83,11 +90,47 @@ pub struct Cmd {
     /// a crashed process's windows are taken over after this.
     #[arg(long, hide = true, default_value_t = 60, value_name = "SECONDS")]
     lease_seconds: u64,
+    // Publication after each round of the daemon (--mqtt, --influx).
+    #[command(flatten)]
+    publish: crate::cmd::publish::FollowArgs,
+}
+
+/// What to sync, from the flags: the named meters and series (empty: all),
+/// the date bounds, and today.
+struct Scope {
+    only_prms: Vec<UsagePointId>,
+    only_series: Vec<Series>,
+    since: Option<Date>,
+    until: Option<Date>,
+    today: Date,
+}
+
+impl Scope {
+    /// The series to sync: the named ones, or all five.
+    fn series(&self) -> Vec<Series> {
+        if self.only_series.is_empty() { Series::ALL.to_vec() } else { self.only_series.clone() }
+    }
 }
 
 impl Cmd {
     pub async fn run(self) -> Result<(), CliError> {
         let settings = Settings::resolve(&self.global)?;
+        let scope = self.scope(&settings)?;
+        let publish = self.publish.resolve(self.daemon, &settings.db, self.revision_days(&settings))?;
+        let client_settings = settings.client()?;
+        if self.daemon && crate::store::postgres_url(&settings.db).is_none() {
+            return self.run_sqlite_daemon(&settings, &client_settings, &scope, publish).await;
+        }
+        #[cfg(feature = "postgres")]
+        if let Some(url) = crate::store::postgres_url(&settings.db) {
+            let url = url.to_owned();
+            return self.run_postgres(&url, &settings, &client_settings, &scope).await;
+        }
+        self.run_sqlite(&settings, &client_settings, &scope).await
+    }
+
+    /// Parses and checks the meters, series and dates of the flags.
+    fn scope(&self, settings: &Settings) -> Result<Scope, CliError> {
         let only_prms = crate::store::prms(&self.prm)?;
         let only_series = crate::store::series(&self.series)?;
         let since = crate::store::date("--since", self.since.as_deref())?;
@@ -102,167 +145,115 @@ impl Cmd {
                 format!("--since {s} is not before today ({today} in Paris): the API serves days up to yesterday"),
             ));
         }
-        let client_settings = settings.client()?;
-        if self.daemon && crate::store::postgres_url(&settings.db).is_none() {
-            if !crate::store::exists(&settings.db) {
-                return Err(CliError::new(
-                    Class::Store,
-                    format!(
-                        "no database at {}: record a consent first (`dataconnect consent`), then start the daemon",
-                        crate::store::shown(&settings.db)
-                    ),
-                ));
-            }
-            {
-                let store = crate::store::open_ro(&settings.db)?;
-                daemon_check_prms(&*store, &only_prms, today, &Reporter::new())?;
-            }
-            let series = if only_series.is_empty() { Series::ALL.to_vec() } else { only_series.clone() };
-            return crate::sync_engine::sqlite_daemon::SqliteDaemon {
-                settings: &settings,
-                client: &client_settings,
-                only: &only_prms,
-                series,
-                revision_days: self.revision_days.unwrap_or(settings.revision_days).max(0),
-                workers: self.workers,
-                schedule: Schedule {
-                    jitter_max: Duration::from_secs(self.jitter_minutes.saturating_mul(60)),
-                    seed: self.jitter_seed.unwrap_or_else(|| seed_of(&settings.db.to_string_lossy())),
-                    ..Schedule::default()
-                },
-                replan: Duration::from_secs(self.replan_seconds.max(1)),
-            }
-            .run()
-            .await;
-        }
-        #[cfg(feature = "postgres")]
-        if let Some(url) = crate::store::postgres_url(&settings.db) {
-            let url = url.to_owned();
-            return self.run_postgres(&url, &settings, &client_settings, &only_prms, &only_series, since, until).await;
-        }
+        Ok(Scope { only_prms, only_series, since, until, today })
+    }
+
+    /// The revision window: `--revision-days`, else the config file's.
+    fn revision_days(&self, settings: &Settings) -> i32 {
+        self.revision_days.unwrap_or(settings.revision_days).max(0)
+    }
+
+    /// `sync` on SQLite: one run of the in-process executor under the file's
+    /// sync lock.
+    async fn run_sqlite(&self, settings: &Settings, client_settings: &ClientSettings, scope: &Scope) -> Result<(), CliError> {
         let _lock = sync_lock(&settings.db)?;
         let store = crate::store::open_rw(&settings.db)?;
-        let meters = consented_meters(&store, &only_prms, today)?;
-        let client = crate::source::client(&client_settings, &settings.db)?;
+        let meters = consented_meters(&store, &scope.only_prms, scope.today)?;
+        let client = crate::source::client(client_settings, &settings.db)?;
         let reporter = Reporter::new();
         fetch_missing_contracts(&store, &client, &meters, &|l| reporter.line(l)).await?;
         let mut source = ClientSource::new(client);
-        let series = if only_series.is_empty() { Series::ALL.to_vec() } else { only_series.clone() };
-        let stopped = store.series_states()?;
+        let targets = series_targets(&*store, &meters, &scope.series(), self.retry_stopped, &reporter)?;
         for consent in store.consents()? {
             if let Some(id) = consent.autorisation_id.as_deref() {
                 source.set_autorisation(&consent.usage_point_id, id);
             }
         }
-        let mut targets = Vec::new();
         for prm in &meters {
-            let info = store.meter_info(prm)?;
-            for s in &series {
-                let was_stopped = stopped.iter().find(|st| st.usage_point_id == *prm && st.series == *s).and_then(|st| st.stopped_reason.clone());
-                if let (Some(reason), false) = (was_stopped, self.retry_stopped) {
-                    reporter.line(&format!("{prm} {s}: skipped, stopped by an earlier run ({reason}); pass --retry-stopped to try again"));
-                    continue;
-                }
-                targets.push(SeriesTarget { prm: prm.clone(), series: *s, activation: info.as_ref().and_then(|i| i.activation) });
-            }
-            if let Some(day) = info.as_ref().and_then(|i| i.activation) {
+            if let Some(day) = store.meter_info(prm)?.and_then(|i| i.activation) {
                 source.set_activation(prm, Direction::Consumption, day);
                 source.set_activation(prm, Direction::Production, day);
             }
         }
-        let plan = PlanConfig { today, revision_days: self.revision_days.unwrap_or(settings.revision_days).max(0), since, until };
+        let plan =
+            PlanConfig { today: scope.today, revision_days: self.revision_days(settings), since: scope.since, until: scope.until };
         let config = SyncConfig { plan, concurrency: self.workers.clamp(1, 16) };
         let report = run_sync(&store, &source, &targets, &config, &reporter).await?;
         finish(&report, &source)
     }
+
+    /// `sync --daemon` on SQLite: the rounds of `sync_engine::sqlite_daemon`.
+    async fn run_sqlite_daemon(
+        &self,
+        settings: &Settings,
+        client_settings: &ClientSettings,
+        scope: &Scope,
+        publish: (Option<crate::publish::follow::MqttFollow>, Option<crate::publish::follow::InfluxFollow>),
+    ) -> Result<(), CliError> {
+        if !crate::store::exists(&settings.db) {
+            return Err(CliError::new(
+                Class::Store,
+                format!(
+                    "no database at {}: record a consent first (`dataconnect consent`), then start the daemon",
+                    crate::store::shown(&settings.db)
+                ),
+            ));
+        }
+        {
+            let store = crate::store::open_ro(&settings.db)?;
+            daemon_check_prms(&*store, &scope.only_prms, scope.today, &Reporter::new())?;
+        }
+        crate::sync_engine::sqlite_daemon::SqliteDaemon {
+            settings,
+            client: client_settings,
+            only: &scope.only_prms,
+            series: scope.series(),
+            revision_days: self.revision_days(settings),
+            workers: self.workers,
+            schedule: Schedule {
+                jitter_max: Duration::from_secs(self.jitter_minutes.saturating_mul(60)),
+                seed: self.jitter_seed.unwrap_or_else(|| seed_of(&settings.db.to_string_lossy())),
+                ..Schedule::default()
+            },
+            replan: Duration::from_secs(self.replan_seconds.max(1)),
+            publish,
+        }
+        .run()
+        .await
+    }
 }
 
+#[cfg(feature = "postgres")]
 impl Cmd {
     /// `sync` on PostgreSQL: plan into the shared queue, then work it with
     /// `--workers` workers under the shared quota (or run the daemon).
-    #[cfg(feature = "postgres")]
-    #[allow(clippy::too_many_arguments)]
     async fn run_postgres(
         &self,
         url: &str,
         settings: &Settings,
-        client_settings: &crate::settings::ClientSettings,
-        only_prms: &[UsagePointId],
-        only_series: &[Series],
-        since: Option<jiff::civil::Date>,
-        until: Option<jiff::civil::Date>,
+        client_settings: &ClientSettings,
+        scope: &Scope,
     ) -> Result<(), CliError> {
         let workers = self.workers.clamp(1, 64);
-        let PgSync { store, source } = open_pg_sync(url, settings, client_settings, workers)?;
+        let pg = open_pg_sync(url, settings, client_settings, workers)?;
         let reporter = Reporter::new();
-        let today = settings.today();
-        let series = if only_series.is_empty() { Series::ALL.to_vec() } else { only_series.to_vec() };
-        let revision_days = self.revision_days.unwrap_or(settings.revision_days).max(0);
         let worker_config = WorkerConfig {
             lease: Duration::from_secs(self.lease_seconds.max(3)),
-            filter: QueueFilter { prms: only_prms.to_vec(), series: only_series.to_vec() },
+            filter: QueueFilter { prms: scope.only_prms.clone(), series: scope.only_series.clone() },
             ..WorkerConfig::new(workers)
         };
         let started = Timestamp::now();
-        let run = store.begin_sync_run(started)?;
-        let calls_before = data_calls(source.client());
+        let run = pg.store.begin_sync_run(started)?;
+        let calls_before = data_calls(pg.source.client());
         let outcome = if self.daemon {
-            // A daemon follows consents as they change, so a named meter
-            // whose consent is lost or expired is only a warning (a renewed
-            // consent is picked up at the next planning round); a meter with
-            // no consent at all is a typo or a forgotten import, and a
-            // daemon that would silently never call for it is refused.
-            daemon_check_prms(&*store, only_prms, today, &reporter)?;
-            let daemon = DaemonConfig {
-                only: only_prms.to_vec(),
-                replan_every: Duration::from_secs(self.replan_seconds.max(1)),
-                ..daemon_config(
-                    settings,
-                    worker_config,
-                    series,
-                    revision_days,
-                    Duration::from_secs(self.jitter_minutes.saturating_mul(60)),
-                    self.jitter_seed.unwrap_or_else(|| seed_of(url)),
-                )
-            };
-            let planned = if only_prms.is_empty() { String::new() } else { format!(", planning {} meter(s) only", only_prms.len()) };
-            reporter.line(&format!(
-                "sync daemon: {workers} worker(s) on {}{planned}; stop with SIGTERM or Ctrl-C",
-                crate::store::shown(&settings.db)
-            ));
-            dataconnect_sync::run_daemon(Arc::clone(&store), &source, &daemon, &reporter, shutdown_signal()).await
+            self.pg_daemon(url, settings, &pg, scope, worker_config, &reporter).await?
         } else {
-            let meters = consented_meters(&*store, only_prms, today)?;
-            let stopped = store.series_states()?;
-            let mut targets = Vec::new();
-            for prm in &meters {
-                let activation = store.meter_info(prm)?.and_then(|i| i.activation);
-                for s in &series {
-                    let was_stopped = stopped
-                        .iter()
-                        .find(|st| st.usage_point_id == *prm && st.series == *s)
-                        .and_then(|st| st.stopped_reason.clone());
-                    if let (Some(reason), false) = (was_stopped, self.retry_stopped) {
-                        reporter.line(&format!("{prm} {s}: skipped, stopped by an earlier run ({reason}); pass --retry-stopped to try again"));
-                        continue;
-                    }
-                    targets.push(SeriesTarget { prm: prm.clone(), series: *s, activation });
-                }
-            }
-            let plan = PlanConfig { today, revision_days, since, until };
-            let queued = {
-                let store = Arc::clone(&store);
-                tokio::task::spawn_blocking(move || dataconnect_sync::enqueue(&*store, &targets, &plan))
-                    .await
-                    .map_err(|e| CliError::internal(format!("planning stopped: {e}")))??
-            };
-            reporter.line(&format!("sync: {queued} window(s) queued; {workers} worker(s) on {}", crate::store::shown(&settings.db)));
-            dataconnect_sync::run_workers(Arc::clone(&store), &source, &worker_config, &reporter, shutdown_signal()).await
+            self.pg_once(settings, &pg, scope, worker_config, &reporter).await?
         };
-        let calls = data_calls(source.client()).saturating_sub(calls_before);
+        let calls = data_calls(pg.source.client()).saturating_sub(calls_before);
         let WorkOutcome { mut report, interrupted, released } = outcome;
         report.calls = calls;
-        let _ = store.record_calls(started, calls);
+        let _ = pg.store.record_calls(started, calls);
         let run_status = if report.is_complete() { "ok" } else if report.stored > 0 { "partial" } else { "failed" };
         let message = report
             .stopped_run
@@ -271,26 +262,135 @@ impl Cmd {
             .or_else(|| report.store_error.as_ref().map(|e| e.to_string()))
             .or_else(|| interrupted.then(|| "stopped by a signal".to_owned()));
         let outcome = SyncRunOutcome { finished_at: Timestamp::now(), status: run_status.into(), calls, points: report.points, message };
-        let _ = store.finish_sync_run(run, &outcome);
-        let stats = source.client().stats();
-        println!(
-            "sync: {} windows stored, {} points, {} data calls, {} throttled (429){}{}{}",
-            report.stored,
-            report.points,
-            report.calls,
-            stats.throttled_429,
-            // Slots given up because a worker woke up too late for them:
-            // a sign of a loaded machine, shown only when it happened.
-            if stats.late_slots == 0 { String::new() } else { format!(", {} late quota slot(s) given up", stats.late_slots) },
-            if report.stopped.is_empty() { String::new() } else { format!(", {} series stopped", report.stopped.len()) },
-            if interrupted { format!("; stopped by a signal: calls in flight stored, {released} lease(s) released") } else { String::new() },
-        );
+        let _ = pg.store.finish_sync_run(run, &outcome);
+        print_pg_summary(&report, &pg.source, interrupted, released);
         if interrupted && report.store_error.is_none() && report.stopped_run.is_none() {
             // Stopping on request is a clean end: what is left stays queued.
             return Ok(());
         }
-        status(&report, &source)
+        status(&report, &pg.source)
     }
+
+    /// `sync --daemon` on PostgreSQL: the scheduler with the workers, until
+    /// SIGTERM or SIGINT.
+    async fn pg_daemon(
+        &self,
+        url: &str,
+        settings: &Settings,
+        pg: &PgSync,
+        scope: &Scope,
+        worker_config: WorkerConfig,
+        reporter: &Reporter,
+    ) -> Result<WorkOutcome, CliError> {
+        // A daemon follows consents as they change, so a named meter whose
+        // consent is lost or expired is only a warning (a renewed consent is
+        // picked up at the next planning round); a meter with no consent at
+        // all is a typo or a forgotten import, and a daemon that would
+        // silently never call for it is refused.
+        daemon_check_prms(&*pg.store, &scope.only_prms, scope.today, reporter)?;
+        let workers = worker_config.workers;
+        let daemon = DaemonConfig {
+            only: scope.only_prms.clone(),
+            replan_every: Duration::from_secs(self.replan_seconds.max(1)),
+            ..daemon_config(
+                settings,
+                worker_config,
+                scope.series(),
+                self.revision_days(settings),
+                Duration::from_secs(self.jitter_minutes.saturating_mul(60)),
+                self.jitter_seed.unwrap_or_else(|| seed_of(url)),
+            )
+        };
+        let planned =
+            if scope.only_prms.is_empty() { String::new() } else { format!(", planning {} meter(s) only", scope.only_prms.len()) };
+        reporter.line(&format!(
+            "sync daemon: {workers} worker(s) on {}{planned}; stop with SIGTERM or Ctrl-C",
+            crate::store::shown(&settings.db)
+        ));
+        let daemon_run = dataconnect_sync::run_daemon(Arc::clone(&pg.store), &pg.source, &daemon, reporter, shutdown_signal());
+        // Publication (--mqtt, --influx) beside the daemon, at its replanning pace.
+        let (mqtt, influx) = self.publish.resolve(true, &settings.db, self.revision_days(settings))?;
+        let followers = crate::publish::follow::Followers::start(mqtt, influx)?;
+        let say = |l: &str| reporter.line(l);
+        Ok(crate::publish::follow::alongside(daemon_run, Some(followers), &*pg.store, daemon.replan_every, &say).await)
+    }
+
+    /// One `sync` on PostgreSQL: plan what is missing into the queue, then
+    /// work the queue until it is empty (or SIGTERM or SIGINT).
+    async fn pg_once(
+        &self,
+        settings: &Settings,
+        pg: &PgSync,
+        scope: &Scope,
+        worker_config: WorkerConfig,
+        reporter: &Reporter,
+    ) -> Result<WorkOutcome, CliError> {
+        let meters = consented_meters(&*pg.store, &scope.only_prms, scope.today)?;
+        let targets = series_targets(&*pg.store, &meters, &scope.series(), self.retry_stopped, reporter)?;
+        let plan =
+            PlanConfig { today: scope.today, revision_days: self.revision_days(settings), since: scope.since, until: scope.until };
+        let queued = {
+            let store = Arc::clone(&pg.store);
+            tokio::task::spawn_blocking(move || dataconnect_sync::enqueue(&*store, &targets, &plan))
+                .await
+                .map_err(|e| CliError::internal(format!("planning stopped: {e}")))??
+        };
+        reporter.line(&format!(
+            "sync: {queued} window(s) queued; {} worker(s) on {}",
+            worker_config.workers,
+            crate::store::shown(&settings.db)
+        ));
+        Ok(dataconnect_sync::run_workers(Arc::clone(&pg.store), &pg.source, &worker_config, reporter, shutdown_signal()).await)
+    }
+}
+
+/// The one-line summary of a sync on PostgreSQL.
+#[cfg(feature = "postgres")]
+fn print_pg_summary(report: &SyncReport, source: &ClientSource, interrupted: bool, released: u64) {
+    let stats = source.client().stats();
+    println!(
+        "sync: {} windows stored, {} points, {} data calls, {} throttled (429){}{}{}",
+        report.stored,
+        report.points,
+        report.calls,
+        stats.throttled_429,
+        // Slots given up because a worker woke up too late for them:
+        // a sign of a loaded machine, shown only when it happened.
+        if stats.late_slots == 0 { String::new() } else { format!(", {} late quota slot(s) given up", stats.late_slots) },
+        if report.stopped.is_empty() { String::new() } else { format!(", {} series stopped", report.stopped.len()) },
+        if interrupted { format!("; stopped by a signal: calls in flight stored, {released} lease(s) released") } else { String::new() },
+    );
+}
+
+/// The series of `meters` to sync: every one of `series`, except those an
+/// earlier run stopped (wrong direction, curve not collected), which are
+/// skipped with a line unless `retry_stopped`.
+fn series_targets(
+    store: &dyn Store,
+    meters: &[UsagePointId],
+    series: &[Series],
+    retry_stopped: bool,
+    reporter: &Reporter,
+) -> Result<Vec<SeriesTarget>, CliError> {
+    let stopped = store.series_states()?;
+    let mut targets = Vec::new();
+    for prm in meters {
+        let activation = store.meter_info(prm)?.and_then(|i| i.activation);
+        for s in series {
+            let was_stopped = stopped
+                .iter()
+                .find(|st| st.usage_point_id == *prm && st.series == *s)
+                .and_then(|st| st.stopped_reason.clone());
+            if let (Some(reason), false) = (was_stopped, retry_stopped) {
+                reporter.line(&format!(
+                    "{prm} {s}: skipped, stopped by an earlier run ({reason}); pass --retry-stopped to try again"
+                ));
+                continue;
+            }
+            targets.push(SeriesTarget { prm: prm.clone(), series: *s, activation });
+        }
+    }
+    Ok(targets)
 }
 
 /// `sync --daemon --prm`: every named meter must have a consent recorded;
@@ -325,7 +425,7 @@ fn daemon_check_prms(store: &dyn Store, only: &[UsagePointId], today: jiff::civi
 }
 
 /// Prints the outcome and picks the exit status.
-pub fn finish(report: &SyncReport, source: &ClientSource) -> Result<(), CliError> {
+fn finish(report: &SyncReport, source: &ClientSource) -> Result<(), CliError> {
     println!(
         "sync: {} windows stored, {} points, {} data calls{}",
         report.stored,

@@ -75,7 +75,7 @@ impl<W: Write> IndexWriter<W> {
                 "usage_point_id", "series", "day", "calendar", "owner", "class", "value"
             )?,
             Format::Json => w.out.write_all(b"[")?,
-            Format::Csv | Format::Jsonl => {}
+            Format::Csv | Format::Jsonl | Format::Influx => {}
         }
         Ok(w)
     }
@@ -98,6 +98,23 @@ impl<W: Write> IndexWriter<W> {
             likelihood: r.likelihood,
         };
         match self.format {
+            // Line protocol: one point per register reading, at the instant
+            // it was read; a reading without a value has no field to write.
+            Format::Influx => {
+                if let Some(v) = row.value {
+                    let tag = |t: &str| t.replace([',', ' ', '='], "_");
+                    writeln!(
+                        self.out,
+                        "dataconnect_index,usage_point_id={},series={},calendar_id={},calendar_owner={},class_id={} value={v}i {}",
+                        row.usage_point_id,
+                        row.series,
+                        tag(row.calendar_id),
+                        row.calendar_owner,
+                        tag(row.class_id),
+                        r.at.as_second()
+                    )?;
+                }
+            }
             Format::Jsonl => {
                 serde_json::to_writer(&mut self.out, &row).map_err(std::io::Error::other)?;
                 self.out.write_all(b"\n")?;

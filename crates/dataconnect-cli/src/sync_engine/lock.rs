@@ -30,8 +30,7 @@ pub enum SyncLock {
 /// Tries to take the database's sync lock without waiting; `dataconnect
 /// serve` waits and tries again, `sync` stops with one line.
 pub fn try_sync_lock(db: &std::path::Path) -> Result<SyncLock, CliError> {
-    let text = db.to_string_lossy();
-    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+    if crate::store::postgres_url(db).is_some() {
         return Ok(SyncLock::Held(None));
     }
     let mut name = db.file_name().map(|n| n.to_os_string()).unwrap_or_default();

@@ -46,6 +46,8 @@ pub struct SqliteDaemon<'a> {
     pub workers: usize,
     pub schedule: Schedule,
     pub replan: Duration,
+    /// Where to publish after each round (`--mqtt`, `--influx`).
+    pub publish: (Option<crate::publish::follow::MqttFollow>, Option<crate::publish::follow::InfluxFollow>),
 }
 
 /// What one round did.
@@ -58,7 +60,9 @@ struct Round {
 }
 
 impl SqliteDaemon<'_> {
-    pub async fn run(&self) -> Result<(), CliError> {
+    pub async fn run(mut self) -> Result<(), CliError> {
+        let (mqtt, influx) = (self.publish.0.take(), self.publish.1.take());
+        let mut followers = crate::publish::follow::Followers::start(mqtt, influx)?;
         let db = &self.settings.db;
         let store = crate::store::open_rw(db)?;
         let client = crate::source::client(self.client, db)?;
@@ -93,6 +97,10 @@ impl SqliteDaemon<'_> {
                     let outcome = outcome?;
                     if outcome.ran && outcome.revised {
                         revised_on = Some(day);
+                    }
+                    if outcome.ran && !followers.is_empty() {
+                        let prms: Vec<UsagePointId> = self.consents(&store)?.into_iter().map(|c| c.usage_point_id).collect();
+                        followers.after_round(&store, &prms, outcome.revised, &|l| reporter.line(l)).await;
                     }
                 }
                 futures::future::Either::Right(((), _)) => {

@@ -32,6 +32,9 @@ fn an_unsubscribed_api_stops_its_series_for_every_meter_in_one_line() {
     let sandbox = sandbox(dir.path(), |c| c.unsubscribed_apis = vec!["metering_data_clc".into()]);
     let db = dir.path().join("u.db");
     consent_three(dir.path(), &sandbox, &db, "v5");
+    // Completing a consent reads a day of each meter: count the sync's
+    // calls only.
+    let before = data_requests(&sandbox.log).len();
     let out = dataconnect(dir.path(), &sandbox, &db)
         .env("DATACONNECT_GENERATION", "v5")
         .args(["sync", "--series", "consumption-curve,consumption-daily", "--workers", "1"])
@@ -44,7 +47,7 @@ fn an_unsubscribed_api_stops_its_series_for_every_meter_in_one_line() {
     // Said while syncing and again as the exit line, never per meter.
     assert!(!lines.is_empty() && lines.len() <= 2, "{text}");
     assert!(lines.iter().all(|l| l.contains("for every meter") && l.contains("developer portal")), "{text}");
-    let requests = data_requests(&sandbox.log);
+    let requests = data_requests(&sandbox.log).split_off(before);
     let curve_calls = requests.iter().filter(|r| r["path"].as_str().unwrap_or_default().contains("metering_data_clc")).count();
     assert_eq!(curve_calls, 1, "one call tells it for every meter");
     let daily: Vec<_> = requests
@@ -79,10 +82,15 @@ fn a_missing_comptage_auto_subscription_keeps_the_contract() {
 #[test]
 fn a_retired_v5_stops_the_sync_with_the_fix() {
     let dir = tempfile::tempdir().unwrap();
-    let sandbox = sandbox(dir.path(), |c| c.retire_v5 = Some(jiff::civil::date(2026, 10, 15)));
+    // The consents were given before the retirement (completing one reads a
+    // day of data, which a retired v5 no longer serves).
+    let before = sandbox(dir.path(), |_| {});
     let db = dir.path().join("r.db");
-    // The v5 consent page still answers (only the data APIs are retired).
-    consent_three(dir.path(), &sandbox, &db, "v5");
+    consent_three(dir.path(), &before, &db, "v5");
+    drop(before);
+    let sandbox = sandbox(dir.path(), |c| c.retire_v5 = Some(jiff::civil::date(2026, 10, 15)));
+    // Both sandboxes log to the same file.
+    let logged = data_requests(&sandbox.log).len();
     let out = dataconnect(dir.path(), &sandbox, &db)
         .env("DATACONNECT_GENERATION", "v5")
         .args(["sync", "--series", "consumption-daily", "--workers", "1"])
@@ -92,6 +100,7 @@ fn a_retired_v5_stops_the_sync_with_the_fix() {
     assert!(!out.status.success(), "{text}");
     assert!(text.contains("--generation 2026"), "{text}");
     let daily = data_requests(&sandbox.log)
+        .split_off(logged)
         .iter()
         .filter(|r| r["path"].as_str().unwrap_or_default().starts_with("/metering_data_"))
         .count();

@@ -26,6 +26,12 @@ mod serve_hardening;
 mod browser;
 mod bare;
 mod dc2026;
+mod servers;
+mod publish_influx;
+mod publish_mqtt;
+mod home_assistant;
+mod publish_daemon;
+mod grafana;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -34,6 +40,7 @@ use std::process::Command;
 
 pub use bare::bare;
 use dataconnect_sandbox::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, SandboxConfig};
+use dataconnect_testkit::sandbox::Served;
 
 pub const TODAY: &str = "2026-11-28";
 pub const CONSUMER: &str = "12345678901234";
@@ -43,19 +50,7 @@ pub struct Sandbox {
     pub url: String,
     pub log: PathBuf,
     pub redirect_uri: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
+    _served: Served,
 }
 
 /// A port that was free a moment ago (for a redirect listener).
@@ -78,23 +73,8 @@ pub fn sandbox(dir: &Path, tweak: impl FnOnce(&mut SandboxConfig)) -> Sandbox {
     };
     tweak(&mut config);
     let redirect_uri = config.redirect_uri.clone();
-    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let thread = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            addr_tx.send(listener.local_addr().unwrap()).unwrap();
-            let sandbox = dataconnect_sandbox::Sandbox::new(config).unwrap();
-            dataconnect_sandbox::serve(listener, sandbox, async move {
-                let _ = stopped.await;
-            })
-            .await
-            .unwrap();
-        });
-    });
-    let addr = addr_rx.recv().unwrap();
-    Sandbox { url: format!("http://{addr}"), log, redirect_uri, stop: Some(stop), thread: Some(thread) }
+    let served = Served::start(config);
+    Sandbox { url: served.base.clone(), log, redirect_uri, _served: served }
 }
 
 /// The binary with a hermetic environment: settings for `sandbox`, the

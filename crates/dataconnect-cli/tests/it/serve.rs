@@ -118,6 +118,13 @@ impl Serve {
         self.output.lock().unwrap().clone()
     }
 
+    /// The server's peak resident memory so far, in MB (Linux), to print.
+    pub fn peak_rss_mb(&self) -> Option<f64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let kb: f64 = status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kb / 1024.0)
+    }
+
     pub fn at(&self, path: &str) -> String {
         format!("{}{path}", self.url)
     }
@@ -728,11 +735,10 @@ struct PgSchema {
 impl PgSchema {
     fn new(base: &str, test: &str) -> PgSchema {
         use dataconnect_store::{PgConfig, PgStore};
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-        let schema = format!("dct_serve_{test}_{}_{nanos}", std::process::id());
+        let schema = dataconnect_testkit::pg::schema_name("dct_serve", test);
         let store = PgStore::open(&PgConfig { schema: Some(schema.clone()), ..PgConfig::new(base) }).expect("schema created");
-        let sep = if base.contains('?') { '&' } else { '?' };
-        PgSchema { store: Some(store), url: format!("{base}{sep}options=-csearch_path%3D{schema}"), name: schema, base: base.to_owned() }
+        let url = dataconnect_testkit::pg::url_in_schema(base, &schema);
+        PgSchema { store: Some(store), url, name: schema, base: base.to_owned() }
     }
 }
 
@@ -746,15 +752,12 @@ impl Drop for PgSchema {
 }
 
 /// [`journey`] on a PostgreSQL schema of its own (named after `test`), with
-/// `serve`'s `extra` arguments; `None`, the test skipped, without
-/// `DATACONNECT_TEST_PG_URL`. Keep the schema and the directory alive as
-/// long as the server.
+/// `serve`'s `extra` arguments; `None` when `DATACONNECT_SKIP_PG=1` skips
+/// the PostgreSQL tests (see `dataconnect_testkit::pg`). Keep the schema
+/// and the directory alive as long as the server.
 #[cfg(feature = "postgres")]
 fn pg_journey(test: &str, extra: &[&str]) -> Option<(PgSchema, tempfile::TempDir, (Sandbox, Serve))> {
-    let Some(base) = std::env::var("DATACONNECT_TEST_PG_URL").ok().filter(|u| !u.is_empty()) else {
-        eprintln!("skipped: DATACONNECT_TEST_PG_URL is unset (e.g. postgres://postgres@127.0.0.1:5432/test); .ci/run sets it");
-        return None;
-    };
+    let base = dataconnect_testkit::pg::url(test)?;
     let schema = PgSchema::new(&base, test);
     let home = tempfile::tempdir().unwrap();
     let both = journey(home.path(), Path::new(&schema.url), extra);

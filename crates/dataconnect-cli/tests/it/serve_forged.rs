@@ -54,7 +54,10 @@ fn meters(serve: &Serve) -> Value {
 /// Nothing was recorded and no first sync was queued.
 fn nothing_recorded(serve: &Serve) {
     assert!(consents(serve).is_empty(), "a consent was recorded: {:?}", consents(serve));
-    assert_eq!(meters(serve), serde_json::json!([]), "a meter was queued");
+    assert_eq!(meters(serve), serde_json::json!([]), "a meter was recorded");
+    let queue = get_with_key(&serve.at("/api/v1/sync")).json()["first_sync_queue"].clone();
+    let queued: u64 = queue.as_object().expect("queue counts").values().filter_map(Value::as_u64).sum();
+    assert_eq!(queued, 0, "a first sync was queued: {queue}");
 }
 
 #[test]

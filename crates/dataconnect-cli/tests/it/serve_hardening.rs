@@ -49,6 +49,15 @@ fn a_flood_of_consent_requests_is_capped_in_total_and_per_address() {
     let statuses: Vec<u16> = (0..25).map(|_| http("POST", &serve.at("/accord"), &[], Some("")).status).collect();
     assert_eq!(&statuses[..20], &[303; 20], "{statuses:?}");
     assert_eq!(&statuses[20..], &[429; 5], "{statuses:?}");
+
+    // Behind a trusted reverse proxy, each visitor is counted on its own.
+    let home = tempfile::tempdir().unwrap();
+    let serve = offline(home.path(), &["--workers", "0", "--max-pending-per-address", "2", "--trusted-proxy", "127.0.0.1"]);
+    let press = |visitor: &str| http("POST", &serve.at("/accord"), &[("X-Forwarded-For", visitor)], Some("")).status;
+    assert_eq!([press("203.0.113.1"), press("203.0.113.1"), press("203.0.113.1")], [303, 303, 429]);
+    assert_eq!(press("203.0.113.2"), 303, "another visitor behind the same proxy");
+    // A forged first entry does not help: the proxy appends the real one.
+    assert_eq!(press("198.51.100.1, 203.0.113.1"), 429);
 }
 
 /// Opens a connection and leaves it as it is after sending `sent`.
@@ -70,7 +79,7 @@ fn idle_and_half_sent_connections_do_not_keep_healthz_from_answering() {
         "http://127.0.0.1:9",
         &home.path().join("s.db"),
         "127.0.0.1:0",
-        &["--workers", "0", "--head-timeout", "3"],
+        &["--workers", "0"],
         Some(128),
     );
     let host = host(&serve);
@@ -97,9 +106,14 @@ fn idle_and_half_sent_connections_do_not_keep_healthz_from_answering() {
     let health = get(&serve.at("/healthz"));
     let took = started.elapsed();
     assert_eq!(health.status, 200, "{}", health.body);
-    eprintln!("serve: /healthz answered in {} ms beside 220 idle or half-sent connections (open files 128)", took.as_millis());
-    // The parked connections are closed by the server: the first one
-    // (silent since it opened) reads end-of-file.
+    eprintln!(
+        "serve: /healthz answered in {} ms beside 220 idle or half-sent connections (open files 128); server peak RSS {:.0} MB",
+        took.as_millis(),
+        serve.peak_rss_mb().unwrap_or(f64::NAN)
+    );
+    // The parked connections are closed by the server (the oldest ones at
+    // once, to make room; the others after the 10 s head timeout): the
+    // first one, silent since it opened, reads end-of-file.
     let first = &mut parked[0];
     first.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
     let mut buf = [0u8; 64];
@@ -146,6 +160,14 @@ fn pages_and_api_answers_carry_the_security_headers_and_the_database_is_private(
     // Basic authentication is documented beside the bearer key.
     let doc = api.json();
     assert_eq!(doc["components"]["securitySchemes"]["basicPassword"]["scheme"], "basic");
+    // The readings parameters are typed: series and tz as enumerations,
+    // the days as dates (schemathesis then sends what the API reads).
+    let params = doc["paths"]["/api/v1/meters/{prm}/readings"]["get"]["parameters"].as_array().unwrap().clone();
+    let schema = |name: &str| params.iter().find(|p| p["name"] == name).unwrap()["schema"].clone();
+    assert_eq!(schema("series")["enum"].as_array().unwrap().len(), 5);
+    assert_eq!(schema("from")["format"], "date");
+    assert_eq!(schema("to")["format"], "date");
+    assert_eq!(schema("tz")["enum"], serde_json::json!(["Europe/Paris", "UTC"]));
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
@@ -213,11 +235,31 @@ fn heavy_readers_beside_healthz_measured() {
     health.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     eprintln!(
-        "serve: /healthz beside {readers} readers of a year of curve ({:.1} MB in {:.1} s): p50 {:.0} ms, max {:.0} ms over {} checks",
+        "serve: /healthz beside {readers} readers of a year of curve ({:.1} MB in {:.1} s): p50 {:.0} ms, max {:.0} ms over {} checks; server peak RSS {:.0} MB",
         bytes as f64 / 1e6,
         started.elapsed().as_secs_f64(),
         ms(health[health.len() / 2]),
         ms(health[health.len() - 1]),
-        health.len()
+        health.len(),
+        serve.peak_rss_mb().unwrap_or(f64::NAN)
     );
+}
+
+#[test]
+fn readers_that_stop_reading_give_their_turn_back() {
+    let home = tempfile::tempdir().unwrap();
+    let db = demo_copy(home.path());
+    let serve = Serve::start(home.path(), "http://127.0.0.1:9", &db, "127.0.0.1:0", &["--workers", "0"]);
+    let path = format!("/api/v1/meters/{DEMO_CONSUMPTION}/readings?series=consumption-curve&from=2020-01-15&to=2021-01-15");
+    // More stalled readers than there are writers (one per core, 2 to 8):
+    // each asks for a year of curve and never reads a byte.
+    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {KEY}\r\n\r\n");
+    let stalled: Vec<TcpStream> = (0..10).map(|_| park(&host(&serve), request.as_bytes())).collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let started = Instant::now();
+    let r = get_with_key(&serve.at(&path));
+    assert_eq!(r.status, 200);
+    assert!(r.json().as_array().unwrap().len() > 17_000, "the whole year arrived");
+    eprintln!("serve: a reader behind 10 stalled ones was served in {:.1} s", started.elapsed().as_secs_f64());
+    drop(stalled);
 }

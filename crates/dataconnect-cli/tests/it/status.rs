@@ -127,8 +127,10 @@ fn config_init_writes_a_template_the_settings_read_back() {
 
 #[test]
 fn status_marks_a_meter_whose_consent_was_revoked() {
-    // Sandbox client 8 gives consent and revokes it at once: the sync is
-    // refused with ADAM-DC-0008 and marks the meter.
+    // Sandbox client 8 gives consent and revokes it at once: completing
+    // the redirect is refused (Enedis no longer confirms the meter), and a
+    // consent recorded earlier (here imported) makes the sync refused with
+    // ADAM-DC-0008, which marks the meter.
     let sandbox = Sandbox::spawn();
     let home = tempfile::tempdir().unwrap();
     let cmd = || {
@@ -138,7 +140,12 @@ fn status_marks_a_meter_whose_consent_was_revoked() {
     };
     let authorize = run_ok(cmd().args(["consent", "--sandbox-client", "8"]));
     let redirect = consent_redirect(authorize.lines().next().unwrap());
-    run_ok(cmd().args(["consent", "complete", "--url", &redirect]));
+    let refused = run(cmd().args(["consent", "complete", "--url", &redirect]));
+    assert_ne!(refused.code, 0, "{refused:?}");
+    assert!(refused.stderr.contains("does not confirm a consent for usage point 26584978546985"), "{refused:?}");
+    let list = home.path().join("revoked.csv");
+    std::fs::write(&list, "26584978546985\n").unwrap();
+    run_ok(cmd().args(["consent", "import"]).arg(&list));
     let sync = run(cmd().arg("sync"));
     assert!(sync.stderr.contains("ADAM-DC-0008"), "{sync:?}");
     let v: Value = serde_json::from_str(&run_ok(cmd().args(["status", "--format", "json"]))).unwrap();

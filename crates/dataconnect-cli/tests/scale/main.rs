@@ -17,8 +17,8 @@
 //!
 //! Each run gets its own PostgreSQL schema (through the URL's `options`
 //! parameter), and the fleet's consents are recorded with `dataconnect
-//! consent import`; without `DATACONNECT_TEST_PG_URL` the tests say they were
-//! skipped and pass.
+//! consent import`; without `DATACONNECT_TEST_PG_URL` the tests fail, unless
+//! `DATACONNECT_SKIP_PG=1` skips them (see `dataconnect_testkit::pg`).
 
 #[path = "../it/bare.rs"]
 mod bare;
@@ -51,16 +51,10 @@ const WINDOWS_PER_METER: usize = 4;
 /// The scale tests measure a rate: they run one at a time.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
+/// The PostgreSQL test server, or `None` when `DATACONNECT_SKIP_PG=1` skips
+/// the test (see `dataconnect_testkit::pg`).
 fn pg_url(test: &str) -> Option<String> {
-    match std::env::var("DATACONNECT_TEST_PG_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            eprintln!(
-                "skipped {test}: DATACONNECT_TEST_PG_URL is unset (e.g. postgres://postgres@127.0.0.1:5432/test)"
-            );
-            None
-        }
-    }
+    dataconnect_testkit::pg::url(test)
 }
 
 /// A schema of its own for one test, with the fleet's consents recorded;
@@ -74,11 +68,9 @@ impl Db {
     /// A fresh schema, and the fleet's consents recorded the way an operator
     /// does it: `dataconnect consent import` of one PRM per line.
     fn new(base: &str, test: &str, dir: &Path) -> Db {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-        let schema = format!("dct_cli_{test}_{}_{nanos}", std::process::id());
+        let schema = dataconnect_testkit::pg::schema_name("dct_cli", test);
         let store = PgStore::open(&PgConfig { schema: Some(schema.clone()), ..PgConfig::new(base) }).unwrap();
-        let sep = if base.contains('?') { '&' } else { '?' };
-        let db = Db { store: Some(store), url: format!("{base}{sep}options=-csearch_path%3D{schema}") };
+        let db = Db { store: Some(store), url: dataconnect_testkit::pg::url_in_schema(base, &schema) };
         let lines: String = (1..=METERS).map(|n| format!("{}\n", fleet_meter(n))).collect();
         db.import(dir, &lines);
         assert_eq!(db.store().consents().unwrap().len(), METERS as usize);
@@ -151,7 +143,7 @@ fn sandbox_with(dir: &Path, quota: u32) -> Sandbox {
 /// One scale test's world: the lock that runs these tests one at a time, a
 /// temporary directory, the sandbox serving `quota` calls per second, and a
 /// fresh schema (named after `schema`) with the fleet's consents. `None`, the
-/// test skipped, without `DATACONNECT_TEST_PG_URL`. The fields drop in
+/// test skipped, with `DATACONNECT_SKIP_PG=1`. The fields drop in
 /// order: the schema, the sandbox, the directory, then the lock.
 struct Fleet {
     db: Db,
@@ -277,7 +269,7 @@ fn assert_all_stored(db: &Db) {
         db.store().summary(&ReadingFilter { series: vec![Series::ConsumptionDaily], ..Default::default() }).unwrap();
     assert_eq!(summary.len(), METERS as usize, "every meter has data");
     let today: jiff::civil::Date = TODAY.parse().unwrap();
-    let days = dataconnect_sync::history_start(Series::ConsumptionDaily, today).until(today).unwrap().get_days() as u64;
+    let days = dataconnect::history_deadline(Series::ConsumptionDaily, today).until(today).unwrap().get_days() as u64;
     for s in &summary {
         assert_eq!(s.points, days, "{}: one reading per day", s.usage_point_id);
         let coverage = db.store().coverage(&s.usage_point_id, Series::ConsumptionDaily).unwrap();

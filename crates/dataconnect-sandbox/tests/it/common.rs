@@ -6,7 +6,8 @@
 
 use std::time::Duration;
 
-use dataconnect_sandbox::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REDIRECT_URI, Sandbox, SandboxConfig};
+use dataconnect_sandbox::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REDIRECT_URI, SandboxConfig};
+use dataconnect_testkit::sandbox::Served;
 
 /// A sandbox running on a free port; stops when dropped.
 pub struct Running {
@@ -14,15 +15,7 @@ pub struct Running {
     pub base: String,
     /// A client that does not follow redirects (the tests read them).
     pub http: reqwest::Client,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
+    _served: Served,
 }
 
 /// The default configuration, with the quotas lifted so that tests that
@@ -31,19 +24,11 @@ pub fn config() -> SandboxConfig {
     SandboxConfig { quota_per_second: 0, quota_per_hour: 0, quota_per_hour_api: 0, ..SandboxConfig::default() }
 }
 
-/// Serves a sandbox with `config` on 127.0.0.1 port 0.
+/// Serves a sandbox with `config` on 127.0.0.1 port 0 (the workspace's one
+/// harness, `dataconnect_testkit::sandbox`).
 pub async fn spawn(config: SandboxConfig) -> Running {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
-    let addr = listener.local_addr().expect("local address");
-    let sandbox = Sandbox::new(config).expect("sandbox state");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let _ = dataconnect_sandbox::serve(listener, sandbox, async {
-            let _ = stopped.await;
-        })
-        .await;
-    });
-    Running { base: format!("http://{addr}"), http: http_client(), stop: Some(stop) }
+    let served = Served::start(config);
+    Running { base: served.base.clone(), http: http_client(), _served: served }
 }
 
 /// A client that does not follow redirects, with a timeout so that a

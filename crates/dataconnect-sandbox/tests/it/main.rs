@@ -11,3 +11,4 @@ mod data_fleet;
 mod hardening_consent;
 mod hardening_fuzz;
 mod platform_gateway;
+mod platform_strict;

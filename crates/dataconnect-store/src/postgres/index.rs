@@ -7,7 +7,8 @@
 use dataconnect::IndexReading;
 use sqlx::postgres::PgArguments;
 
-use super::{PgStore, add, args2, filter_sql, where_sql};
+use super::store::{filter_sql, where_sql};
+use super::{PgStore, add, args2};
 use crate::{IndexWindowWrite, ReadingFilter, Result, StoreError, StoreErrorKind, StoredIndexReading};
 
 const UPSERT_INDEX_WINDOW: &str =

@@ -3,9 +3,8 @@
 //! brings (concurrent writers, calls from inside a runtime, pages of a
 //! streaming read). Each test opens its own schema, dropped at the end, so
 //! tests run concurrently and again. Without `DATACONNECT_TEST_PG_URL` they
-//! say they were skipped and pass.
-
-use std::sync::atomic::{AtomicU32, Ordering};
+//! fail, unless `DATACONNECT_SKIP_PG=1` skips them (see
+//! `dataconnect_testkit::pg`).
 
 use dataconnect::{Consent, ConsentDuration, Generation, Reading, Series, Unit, UsagePointId};
 use dataconnect_store::{
@@ -44,27 +43,19 @@ impl PgGuard {
     }
 }
 
-/// The server URL, or `None` (with a line saying the test was skipped).
+/// The server URL, or `None` when `DATACONNECT_SKIP_PG=1` skips the test
+/// (see `dataconnect_testkit::pg`).
 pub fn pg_url(test: &str) -> Option<String> {
-    match std::env::var("DATACONNECT_TEST_PG_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            eprintln!(
-                "skipped {test}: DATACONNECT_TEST_PG_URL is unset (e.g. postgres://postgres@127.0.0.1:5432/test)"
-            );
-            None
-        }
-    }
+    dataconnect_testkit::pg::url(test)
 }
 
 /// A unique schema name: the test, the process and a counter.
 pub fn schema_name(test: &str) -> String {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-    format!("dct_{test}_{}_{}_{nanos}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+    dataconnect_testkit::pg::schema_name("dct", test)
 }
 
-/// Opens a fresh store for `test`, or `None` when no server is configured.
+/// Opens a fresh store for `test`, or `None` when the PostgreSQL tests are
+/// skipped.
 pub fn pg(test: &str) -> Option<PgGuard> {
     let url = pg_url(test)?;
     let config = PgConfig { schema: Some(schema_name(test)), ..PgConfig::new(url) };

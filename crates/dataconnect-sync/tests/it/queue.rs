@@ -2,7 +2,8 @@
 //! (a schema of their own per test), fed by a fake source that counts its
 //! calls: errors are sorted as in `inline`, shutdown finishes the calls in
 //! flight and gives the leases back, and the daemon plans consented meters
-//! only. Without `DATACONNECT_TEST_PG_URL` the tests say they were skipped.
+//! only. Without `DATACONNECT_TEST_PG_URL` the tests fail, unless
+//! `DATACONNECT_SKIP_PG=1` skips them.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -29,16 +30,12 @@ impl Drop for Pg {
     }
 }
 
+/// A store in a fresh schema for `test`, or `None` when
+/// `DATACONNECT_SKIP_PG=1` skips the PostgreSQL tests (see
+/// `dataconnect_testkit::pg`).
 fn pg(test: &str) -> Option<Pg> {
-    let url = match std::env::var("DATACONNECT_TEST_PG_URL") {
-        Ok(u) if !u.is_empty() => u,
-        _ => {
-            eprintln!("skipped {test}: DATACONNECT_TEST_PG_URL is unset");
-            return None;
-        }
-    };
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-    let schema = format!("dct_sync_{test}_{}_{nanos}", std::process::id());
+    let url = dataconnect_testkit::pg::url(test)?;
+    let schema = dataconnect_testkit::pg::schema_name("dct_sync", test);
     Some(Pg(Some(Arc::new(PgStore::open(&PgConfig { schema: Some(schema), ..PgConfig::new(url) }).unwrap()))))
 }
 

@@ -262,8 +262,9 @@ async fn sandbox_clients_behave_as_listed() {
         assert!(e.stops_series());
         assert!(e.to_string().contains("hourly collection"));
         // Client 8: consent revoked at once. Generation 3 finds no
-        // service left for the authorisation; the others get the PRM, and
-        // its data needs a new consent.
+        // service left for the authorisation; v5 does not get the meter
+        // confirmed (ADAM-DC-0008); legacy gets the PRM from the code
+        // exchange. Either way its data needs a new consent.
         let c = client(&run, generation);
         let req = c.consent_request("P1Y".parse().unwrap(), Some(8)).unwrap();
         let back = support::browse(&req.url()).await;

@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use dataconnect::{Client, ClientConfig, ClientSecret, Generation, QuotaConfig, UsagePointId};
-use dataconnect_sandbox::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REDIRECT_URI, Sandbox, SandboxConfig};
+use dataconnect_sandbox::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REDIRECT_URI, SandboxConfig};
+use dataconnect_testkit::sandbox::Served;
 use jiff::civil::{Date, date};
 use url::Url;
 
@@ -13,8 +14,9 @@ pub const TODAY: Date = date(2025, 11, 20);
 
 /// A sandbox served on an ephemeral port until dropped.
 pub struct Running {
+    /// `http://127.0.0.1:PORT/`.
     pub base: Url,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+    _served: Served,
 }
 
 /// The sandbox config of most tests: a frozen day, quotas that do not get
@@ -30,18 +32,11 @@ pub fn config() -> SandboxConfig {
     }
 }
 
+/// Serves a sandbox with `config` (the workspace's one harness,
+/// `dataconnect_testkit::sandbox`).
 pub async fn start(config: SandboxConfig) -> Running {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
-    let addr = listener.local_addr().expect("local addr");
-    let sandbox = Sandbox::new(config).expect("sandbox");
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let _ = dataconnect_sandbox::serve(listener, sandbox, async move {
-            let _ = rx.await;
-        })
-        .await;
-    });
-    Running { base: format!("http://{addr}/").parse().expect("url"), _shutdown: tx }
+    let served = Served::start(config);
+    Running { base: format!("{}/", served.base).parse().expect("url"), _served: served }
 }
 
 /// A client config for the sandbox `run`.

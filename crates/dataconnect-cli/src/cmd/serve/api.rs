@@ -299,13 +299,24 @@ async fn readings(
     // The answer is written on a blocking thread, slice by slice, into a
     // small channel: a slow client holds that thread (and at most a few
     // slices in memory), never the store.
+    // At most a few answers are written at once (one per core): the others
+    // wait for their turn without a thread, so the CPU stays free for the
+    // other requests and for `/healthz`.
     let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(4);
     let store = std::sync::Arc::clone(&state.store);
-    tokio::task::spawn_blocking(move || {
-        if let Err(e) = stream_readings(&**store, &prm, series, range, tz, &tx) {
-            eprintln!("error: the readings answer of {prm} stopped: {e}");
-            let _ = tx.blocking_send(Err(e));
-        }
+    let writers = std::sync::Arc::clone(&state.readers);
+    tokio::spawn(async move {
+        let Ok(permit) = writers.acquire_owned().await else { return };
+        let written = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            if let Err(e) = stream_readings(&**store, &prm, series, range, tz, &tx) {
+                if e.kind() != std::io::ErrorKind::BrokenPipe {
+                    eprintln!("error: the readings answer of {prm} stopped: {e}");
+                }
+                let _ = tx.blocking_send(Err(e));
+            }
+        });
+        let _ = written.await;
     });
     let stream = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
     let mut r = (StatusCode::OK, axum::body::Body::from_stream(stream)).into_response();
@@ -326,16 +337,35 @@ impl std::io::Write for ChannelSink<'_> {
         Ok(data.len())
     }
 
+    /// Hands the chunk over, waiting at most [`STALL_LIMIT`] for the client
+    /// to take the earlier ones: a client that stops reading gives its
+    /// writer back instead of holding it.
     fn flush(&mut self) -> std::io::Result<()> {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let chunk = std::mem::take(&mut self.buf);
-        self.tx
-            .blocking_send(Ok(chunk))
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away"))
+        let mut chunk = Ok(std::mem::take(&mut self.buf));
+        let started = std::time::Instant::now();
+        loop {
+            match self.tx.try_send(chunk) {
+                Ok(()) => return Ok(()),
+                Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) => {
+                    return Err(std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away"));
+                }
+                Err(tokio::sync::mpsc::error::TrySendError::Full(back)) => {
+                    if started.elapsed() >= STALL_LIMIT {
+                        return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "the client stopped reading"));
+                    }
+                    chunk = back;
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+            }
+        }
     }
 }
+
+/// How long a readings answer waits for a client that does not read.
+const STALL_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Writes the readings of `range` as a JSON array, one slice of days at a
 /// time, each slice read in its own short store call and sent at once.
@@ -425,7 +455,6 @@ async fn sync_status(State(state): State<AppState>, headers: HeaderMap) -> Respo
     .await
 }
 
-/// The OpenAPI 3 description, from [`OPERATIONS`].
 /// The schema of a query parameter: the series names and time zones as
 /// enumerations, the days as dates.
 fn query_schema(name: &str) -> Value {
@@ -437,6 +466,7 @@ fn query_schema(name: &str) -> Value {
     }
 }
 
+/// The OpenAPI 3 description, from [`OPERATIONS`].
 pub fn document() -> Value {
     let mut paths = serde_json::Map::new();
     for op in OPERATIONS {

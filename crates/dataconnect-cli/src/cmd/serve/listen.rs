@@ -22,6 +22,7 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -141,15 +142,8 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let (id, close) = lock(&registry).admit(limits.max_connections);
-        // The app as a hyper service for this connection: every request
-        // carries the peer's address. A Router is always ready, so `call`
-        // needs no `poll_ready` first.
-        let router = app.clone();
-        let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
-            request.extensions_mut().insert(ConnectInfo(peer));
-            let mut router = router.clone();
-            async move { tower::Service::call(&mut router, request.map(axum::body::Body::new)).await }
-        });
+        let busy = Arc::new(AtomicUsize::new(0));
+        let service = connection_service(app.clone(), peer, Arc::clone(&busy));
         let connection = builder.serve_connection(TokioIo::new(stream), service);
         let registry = Arc::clone(&registry);
         let guard = tasks.enter();
@@ -159,8 +153,14 @@ pub async fn serve(
             tokio::select! {
                 _ = connection.as_mut() => {}
                 () = close.notified() => {
-                    connection.as_mut().graceful_shutdown();
-                    let _ = tokio::time::timeout(limits.grace, connection).await;
+                    // A connection with no request in hand (silent, sending
+                    // its head, idle between requests) is dropped at once,
+                    // which closes its socket; one that is answering
+                    // finishes its answer first.
+                    if busy.load(Ordering::SeqCst) > 0 {
+                        connection.as_mut().graceful_shutdown();
+                        let _ = tokio::time::timeout(limits.grace, connection).await;
+                    }
                 }
             }
             lock(&registry).open.remove(&id);
@@ -169,6 +169,50 @@ pub async fn serve(
     lock(&registry).close_all();
     let _ = tokio::time::timeout(limits.grace, tasks.idle()).await;
     Ok(())
+}
+
+/// The app as a hyper service for one connection: every request carries
+/// the peer's address, and `busy` counts the requests in hand, from their
+/// head to the last byte of their answer (the guard rides in the body). A
+/// Router is always ready, so `call` needs no `poll_ready` first.
+fn connection_service(
+    app: Router,
+    peer: std::net::SocketAddr,
+    busy: Arc<AtomicUsize>,
+) -> impl hyper::service::HttpService<hyper::body::Incoming, ResBody = axum::body::Body, Error = std::convert::Infallible, Future: Send>
++ Send
++ 'static {
+    hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+        request.extensions_mut().insert(ConnectInfo(peer));
+        let mut router = app.clone();
+        let guard = Busy::enter(&busy);
+        async move {
+            let response = tower::Service::call(&mut router, request.map(axum::body::Body::new)).await?;
+            Ok(response.map(|body| {
+                use http_body_util::BodyExt as _;
+                axum::body::Body::new(body.map_frame(move |frame| {
+                    let _ = &guard;
+                    frame
+                }))
+            }))
+        }
+    })
+}
+
+/// One request in hand; dropping it counts the request out.
+struct Busy(Arc<AtomicUsize>);
+
+impl Busy {
+    fn enter(count: &Arc<AtomicUsize>) -> Busy {
+        count.fetch_add(1, Ordering::SeqCst);
+        Busy(Arc::clone(count))
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// A count of running connection tasks, to wait for them at shutdown.

@@ -206,7 +206,7 @@ async fn landing(State(state): State<AppState>) -> Response {
 }
 
 /// The window of the per-address cap: the life of a pending request
-/// (`consent::PENDING_TTL`).
+/// (`consent_redirect::PENDING_TTL`).
 pub const PENDING_WINDOW: std::time::Duration = std::time::Duration::from_secs(30 * 60);
 
 /// The consent button: remembers a pending request (its random `state`)
@@ -214,8 +214,8 @@ pub const PENDING_WINDOW: std::time::Duration = std::time::Duration::from_secs(3
 /// `--max-pending-per-address` requests per half hour, and there are never
 /// more than `--max-pending` (expired ones are pruned first), so a flood
 /// of button presses cannot fill the store.
-async fn start(State(state): State<AppState>, extensions: axum::http::Extensions) -> Response {
-    let peer = extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+async fn start(State(state): State<AppState>, extensions: axum::http::Extensions, headers: HeaderMap) -> Response {
+    let peer = super::throttle::client_address(&extensions, &headers, &state.trusted_proxies);
     if let Some(ip) = peer
         && let Err(wait) = state.accord.check(ip, std::time::Instant::now())
     {

@@ -5,8 +5,11 @@
 //!
 //! IPv6 addresses are counted by /64 (one customer's network gets a whole
 //! /64, and could otherwise rotate through it). Behind a reverse proxy
-//! every visitor has the proxy's address: the limits then apply to all
-//! together, which is why they are generous. The table of addresses is
+//! every visitor has the proxy's address, so the proxy's own addresses are
+//! given with `--trusted-proxy`: for their requests the visitor is the
+//! last address of `X-Forwarded-For` that is not a trusted proxy (the
+//! entries before it are the visitor's to write, so they are not
+//! believed). The table of addresses is
 //! itself bounded: expired entries are swept when it grows, and when it is
 //! still full the address is refused (the global cap on pending states
 //! protects the store either way).
@@ -63,6 +66,36 @@ impl Throttle {
     }
 }
 
+/// The visitor's address: the peer, or, when the peer is one of
+/// `trusted` (a reverse proxy), the last address of `X-Forwarded-For` that
+/// is not a trusted proxy. `None` when the peer is unknown.
+pub fn client_address(
+    extensions: &axum::http::Extensions,
+    headers: &axum::http::HeaderMap,
+    trusted: &[IpAddr],
+) -> Option<IpAddr> {
+    let peer = extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip())?;
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect::<Vec<_>>();
+    for entry in forwarded.iter().rev() {
+        match entry.parse::<IpAddr>() {
+            Ok(ip) if trusted.contains(&ip) => continue,
+            Ok(ip) => return Some(ip),
+            // Something the proxy did not write: count the proxy itself.
+            Err(_) => return Some(peer),
+        }
+    }
+    Some(peer)
+}
+
 /// The unit an address is counted in: itself for IPv4, its /64 for IPv6
 /// (an IPv4-mapped IPv6 address counts as the IPv4 one).
 fn bucket(addr: IpAddr) -> IpAddr {
@@ -96,6 +129,20 @@ mod tests {
         assert!(t.exhausted(a, now));
         assert!(t.check(b, now).is_ok(), "another address has its own count");
         assert!(t.check(a, now + Duration::from_secs(61)).is_ok(), "the window moved on");
+    }
+
+    #[test]
+    fn forwarded_addresses_are_believed_only_from_a_trusted_proxy() {
+        let mut extensions = axum::http::Extensions::new();
+        extensions.insert(axum::extract::ConnectInfo("10.0.0.2:5555".parse::<std::net::SocketAddr>().unwrap()));
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert("x-forwarded-for", "203.0.113.9, 198.51.100.7, 10.0.0.3".parse().unwrap());
+        let proxies: Vec<IpAddr> = vec!["10.0.0.2".parse().unwrap(), "10.0.0.3".parse().unwrap()];
+        assert_eq!(client_address(&extensions, &headers, &proxies), Some("198.51.100.7".parse().unwrap()));
+        assert_eq!(client_address(&extensions, &headers, &[]), Some("10.0.0.2".parse().unwrap()), "an untrusted peer is itself");
+        headers.insert("x-forwarded-for", "junk".parse().unwrap());
+        assert_eq!(client_address(&extensions, &headers, &proxies), Some("10.0.0.2".parse().unwrap()));
+        assert_eq!(client_address(&axum::http::Extensions::new(), &headers, &proxies), None);
     }
 
     #[test]
