@@ -37,6 +37,8 @@ base="$(head -n1 "$work/out" | sed 's/^listening on //')"
 checks=not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance
 echo "== schemathesis: serve's API, $examples examples per operation"
 status=0
+# Schemathesis keeps a `.schemathesis/` folder in the current directory.
+cd "$work"
 schemathesis run "$base/api/v1/openapi.json" --url "$base" -H "Authorization: Bearer $key" \
   --max-examples "$examples" --seed "$seed" --phases examples,coverage,fuzzing --no-color --request-timeout 30 \
   --workers 1 --suppress-health-check all --generation-database :memory: --checks "$checks" || status=1

@@ -16,6 +16,7 @@ pub mod demo;
 pub mod doctor;
 pub mod export;
 pub mod fetch;
+pub mod import;
 #[cfg(feature = "postgres")]
 pub mod migrate;
 pub mod plot;
@@ -24,8 +25,11 @@ pub mod sandbox;
 pub mod serve;
 pub mod status;
 pub mod sync;
+pub mod tariffs;
+pub mod tempo;
 
 mod bench;
+mod bench_costs;
 
 use clap::Subcommand;
 
@@ -43,6 +47,8 @@ pub enum Command {
     Fetch(fetch::Cmd),
     /// Write stored readings as CSV, JSON, JSON lines or InfluxDB line protocol.
     Export(export::Cmd),
+    /// Read Enedis portal exports (CSV, XLSX), Conso Downloader CSV or this tool's exports into the store.
+    Import(import::Cmd),
     /// Send stored readings to InfluxDB/VictoriaMetrics, or to Home Assistant (MQTT discovery, long-term statistics).
     Publish(publish::Cmd),
     /// Draw one stored series as an SVG or PNG chart, or in the terminal.
@@ -53,8 +59,12 @@ pub enum Command {
     Config(config::Cmd),
     /// Check one meter for the failures users hit most (curve collection, direction, activation, consent, quota…), with the fix for each.
     Doctor(doctor::Cmd),
-    /// Compute what the stored consumption cost per month, with a base or an off-peak (HP/HC) tariff.
+    /// What the stored consumption cost per month and period with an offer (trv-base, trv-hphc, trv-tempo, market offers); --compare ranks the offers, --advise-power names the subscribed power.
     Costs(costs::Cmd),
+    /// The catalogue of offers and prices: list, show, import the regulator's tables.
+    Tariffs(tariffs::Cmd),
+    /// RTE's Tempo calendar: update from RTE's API, or import a saved answer.
+    Tempo(tempo::Cmd),
     /// Estimate what the quota allows: calls a day per API for N meters at a freshness, the most meters, back-fill times.
     Capacity(capacity::Cmd),
     /// Run the offline Data Connect sandbox as a server.
@@ -77,12 +87,15 @@ impl Command {
             Command::Sync(c) => c.run().await,
             Command::Fetch(c) => c.run().await,
             Command::Export(c) => c.run().await,
+            Command::Import(c) => c.run().await,
             Command::Plot(c) => c.run().await,
             Command::Publish(c) => c.run().await,
             Command::Status(c) => c.run().await,
             Command::Config(c) => c.run().await,
             Command::Doctor(c) => c.run().await,
             Command::Costs(c) => c.run().await,
+            Command::Tariffs(c) => c.run().await,
+            Command::Tempo(c) => c.run().await,
             Command::Capacity(c) => c.run().await,
             Command::Sandbox(c) => c.run().await,
             Command::Serve(c) => c.run().await,

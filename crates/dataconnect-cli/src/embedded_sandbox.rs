@@ -51,5 +51,6 @@ pub fn sandbox_client_settings(base_url: Url, generation: dataconnect::Generatio
         today,
         quota_per_second: per_second,
         quota_per_hour: 10_000,
+        conso_token: None,
     })
 }

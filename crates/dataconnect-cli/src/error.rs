@@ -89,6 +89,12 @@ impl CliError {
         CliError::new(Class::Internal, message)
     }
 
+    /// A failure already reported on standard error line by line (several
+    /// files of one command): only its exit code remains to give.
+    pub fn reported(class: Class) -> Self {
+        CliError::new(class, "")
+    }
+
     /// The class of the failure.
     pub fn class(&self) -> Class {
         self.class

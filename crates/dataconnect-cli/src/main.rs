@@ -14,6 +14,7 @@ mod embedded_sandbox;
 mod error;
 mod html;
 mod output;
+mod pricing;
 mod progress;
 mod publish;
 mod settings;
@@ -83,6 +84,9 @@ fn init_logging() {
 }
 
 fn fail(e: &CliError) -> ExitCode {
-    eprintln!("error: {}", e.line());
+    let line = e.line();
+    if !line.is_empty() {
+        eprintln!("error: {line}");
+    }
     ExitCode::from(e.class().exit_code())
 }

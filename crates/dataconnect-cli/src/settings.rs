@@ -46,7 +46,46 @@ pub struct GlobalArgs {
     /// The day the client takes as today, YYYY-MM-DD (replays of past periods) [default: today in Paris].
     #[arg(long, env = "DATACONNECT_TODAY", value_name = "DATE")]
     pub today: Option<String>,
+    /// Where readings come from: dataconnect (Enedis Data Connect with the application's credentials) or
+    /// conso-api (the Conso API gateway with a personal token; its base URL is the public service by default,
+    /// and its quota a gentle 1 call per second and 300 per hour, since every user of the gateway shares it)
+    /// [default: dataconnect].
+    #[arg(long, env = "DATACONNECT_SOURCE", value_name = "SOURCE")]
+    pub source: Option<String>,
+    /// A file holding the Conso API token (the token itself is read from DATACONNECT_CONSO_TOKEN or this
+    /// file, never from a flag).
+    #[arg(long, env = "DATACONNECT_CONSO_TOKEN_FILE", value_name = "PATH")]
+    pub token_file: Option<PathBuf>,
 }
+
+/// Where readings come from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Source {
+    /// Enedis Data Connect, with the application's credentials.
+    #[default]
+    DataConnect,
+    /// The Conso API gateway, with a personal token.
+    ConsoApi,
+}
+
+impl Source {
+    fn parse(s: &str) -> Result<Source, CliError> {
+        match s.trim() {
+            "dataconnect" | "data-connect" => Ok(Source::DataConnect),
+            "conso-api" => Ok(Source::ConsoApi),
+            other => Err(CliError::usage(format!(
+                "unknown source {:?} (--source or DATACONNECT_SOURCE): use dataconnect or conso-api",
+                other.chars().take(30).collect::<String>()
+            ))),
+        }
+    }
+}
+
+/// The Conso API gateway's default budget: it is shared by every one of its
+/// users, so a backfill goes slowly rather than crowd them out.
+pub const CONSO_QUOTA_PER_SECOND: u32 = 1;
+/// See [`CONSO_QUOTA_PER_SECOND`].
+pub const CONSO_QUOTA_PER_HOUR: u32 = 300;
 
 /// The config file's keys (all optional).
 #[derive(Deserialize, Debug, Default)]
@@ -66,6 +105,10 @@ pub struct FileConfig {
     pub quota_per_second: Option<u32>,
     /// The application's quota: calls per hour.
     pub quota_per_hour: Option<u32>,
+    /// Where readings come from: dataconnect or conso-api.
+    pub source: Option<String>,
+    /// A file holding the Conso API token.
+    pub conso_token_file: Option<PathBuf>,
 }
 
 /// The application's client secret. Its `Debug` never shows it.
@@ -102,6 +145,9 @@ pub struct Settings {
     pub revision_days: i32,
     pub quota_per_second: u32,
     pub quota_per_hour: u32,
+    pub source: Source,
+    /// The Conso API token (source `conso-api`). Its `Debug` never shows it.
+    pub conso_token: Option<Secret>,
 }
 
 /// What a command needs to build a client.
@@ -115,6 +161,8 @@ pub struct ClientSettings {
     pub today: Option<Date>,
     pub quota_per_second: u32,
     pub quota_per_hour: u32,
+    /// The Conso API token, when the source is the gateway.
+    pub conso_token: Option<Secret>,
 }
 
 pub(crate) fn project_dirs() -> Option<directories::ProjectDirs> {
@@ -163,8 +211,20 @@ impl Settings {
                 .map(|d| d.data_dir().join("dataconnect.db"))
                 .ok_or_else(|| CliError::config("cannot find a data directory for the database: pass --db PATH or set DATACONNECT_DB"))?,
         };
-        let quota_per_second = file.quota_per_second.unwrap_or(5);
-        let quota_per_hour = file.quota_per_hour.unwrap_or(1000);
+        let source = match args.source.as_deref().or(file.source.as_deref()) {
+            Some(s) => Source::parse(s)?,
+            None => Source::default(),
+        };
+        let conso_token = match source {
+            Source::DataConnect => None,
+            Source::ConsoApi => conso_token(args.token_file.as_deref().or(file.conso_token_file.as_deref()))?,
+        };
+        let (default_per_second, default_per_hour) = match source {
+            Source::DataConnect => (5, 1000),
+            Source::ConsoApi => (CONSO_QUOTA_PER_SECOND, CONSO_QUOTA_PER_HOUR),
+        };
+        let quota_per_second = file.quota_per_second.unwrap_or(default_per_second);
+        let quota_per_hour = file.quota_per_hour.unwrap_or(default_per_hour);
         if quota_per_second == 0 || quota_per_hour == 0 {
             return Err(CliError::config("quota_per_second and quota_per_hour must be at least 1: fix the config file"));
         }
@@ -179,11 +239,16 @@ impl Settings {
             revision_days: file.revision_days.unwrap_or(7).max(0),
             quota_per_second,
             quota_per_hour,
+            source,
+            conso_token,
         })
     }
 
     /// The settings a client needs, or a config error naming the first missing one.
     pub fn client(&self) -> Result<ClientSettings, CliError> {
+        if self.source == Source::ConsoApi {
+            return self.conso_client();
+        }
         let base = self.base_url.as_deref().ok_or_else(|| {
             CliError::config(
                 "no base URL: pass --base-url, set DATACONNECT_BASE_URL or base_url in the config file (for a local sandbox, run `dataconnect sandbox` and use http://127.0.0.1:8080)",
@@ -208,6 +273,29 @@ impl Settings {
             today: self.today,
             quota_per_second: self.quota_per_second,
             quota_per_hour: self.quota_per_hour,
+            conso_token: None,
+        })
+    }
+
+    /// The client settings of the Conso API gateway: a token instead of the
+    /// application's credentials, the public service unless a base URL is set.
+    fn conso_client(&self) -> Result<ClientSettings, CliError> {
+        let token = self.conso_token.clone().ok_or_else(|| {
+            CliError::config(
+                "no Conso API token: set DATACONNECT_CONSO_TOKEN or pass --token-file PATH (a token is never taken from a flag)",
+            )
+        })?;
+        let base = self.base_url.as_deref().unwrap_or(dataconnect::CONSO_API_BASE_URL);
+        Ok(ClientSettings {
+            base_url: parse_url("base URL", base)?,
+            generation: self.generation,
+            client_id: "conso-api".to_owned(),
+            client_secret: Secret(String::new()),
+            redirect_uri: None,
+            today: self.today,
+            quota_per_second: self.quota_per_second,
+            quota_per_hour: self.quota_per_hour,
+            conso_token: Some(token),
         })
     }
 
@@ -225,6 +313,22 @@ fn parse_url(what: &str, s: &str) -> Result<Url, CliError> {
         return Err(CliError::config(format!("{what} {shown:?} is not an http(s) URL: write it like http://127.0.0.1:8080")));
     }
     Ok(url)
+}
+
+/// The Conso API token: `DATACONNECT_CONSO_TOKEN`, else the file given.
+fn conso_token(file: Option<&Path>) -> Result<Option<Secret>, CliError> {
+    if let Some(t) = std::env::var("DATACONNECT_CONSO_TOKEN").ok().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()) {
+        return Ok(Some(Secret(t)));
+    }
+    let Some(path) = file else { return Ok(None) };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        CliError::config(format!("cannot read the Conso API token file {}: {e}: check --token-file", path.display()))
+    })?;
+    let token = text.trim().to_owned();
+    if token.is_empty() {
+        return Err(CliError::config(format!("the Conso API token file {} is empty: write the token into it", path.display())));
+    }
+    Ok(Some(Secret(token)))
 }
 
 fn read_secret_file(path: &Path) -> Result<Secret, CliError> {

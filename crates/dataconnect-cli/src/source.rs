@@ -63,7 +63,19 @@ pub fn client_with(
     config.timeout = Duration::from_secs(30);
     config.token_store = Some(Arc::new(FileTokenStore::new(token_path(db))));
     config.shared_quota = shared;
+    config.conso_token = settings.conso_token.as_ref().map(|t| dataconnect::AccessToken::new(t.expose()));
     Client::new(config).map_err(|e| from_client(&e))
+}
+
+/// What a command says when it reads through the Conso API gateway: where,
+/// and at which pace (the gateway is shared by every one of its users).
+pub fn gateway_note(settings: &ClientSettings) -> Option<String> {
+    settings.conso_token.as_ref()?;
+    Some(format!(
+        "note: reading through the Conso API gateway at {}, at most {} call(s) per second and {} per hour \
+         (the gateway is shared by all its users; quota_per_second and quota_per_hour in the config file change this)",
+        settings.base_url, settings.quota_per_second, settings.quota_per_hour
+    ))
 }
 
 /// How long the source takes an API's 403 900908 (not subscribed) or a

@@ -242,6 +242,15 @@ fn long_help() -> String {
          (one meter per generation 3 consent: the client's first, or the one picked with --consent-page)\n\
          Every route: GET /openapi.json\n",
     );
+    help.push_str(&format!(
+        "\nThe Conso API gateway: GET /conso/{{type}} with `Authorization: Bearer {p}<PRM>` (or {p}<PRM>+<PRM>…),\n  \
+         the token covering exactly those meters (401 for another one). 2026 types (pointId, dateDebut, dateFin):\n  \
+         consommation_quotidienne, courbe_de_charge_consommation, puissance_conso_max_quotidienne, production_quotidienne,\n  \
+         courbe_de_charge_production; older types (prm, start, end), the v5 meter_reading without its wrapper:\n  \
+         daily_consumption, consumption_load_curve, consumption_max_power, daily_production, production_load_curve.\n  \
+         Errors: {{\"status\", \"message\", \"error\"}}, Data Connect's own body inside \"error\" when it refused the call.\n",
+        p = crate::data::CONSO_TOKEN_PREFIX,
+    ));
     help
 }
 

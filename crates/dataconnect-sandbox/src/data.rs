@@ -10,6 +10,7 @@
 //! computing it again is what makes "same meter, same values through every
 //! generation" true by construction.
 
+mod conso;
 mod customer;
 mod dc2026;
 mod index;
@@ -25,9 +26,11 @@ use axum::response::{IntoResponse, Response};
 
 use crate::Sandbox;
 
+pub(crate) use conso::TOKEN_PREFIX as CONSO_TOKEN_PREFIX;
+
 /// Every data and customer route of every generation.
 pub(crate) fn routes() -> Router<Sandbox> {
-    Router::new().merge(legacy::routes()).merge(v5::routes()).merge(dc2026::routes())
+    Router::new().merge(legacy::routes()).merge(v5::routes()).merge(dc2026::routes()).merge(conso::routes())
 }
 
 /// The API generation a route belongs to; it decides the error bodies.
@@ -102,10 +105,14 @@ pub(crate) fn metering(
     extra: impl FnOnce(&rules::Query) -> Result<(), rules::DataError>,
     render: Render,
 ) -> Response {
-    let valid = match rules::validate(sandbox, headers, raw_query, endpoint, allowed_extra, extra) {
-        Ok(v) => v,
-        Err(response) => return response,
-    };
+    match rules::validate(sandbox, headers, raw_query, endpoint, allowed_extra, extra) {
+        Ok(valid) => answer(&valid, endpoint, render),
+        Err(response) => response,
+    }
+}
+
+/// The points and body of a validated metering call.
+pub(crate) fn answer(valid: &rules::Valid, endpoint: rules::Endpoint, render: Render) -> Response {
     let series = match endpoint.kind {
         Kind::Curve => Series::Curve(valid.curve(endpoint.flow)),
         Kind::Daily => Series::Daily(valid.daily(endpoint.flow)),
@@ -117,7 +124,7 @@ pub(crate) fn metering(
         let error: rules::DataError = rules::ErrorKind::NoData.into();
         return error.response(rules::Surface::Metering(endpoint.generation));
     }
-    json_response(StatusCode::OK, render(&valid, endpoint, &series))
+    json_response(StatusCode::OK, render(valid, endpoint, &series))
 }
 
 /// A GET route running [`metering`] for one endpoint.

@@ -26,8 +26,10 @@ mod clock;
 mod data;
 mod meters;
 mod platform;
+mod rte;
 
 pub use meters::{FLEET_MAX, fleet_prm};
+pub use rte::{TEMPO_PATH, TOKEN_PATH, colour as tempo_colour};
 pub use platform::DEFAULT_QUOTA_TOLERANCE;
 
 use std::future::Future;
@@ -209,6 +211,8 @@ struct Inner {
     platform: platform::Platform,
     /// The first day (Paris) on which the fleet's consent no longer holds.
     fleet_consent_end: Date,
+    /// RTE's Tempo API (its issued tokens).
+    rte: rte::Rte,
 }
 
 /// What a valid bearer token gives access to.
@@ -240,7 +244,7 @@ impl Sandbox {
         // sandbox's first day, so a long-running sandbox sees it expire.
         let first_day = clock.today();
         let fleet_consent_end = first_day.checked_add(jiff::Span::new().years(3)).unwrap_or(Date::MAX);
-        Ok(Sandbox { inner: Arc::new(Inner { config, clock, platform, fleet_consent_end }) })
+        Ok(Sandbox { inner: Arc::new(Inner { config, clock, platform, fleet_consent_end, rte: rte::Rte::default() }) })
     }
 
     /// The first day (Paris) on which the fleet's consent no longer holds:
@@ -260,12 +264,16 @@ impl Sandbox {
     pub(crate) fn platform(&self) -> &platform::Platform {
         &self.inner.platform
     }
+
+    pub(crate) fn rte(&self) -> &rte::Rte {
+        &self.inner.rte
+    }
 }
 
 /// The emulator as a router. Having a function that produces the app makes
 /// it easy to call it from tests without creating an HTTP server.
 pub fn app(state: Sandbox) -> Router {
-    let routes = data::routes().merge(platform::routes());
+    let routes = data::routes().merge(platform::routes()).merge(rte::routes());
     platform::layers(routes, state.clone()).with_state(state)
 }
 

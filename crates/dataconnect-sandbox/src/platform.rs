@@ -128,7 +128,7 @@ impl Platform {
 
 /// The token of an `Authorization: Bearer <token>` header (the scheme is
 /// case-insensitive, as RFC 6750 says).
-fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
     let (scheme, token) = value.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("bearer") {

@@ -46,8 +46,9 @@ mod sqlite;
 pub use error::{StoreError, StoreErrorKind};
 pub use pg_url::{is_postgres_url, redact_url};
 pub use records::{
-    ConsentRecord, IndexWindowWrite, MeterInfo, PendingConsent, ReadingFilter, SeriesState, SeriesSummary,
-    StoredIndexReading, StoredReading, SyncRun, SyncRunId, SyncRunOutcome, WindowWrite,
+    ConsentRecord, ImportWrite, IndexWindowWrite, MeterInfo, PendingConsent, ReadingFilter, SeriesState,
+    SeriesSummary, StoredIndexReading, StoredReading, SyncRun, SyncRunId, SyncRunOutcome, TariffRow, TempoDay,
+    WindowWrite,
 };
 pub use queue::{Lease, PlanningView, Planner, QueueCounts, QueueFilter, QueuedWindow, WorkQueue};
 pub use sqlite::{OpenMode, SqliteConfig, SqliteStore};
@@ -76,6 +77,13 @@ pub trait Store: Send + Sync {
     /// answer held fewer points (gaps, a range clamped to the activation date):
     /// asking again would not give more. Returns the number of readings written.
     fn upsert_window(&self, write: &WindowWrite<'_>) -> Result<u64>;
+
+    /// Writes what one imported file holds, every meter and series of it,
+    /// in one transaction: each part's readings through the same idempotent
+    /// upsert as [`upsert_window`](Self::upsert_window), and each of its
+    /// covered ranges folded into the coverage. A failure leaves nothing of
+    /// the file stored. Returns the number of readings written.
+    fn upsert_import(&self, parts: &[ImportWrite<'_>]) -> Result<u64>;
 
     /// Writes the register readings of an index series for `prm` (an
     /// idempotent upsert keyed by calendar, class and day: the
@@ -169,6 +177,20 @@ pub trait Store: Send + Sync {
 
     /// Data calls recorded in the hours that start at or after `since`'s hour.
     fn calls_since(&self, since: Timestamp) -> Result<u64>;
+
+    /// Stores Tempo days (an upsert by day), in one transaction. Returns
+    /// the number of days written.
+    fn put_tempo_days(&self, days: &[TempoDay]) -> Result<u64>;
+
+    /// Every stored Tempo day, oldest first.
+    fn tempo_days(&self) -> Result<Vec<TempoDay>>;
+
+    /// Stores imported price rows (an upsert by option, power and first
+    /// day), in one transaction. Returns the number of rows written.
+    fn put_tariff_rows(&self, rows: &[TariffRow]) -> Result<u64>;
+
+    /// Every imported price row, by option, power and first day.
+    fn tariff_rows(&self) -> Result<Vec<TariffRow>>;
 }
 
 /// Implements `Store` for a smart pointer to a store by delegating every
@@ -180,6 +202,9 @@ macro_rules! delegate_store {
         impl<S: Store + ?Sized> Store for $pointer<S> {
             fn upsert_window(&self, write: &WindowWrite<'_>) -> Result<u64> {
                 (**self).upsert_window(write)
+            }
+            fn upsert_import(&self, parts: &[ImportWrite<'_>]) -> Result<u64> {
+                (**self).upsert_import(parts)
             }
             fn upsert_index_window(&self, write: &IndexWindowWrite<'_>) -> Result<u64> {
                 (**self).upsert_index_window(write)
@@ -257,6 +282,18 @@ macro_rules! delegate_store {
             }
             fn calls_since(&self, since: Timestamp) -> Result<u64> {
                 (**self).calls_since(since)
+            }
+            fn put_tempo_days(&self, days: &[TempoDay]) -> Result<u64> {
+                (**self).put_tempo_days(days)
+            }
+            fn tempo_days(&self) -> Result<Vec<TempoDay>> {
+                (**self).tempo_days()
+            }
+            fn put_tariff_rows(&self, rows: &[TariffRow]) -> Result<u64> {
+                (**self).put_tariff_rows(rows)
+            }
+            fn tariff_rows(&self) -> Result<Vec<TariffRow>> {
+                (**self).tariff_rows()
             }
         }
     )*};

@@ -23,6 +23,22 @@ pub struct WindowWrite<'a> {
     pub readings: &'a [Reading],
 }
 
+/// One meter and series of an imported file, as written by
+/// [`Store::upsert_import`](crate::Store::upsert_import): the readings the
+/// file held and the Paris day ranges it covers completely (possibly none,
+/// when it holds only part of a day).
+#[derive(Clone, Copy, Debug)]
+pub struct ImportWrite<'a> {
+    /// The meter.
+    pub prm: &'a UsagePointId,
+    /// The series.
+    pub series: Series,
+    /// The readings, in any order; a later one with the same start wins.
+    pub readings: &'a [Reading],
+    /// The day ranges recorded as covered.
+    pub covered: &'a [DateRange],
+}
+
 /// One index window's answer, as written by
 /// [`Store::upsert_index_window`](crate::Store::upsert_index_window).
 #[derive(Clone, Copy, Debug)]
@@ -217,4 +233,37 @@ pub struct SyncRun {
     pub started_at: Timestamp,
     /// How it ended; `None` while running, or when the process was killed.
     pub outcome: Option<SyncRunOutcome>,
+}
+
+/// One day of RTE's Tempo calendar, as [`Store::put_tempo_days`](crate::Store::put_tempo_days) keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TempoDay {
+    /// The Paris civil day whose 06:00 starts the Tempo day.
+    pub day: Date,
+    /// RTE's colour: `BLUE`, `WHITE` or `RED`.
+    pub color: String,
+    /// Where it came from (`rte`, or the imported file's name).
+    pub source: String,
+}
+
+/// One imported row of a regulated price table, as
+/// [`Store::put_tariff_rows`](crate::Store::put_tariff_rows) keeps it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TariffRow {
+    /// The option: `base`, `hphc` or `tempo`.
+    pub option: String,
+    /// Subscribed power, kVA.
+    pub kva: u32,
+    /// First day in force.
+    pub start: Date,
+    /// Last day in force (inclusive); `None` while in force.
+    pub end: Option<Date>,
+    /// Fixed part, € per year, all taxes included.
+    pub fixed_eur_per_year: f64,
+    /// The variable prices as a JSON object `{"HP":0.27,"HC":0.2068}` (€ per kWh).
+    pub prices_json: String,
+    /// The file it was imported from.
+    pub source: String,
+    /// When it was imported.
+    pub imported_at: Timestamp,
 }

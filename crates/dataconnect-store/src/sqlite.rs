@@ -20,16 +20,19 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params, params_from_iter};
 
 use crate::{
-    ConsentRecord, IndexWindowWrite, MeterInfo, PendingConsent, ReadingFilter, Result, SeriesState, SeriesSummary,
-    Store, StoreError, StoreErrorKind, StoredIndexReading, StoredReading, SyncRun, SyncRunId, SyncRunOutcome,
-    WindowWrite,
+    ConsentRecord, ImportWrite, IndexWindowWrite, MeterInfo, PendingConsent, ReadingFilter, Result, SeriesState,
+    SeriesSummary, Store, StoreError, StoreErrorKind, StoredIndexReading, StoredReading, SyncRun, SyncRunId,
+    SyncRunOutcome, TariffRow, TempoDay, WindowWrite,
 };
 
 /// The migrations, in order; migration `i` (0-based) brings `user_version`
 /// from `i` to `i + 1`. Files are never edited once released: a change is a
 /// new file.
-const MIGRATIONS: &[&str] =
-    &[include_str!("../migrations/0001_initial.sql"), include_str!("../migrations/0002_index_reading.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_initial.sql"),
+    include_str!("../migrations/0002_costs.sql"),
+    include_str!("../migrations/0003_index_reading.sql"),
+];
 
 /// How a database is opened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -275,6 +278,52 @@ fn read_only_error() -> rusqlite::Error {
 }
 
 /// Adds `window` to the merged coverage ranges of one meter and series.
+/// Upserts readings of one meter and series inside a write transaction.
+fn insert_readings(tx: &Transaction<'_>, prm: &str, series: &str, readings: &[Reading]) -> rusqlite::Result<()> {
+    // Rows go in by statements of CHUNK rows that share the meter,
+    // series and unit parameters (?1, ?2, ?3): fewer statement steps
+    // and fewer bindings per row, which is most of the cost of an
+    // ingest. A chunk mixing units (never seen from the API) takes
+    // the one-row path.
+    let mut single: Vec<&Reading> = Vec::new();
+    let mut chunks = readings.chunks_exact(CHUNK);
+    if readings.len() >= CHUNK {
+        let mut stmt = tx.prepare_cached(&insert_many_sql())?;
+        stmt.raw_bind_parameter(1, prm)?;
+        stmt.raw_bind_parameter(2, series)?;
+        for chunk in &mut chunks {
+            let unit = chunk.first().map(|r| r.unit);
+            if chunk.iter().any(|r| Some(r.unit) != unit) {
+                single.extend(chunk);
+                continue;
+            }
+            stmt.raw_bind_parameter(3, unit.map(|u| u.as_str()))?;
+            for (i, r) in chunk.iter().enumerate() {
+                let base = 4 + 4 * i;
+                stmt.raw_bind_parameter(base, r.start.as_second())?;
+                stmt.raw_bind_parameter(base + 1, r.end.as_second())?;
+                stmt.raw_bind_parameter(base + 2, r.value)?;
+                stmt.raw_bind_parameter(base + 3, r.peak_at.map(|t| t.as_second()))?;
+            }
+            stmt.raw_execute()?;
+        }
+    }
+    single.extend(chunks.remainder());
+    let mut stmt = tx.prepare_cached(INSERT_READING)?;
+    for r in single {
+        stmt.execute(params![
+            prm,
+            series,
+            r.start.as_second(),
+            r.end.as_second(),
+            r.value,
+            r.unit.as_str(),
+            r.peak_at.map(|t| t.as_second()),
+        ])?;
+    }
+    Ok(())
+}
+
 fn merge_coverage(tx: &Transaction<'_>, prm: &str, series: &str, window: DateRange) -> rusqlite::Result<()> {
     let (mut start, mut end) = (window.start().to_string(), window.end().to_string());
     // Ranges that overlap or touch the window are folded into it; half-open
@@ -429,49 +478,24 @@ impl Store for SqliteStore {
         let prm = write.prm.as_str();
         let series = write.series.as_str();
         self.write_tx(|tx| {
-            // Rows go in by statements of CHUNK rows that share the meter,
-            // series and unit parameters (?1, ?2, ?3): fewer statement steps
-            // and fewer bindings per row, which is most of the cost of an
-            // ingest. A chunk mixing units (never seen from the API) takes
-            // the one-row path.
-            let mut single: Vec<&Reading> = Vec::new();
-            let mut chunks = write.readings.chunks_exact(CHUNK);
-            if write.readings.len() >= CHUNK {
-                let mut stmt = tx.prepare_cached(&insert_many_sql())?;
-                stmt.raw_bind_parameter(1, prm)?;
-                stmt.raw_bind_parameter(2, series)?;
-                for chunk in &mut chunks {
-                    let unit = chunk.first().map(|r| r.unit);
-                    if chunk.iter().any(|r| Some(r.unit) != unit) {
-                        single.extend(chunk);
-                        continue;
-                    }
-                    stmt.raw_bind_parameter(3, unit.map(|u| u.as_str()))?;
-                    for (i, r) in chunk.iter().enumerate() {
-                        let base = 4 + 4 * i;
-                        stmt.raw_bind_parameter(base, r.start.as_second())?;
-                        stmt.raw_bind_parameter(base + 1, r.end.as_second())?;
-                        stmt.raw_bind_parameter(base + 2, r.value)?;
-                        stmt.raw_bind_parameter(base + 3, r.peak_at.map(|t| t.as_second()))?;
-                    }
-                    stmt.raw_execute()?;
-                }
-            }
-            single.extend(chunks.remainder());
-            let mut stmt = tx.prepare_cached(INSERT_READING)?;
-            for r in single {
-                stmt.execute(params![
-                    prm,
-                    series,
-                    r.start.as_second(),
-                    r.end.as_second(),
-                    r.value,
-                    r.unit.as_str(),
-                    r.peak_at.map(|t| t.as_second()),
-                ])?;
-            }
+            insert_readings(tx, prm, series, write.readings)?;
             merge_coverage(tx, prm, series, write.window)?;
             Ok(write.readings.len() as u64)
+        })
+    }
+
+    fn upsert_import(&self, parts: &[ImportWrite<'_>]) -> Result<u64> {
+        self.write_tx(|tx| {
+            let mut n = 0;
+            for part in parts {
+                let (prm, series) = (part.prm.as_str(), part.series.as_str());
+                insert_readings(tx, prm, series, part.readings)?;
+                for range in part.covered {
+                    merge_coverage(tx, prm, series, *range)?;
+                }
+                n += part.readings.len() as u64;
+            }
+            Ok(n)
         })
     }
 
@@ -900,6 +924,85 @@ impl Store for SqliteStore {
             })
             .map_err(|e| self.err(e))?;
         Ok(n.max(0) as u64)
+    }
+
+    fn put_tempo_days(&self, days: &[TempoDay]) -> Result<u64> {
+        self.write_tx(|tx| {
+            let mut st = tx.prepare_cached(
+                "INSERT INTO tempo_day (day, color, source) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (day) DO UPDATE SET color = excluded.color, source = excluded.source",
+            )?;
+            for d in days {
+                st.execute(params![d.day.to_string(), d.color, d.source])?;
+            }
+            Ok(days.len() as u64)
+        })
+    }
+
+    fn tempo_days(&self) -> Result<Vec<TempoDay>> {
+        let rows: Vec<(String, String, String)> = {
+            let conn = self.lock();
+            let mut st = conn.prepare_cached("SELECT day, color, source FROM tempo_day ORDER BY day").map_err(|e| self.err(e))?;
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+                .map_err(|e| self.err(e))?
+        };
+        rows.into_iter().map(|(d, color, source)| Ok(TempoDay { day: self.day(&d)?, color, source })).collect()
+    }
+
+    fn put_tariff_rows(&self, rows: &[TariffRow]) -> Result<u64> {
+        self.write_tx(|tx| {
+            let mut st = tx.prepare_cached(
+                "INSERT INTO tariff_row (option, kva, start_day, end_day, fixed_eur_per_year, prices_json, source, imported_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (option, kva, start_day) DO UPDATE SET
+                   end_day = excluded.end_day, fixed_eur_per_year = excluded.fixed_eur_per_year,
+                   prices_json = excluded.prices_json, source = excluded.source, imported_at = excluded.imported_at",
+            )?;
+            for r in rows {
+                st.execute(params![
+                    r.option,
+                    r.kva,
+                    r.start.to_string(),
+                    r.end.map(|d| d.to_string()),
+                    r.fixed_eur_per_year,
+                    r.prices_json,
+                    r.source,
+                    r.imported_at.as_second()
+                ])?;
+            }
+            Ok(rows.len() as u64)
+        })
+    }
+
+    fn tariff_rows(&self) -> Result<Vec<TariffRow>> {
+        type Row = (String, u32, String, Option<String>, f64, String, String, i64);
+        let rows: Vec<Row> = {
+            let conn = self.lock();
+            let mut st = conn
+                .prepare_cached(
+                    "SELECT option, kva, start_day, end_day, fixed_eur_per_year, prices_json, source, imported_at
+                     FROM tariff_row ORDER BY option, kva, start_day",
+                )
+                .map_err(|e| self.err(e))?;
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?)))
+                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+                .map_err(|e| self.err(e))?
+        };
+        rows.into_iter()
+            .map(|(option, kva, start, end, fixed, prices_json, source, at)| {
+                Ok(TariffRow {
+                    option,
+                    kva,
+                    start: self.day(&start)?,
+                    end: end.map(|e| self.day(&e)).transpose()?,
+                    fixed_eur_per_year: fixed,
+                    prices_json,
+                    source,
+                    imported_at: self.ts(at)?,
+                })
+            })
+            .collect()
     }
 }
 

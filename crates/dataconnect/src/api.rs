@@ -122,6 +122,24 @@ pub(crate) fn metering_call(
     Ok(call)
 }
 
+/// The call for one window of `series` through the Conso API gateway, in
+/// the type family of `family` (2026 or v5).
+pub(crate) fn conso_call(family: Generation, prm: &UsagePointId, series: Series, window: DateRange) -> Result<Call, Error> {
+    let Some((name, [p, s, e])) = wire::conso::type_of(family, series) else {
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            "the Conso API gateway speaks the 2026 and v5 type families only: use the generation 2026 or v5",
+        ));
+    };
+    let mut call = Call::get(name, crate::client::CONSO_API, Auth::App);
+    call.query = vec![(p, prm.to_string()), (s, window.start().to_string()), (e, window.end().to_string())];
+    if family == Generation::Dc2026 && series == Series::ConsumptionMaxPower {
+        call.query.push(("mesuresPas", "P1D".into()));
+        call.query.push(("grandeurPhysique", "PMA".into()));
+    }
+    Ok(call)
+}
+
 /// Decodes one window's answer.
 pub(crate) fn decode_window(generation: Generation, body: &[u8], series: Series, window: DateRange) -> Result<Vec<Reading>, Error> {
     match generation {

@@ -37,6 +37,13 @@ pub const LEGACY_SANDBOX_BASE_URL: &str = "https://gw.hml.api.enedis.fr";
 /// used instead of the base URL when the base URL is a production gateway.
 pub const PRODUCTION_AUTHORIZE_BASE_URL: &str = "https://mon-compte-particulier.enedis.fr";
 
+/// The public Conso API gateway (a personal token per Linky owner; see
+/// [`ClientConfig::conso_token`]).
+pub const CONSO_API_BASE_URL: &str = "https://conso.boris.sh/api/";
+
+/// The quota budget of every Conso API call.
+pub(crate) const CONSO_API: &str = "conso";
+
 /// The largest answer body the client reads, in bytes. The largest real
 /// answers (a year of daily values, a week of 10-minute load curve) are
 /// well under 1 MiB; anything past 16 MiB is refused unread.
@@ -75,6 +82,15 @@ pub struct ClientConfig {
     /// replaces the local budgets of `quota` (the same numbers should be
     /// given to both) and a 429 closes it for every process.
     pub shared_quota: Option<Arc<dyn SharedQuota>>,
+    /// A personal token of the Conso API gateway (or a service like it),
+    /// which holds a Data Connect contract for its users. When set, the
+    /// client reads readings from that gateway at `base_url` (e.g.
+    /// [`CONSO_API_BASE_URL`]) with this token as the bearer, in the type
+    /// family of `generation` (2026 or v5); `client_id` and
+    /// `client_secret` are unused, and the customer endpoints and consent
+    /// calls answer [`ErrorKind::Unsupported`]. The gateway is shared by all
+    /// its users: give `quota` a gentle budget.
+    pub conso_token: Option<AccessToken>,
 }
 
 impl ClientConfig {
@@ -93,6 +109,7 @@ impl ClientConfig {
             max_attempts: 4,
             token_store: None,
             shared_quota: None,
+            conso_token: None,
         }
     }
 }
@@ -111,6 +128,7 @@ impl fmt::Debug for ClientConfig {
             .field("max_attempts", &self.max_attempts)
             .field("token_store", &self.token_store.as_ref().map(|_| "[token store]"))
             .field("shared_quota", &self.shared_quota.as_ref().map(|_| "[shared quota]"))
+            .field("conso_token", &self.conso_token)
             .finish()
     }
 }
@@ -356,16 +374,24 @@ impl Client {
         let mut attempt = 0u32;
         let mut renewed = false;
         let mut throttled = 0u32;
+        let conso = self.inner.config.conso_token.as_ref();
+        if conso.is_some() && call.api != CONSO_API {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!("{}: the Conso API gateway serves a meter's readings only", call.path),
+            ));
+        }
         // The previous attempt's bare 500, if it was one (see below).
         let mut bare_500: Option<Error> = None;
         loop {
             attempt += 1;
-            let bearer = match &call.auth {
+            let bearer = match (&call.auth, conso) {
+                (Auth::App, Some(token)) => Some(token.clone()),
                 // Token requests go through `call` too (quota, retries), so
                 // the futures are boxed to break the async recursion.
-                Auth::App => Some(Box::pin(self.app_token()).await?),
-                Auth::Customer(prm) => Some(Box::pin(self.customer_token(prm)).await?),
-                Auth::None | Auth::Basic => None,
+                (Auth::App, None) => Some(Box::pin(self.app_token()).await?),
+                (Auth::Customer(prm), _) => Some(Box::pin(self.customer_token(prm)).await?),
+                (Auth::None | Auth::Basic, _) => None,
             };
             let result = match self.send_once(call, bearer.as_ref()).await {
                 Ok(bytes) => decode(&bytes),
@@ -517,6 +543,8 @@ impl Client {
         }
         if (200..300).contains(&status) {
             Ok(body)
+        } else if self.inner.config.conso_token.is_some() {
+            Err(wire::conso::error(status, retry_after, &body, format!("{context} failed"), server_now))
         } else {
             Err(Error::from_response_at(status, retry_after, &body, format!("{context} failed"), server_now)
                 .with_api(&call.path))

@@ -175,6 +175,15 @@ impl Error {
         }
     }
 
+    /// An error answered by a gateway in front of Data Connect, with the
+    /// HTTP status and the gateway's own text (`wire::conso`).
+    pub(crate) fn gateway(kind: ErrorKind, status: u16, message: Option<String>, context: String) -> Self {
+        let mut e = Error::new(kind, context);
+        e.inner.status = Some(status);
+        e.inner.message = message;
+        e
+    }
+
     pub(crate) fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
         self.inner.source = Some(Box::new(source));
         self

@@ -62,6 +62,7 @@
 //!     max_attempts: 4,
 //!     token_store: None,
 //!     shared_quota: None,
+//!     conso_token: None,
 //! })?;
 //! // Send the customer to the consent page (the last digit of the state
 //! // picks a sandbox test client; use `None` in production).
@@ -200,6 +201,7 @@
 //! consent `state` carries 192 random bits.
 
 pub mod domain;
+pub mod import;
 
 mod api;
 mod client;
@@ -217,7 +219,7 @@ pub use api::{
     ReadingsRequest, WindowRequest,
 };
 pub use client::{
-    Client, ClientConfig, LEGACY_PRODUCTION_BASE_URL, LEGACY_SANDBOX_BASE_URL, PRODUCTION_AUTHORIZE_BASE_URL,
+    CONSO_API_BASE_URL, Client, ClientConfig, LEGACY_PRODUCTION_BASE_URL, LEGACY_SANDBOX_BASE_URL, PRODUCTION_AUTHORIZE_BASE_URL,
     PRODUCTION_BASE_URL, SANDBOX_BASE_URL, Stats,
 };
 pub use consent::ConsentRequest;

@@ -8,6 +8,8 @@
 //! - [`dc2026`] reads `mesure_synchrone_auto/v2`, the ITC contract APIs and
 //!   `subscribed_services`.
 //! - [`customers`] reads the v3/v5 customer APIs.
+//! - [`conso`] reads the Conso API gateway's two type families and its
+//!   error bodies.
 //!
 //! The shared pieces live here: tolerant scalars (numbers sent as strings,
 //! `null` or `"null"`), Paris local stamps, ISO steps, and the resolution of
@@ -17,6 +19,7 @@
 //! `dataconnect-2026.md`) and picks the most tolerant reading where the
 //! sources disagree; each such choice is commented where it is made.
 
+pub(crate) mod conso;
 pub(crate) mod customers;
 pub(crate) mod dc2026;
 pub(crate) mod legacy;

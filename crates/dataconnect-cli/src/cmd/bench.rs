@@ -15,6 +15,13 @@
 //!    share of the quota achieved, and, measured in the same run on the
 //!    same database, the store's own ceiling: the same windows written by
 //!    `upsert_window` without HTTP.
+//! 4. Import (`--only import-csv`): a 3-year PT30M Enedis portal CSV read
+//!    and stored by `import`, against one autocommit `INSERT` per row of
+//!    the same file (see `bench/import_csv.rs`).
+//!
+//! `--only NAME[,…]` runs some of them (`calls`, `ingest`, `import-csv`, and the publish figures).
+
+mod import_csv;
 
 use std::time::Instant;
 
@@ -61,7 +68,9 @@ pub struct Cmd {
     /// Fleet benchmark: workers.
     #[arg(long, default_value_t = 16)]
     workers: usize,
-    /// Only these figures: publish-influx, publish-mqtt (one meter's 3 years of curve to a real server).
+    /// Only these figures: calls, ingest, import-csv (a 3-year PT30M portal CSV), publish-influx,
+    /// publish-mqtt (one meter's 3 years of curve to a real server), costs-year, costs-compare (pricing a year
+    /// of PT30M, and 30 offers).
     #[arg(long, value_delimiter = ',', value_name = "NAME")]
     only: Vec<String>,
     /// publish-influx: the VictoriaMetrics or InfluxDB 1.x to write to (database dataconnect_bench).
@@ -74,25 +83,44 @@ pub struct Cmd {
 
 impl Cmd {
     pub async fn run(self) -> Result<(), CliError> {
-        if !self.only.is_empty() {
-            if let Some(unknown) = self.only.iter().find(|o| !["publish-influx", "publish-mqtt"].contains(&o.as_str())) {
-                return Err(CliError::usage(format!("unknown figure {unknown:?} in --only: expected publish-influx or publish-mqtt")));
+        const NAMES: [&str; 5] = ["calls", "ingest", "import-csv", "publish-influx", "publish-mqtt"];
+        let costs = crate::cmd::bench_costs::NAMES;
+        let names = || NAMES.iter().chain(costs.iter());
+        if let Some(unknown) = self.only.iter().find(|o| !names().any(|n| n == o)) {
+            return Err(CliError::usage(format!("unknown figure {unknown:?} in --only: expected {}", names().copied().collect::<Vec<_>>().join(", "))));
+        }
+        if self.only.is_empty() {
+            #[cfg(feature = "postgres")]
+            if let Some(url) = &self.pg {
+                return fleet::fleet(url, &self).await;
             }
+            if !self.no_calls {
+                calls().await?;
+            }
+            return ingest(&self);
+        }
+        for name in &self.only {
+            match name.as_str() {
+                "calls" => calls().await?,
+                "ingest" => ingest(&self)?,
+                "import-csv" => import_csv::run()?,
+                _ => {}
+            }
+        }
+        let cost_names: Vec<String> = self.only.iter().filter(|o| costs.contains(&o.as_str())).cloned().collect();
+        if !cost_names.is_empty() {
+            crate::cmd::bench_costs::run(&cost_names)?;
+        }
+        let publish: Vec<String> = self.only.iter().filter(|o| o.starts_with("publish-")).cloned().collect();
+        if !publish.is_empty() {
             let config = crate::publish::bench::BenchConfig {
                 influx_url: &self.influx_url,
                 mqtt_broker: &self.mqtt_broker,
                 baseline_points: self.baseline_points.min(5000) as usize,
             };
-            return crate::publish::bench::run(&self.only, &config).await;
+            return crate::publish::bench::run(&publish, &config).await;
         }
-        #[cfg(feature = "postgres")]
-        if let Some(url) = &self.pg {
-            return fleet::fleet(url, &self).await;
-        }
-        if !self.no_calls {
-            calls().await?;
-        }
-        ingest(&self)
+        Ok(())
     }
 }
 

@@ -108,9 +108,21 @@ pub const TEMPLATE: &str = r#"# dataconnect configuration.
 # The application's quota, shared by every user of the application: calls per
 # second (Enedis allows 5) and per hour (documented as 10,000 per hour, or
 # 1000 per hour per API in 2026; the lower figure is the safe default).
-# File only. Defaults: 5 and 1000.
+# File only. Defaults: 5 and 1000 (1 and 300 with source = "conso-api").
 # quota_per_second = 5
 # quota_per_hour = 1000
+
+# Where readings come from: "dataconnect" (Enedis Data Connect, with the
+# application's credentials above) or "conso-api" (the Conso API gateway,
+# with a personal token; base_url then defaults to its public service).
+# Flag --source, environment DATACONNECT_SOURCE. Default: "dataconnect".
+# source = "dataconnect"
+
+# A file holding the Conso API token (its first line, surrounding blanks
+# removed), used when DATACONNECT_CONSO_TOKEN is not set. The token itself is
+# never taken from a flag nor written here.
+# Flag --token-file, environment DATACONNECT_CONSO_TOKEN_FILE.
+# conso_token_file = "/etc/dataconnect/conso-token"
 "#;
 
 impl Cmd {

@@ -285,6 +285,7 @@ fn client(settings: &Settings) -> Result<Client, Box<Check>> {
     config.timeout = Duration::from_secs(10);
     config.max_attempts = 2;
     config.token_store = Some(Arc::new(FileTokenStore::new(crate::source::token_path(&settings.db))));
+    config.conso_token = cs.conso_token.as_ref().map(|t| dataconnect::AccessToken::new(t.expose()));
     Client::new(config).map_err(|e| {
         Box::new(Check::fail(
             "settings",
@@ -405,6 +406,11 @@ impl Probe<'_> {
     /// `Some(None)` when the checks go on without a contract.
     async fn check_contract(&self, report: &mut Report) -> Option<Option<Contract>> {
         let base = self.client.config().base_url.as_str().to_owned();
+        // The Conso API gateway serves readings only: its connection and
+        // token are checked by the first data calls (`gateway_checks`).
+        if self.client.config().conso_token.is_some() {
+            return Some(None);
+        }
         match self.client.contract(self.prm).send().await {
             Err(e) if matches!(e.kind(), ErrorKind::Transport | ErrorKind::Timeout) => {
                 report.add(Check::fail(
@@ -486,6 +492,12 @@ impl Probe<'_> {
         let prod = self.client.window(self.prm, Series::ProductionDaily, range).send().await;
         if self.rate_limited(report, &[&cons, &prod]).is_some() {
             return None;
+        }
+        if self.client.config().conso_token.is_some() {
+            let base = self.client.config().base_url.as_str().to_owned();
+            if !gateway_checks(report, &base, self.prm, &[&cons, &prod]) {
+                return None;
+            }
         }
         Some(Week { range, cons, prod })
     }
@@ -676,6 +688,41 @@ impl Probe<'_> {
         ));
         Some(())
     }
+}
+
+/// The Conso API gateway's connection and token, from the first data
+/// calls; false when the diagnosis cannot go on.
+fn gateway_checks(report: &mut Report, base: &str, prm: &UsagePointId, answers: &[&Answer]) -> bool {
+    let errors: Vec<&dataconnect::Error> = answers.iter().filter_map(|a| a.as_ref().err()).collect();
+    let rest = ["consent", "direction", "load curve", "activation", "publication"];
+    if let Some(e) = errors.iter().find(|e| matches!(e.kind(), ErrorKind::Transport | ErrorKind::Timeout)) {
+        report.add(Check::fail(
+            "connection",
+            Class::Network,
+            format!("{base} cannot be reached ({e})"),
+            format!("check --base-url / DATACONNECT_BASE_URL (the public gateway is {}) and the network", dataconnect::CONSO_API_BASE_URL),
+        ));
+        for name in std::iter::once("token").chain(rest) {
+            report.add(Check::skip(name, "the gateway cannot be reached"));
+        }
+        return false;
+    }
+    report.add(Check::ok("connection", format!("{base} answers (the Conso API gateway)")));
+    // The gateway's own 401, without an Enedis code inside.
+    if errors.iter().any(|e| e.status() == Some(401) && e.code().is_none()) {
+        report.add(Check::fail(
+            "token",
+            Class::Consent,
+            format!("the Conso API token does not cover {prm} (401)"),
+            "check DATACONNECT_CONSO_TOKEN or --token-file: a token covers only the meters its owner shared on the gateway's site; share this meter there and use the new token",
+        ));
+        for name in rest {
+            report.add(Check::skip(name, "the token does not cover this meter"));
+        }
+        return false;
+    }
+    report.add(Check::ok("token", format!("the Conso API token covers {prm}")));
+    true
 }
 
 fn day_of(t: Timestamp) -> Date {

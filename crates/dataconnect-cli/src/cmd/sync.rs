@@ -118,6 +118,9 @@ impl Cmd {
         let scope = self.scope(&settings)?;
         let publish = self.publish.resolve(self.daemon, &settings.db, self.revision_days(&settings))?;
         let client_settings = settings.client()?;
+        if let Some(note) = crate::source::gateway_note(&client_settings) {
+            eprintln!("{note}");
+        }
         if self.daemon && crate::store::postgres_url(&settings.db).is_none() {
             return self.run_sqlite_daemon(&settings, &client_settings, &scope, publish).await;
         }

@@ -8,6 +8,7 @@
 
 mod bad_input;
 mod consent;
+mod conso;
 mod consent_import;
 mod demo;
 mod sync;
@@ -15,7 +16,9 @@ mod spawned;
 mod plot;
 mod status;
 mod doctor;
+mod import;
 mod costs;
+mod tempo;
 mod hardening_consent;
 mod hardening_faults;
 mod hardening_disk;

@@ -723,9 +723,9 @@ fn metrics_reuse_the_store_snapshot_for_the_configured_time() {
 
 /// A PostgreSQL schema of its own for one test, dropped at the end.
 #[cfg(feature = "postgres")]
-struct PgSchema {
+pub(crate) struct PgSchema {
     store: Option<dataconnect_store::PgStore>,
-    url: String,
+    pub(crate) url: String,
     name: String,
     /// The server's URL, without the schema.
     base: String,
@@ -733,7 +733,7 @@ struct PgSchema {
 
 #[cfg(feature = "postgres")]
 impl PgSchema {
-    fn new(base: &str, test: &str) -> PgSchema {
+    pub(crate) fn new(base: &str, test: &str) -> PgSchema {
         use dataconnect_store::{PgConfig, PgStore};
         let schema = dataconnect_testkit::pg::schema_name("dct_serve", test);
         let store = PgStore::open(&PgConfig { schema: Some(schema.clone()), ..PgConfig::new(base) }).expect("schema created");

@@ -33,7 +33,8 @@ fn a_second_sync_fetches_only_the_revision_window() {
         "costs", "--prm", CONSUMER, "--from", "2026-11-01", "--to", "2026-11-08", "--hp", "0.25", "--hc", "0.18", "--format", "json",
     ]));
     let costs: serde_json::Value = serde_json::from_str(&costs).unwrap();
-    assert_eq!(costs["offpeak_source"], "contract", "{costs}");
+    assert_eq!(costs["offer"], "custom", "{costs}");
+    assert!(costs["months"][0]["periods"]["HC"]["kwh"].as_f64().unwrap() > 0.0, "{costs}");
     run_ok(dataconnect(dir.path(), &sandbox, &db).args(["sync", "--series", series]));
     let all = data_requests(&sandbox.log);
     let second = &all[first..];
@@ -283,7 +284,7 @@ fn costs_reads_a_missing_contract_once() {
     let before = contract_calls();
     let args = ["costs", "--prm", CONSUMER, "--from", "2026-11-02", "--to", "2026-11-09", "--hp", "0.25", "--hc", "0.18", "--format", "json"];
     let costs: serde_json::Value = serde_json::from_str(&run_ok(dataconnect(dir.path(), &sandbox, &db).args(args))).unwrap();
-    assert_eq!(costs["offpeak_source"], "contract", "{costs}");
+    assert!(costs["months"][0]["periods"]["HC"]["kwh"].as_f64().unwrap() > 0.0, "{costs}");
     assert_eq!(contract_calls(), before + 3, "the contract, read once (three APIs in 2026)");
     run_ok(dataconnect(dir.path(), &sandbox, &db).args(args));
     assert_eq!(contract_calls(), before + 3, "and then taken from the store");

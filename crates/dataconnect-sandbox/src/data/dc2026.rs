@@ -66,7 +66,7 @@ pub(super) fn routes() -> Router<Sandbox> {
 
 /// `mesuresPas` (P1D or P1M) and `grandeurPhysique` (PMA or TOUT) are
 /// required on the max-power route.
-fn check_max_params(query: &Query) -> Result<(), DataError> {
+pub(super) fn check_max_params(query: &Query) -> Result<(), DataError> {
     for (name, allowed) in [("mesuresPas", ["P1D", "P1M"]), ("grandeurPhysique", ["PMA", "TOUT"])] {
         let value = query.get(name).ok_or(ErrorKind::MissingParam(name))?;
         if !allowed.contains(&value) {
@@ -91,7 +91,7 @@ fn itc_route(label: &'static str, body: fn(&Meter) -> Vec<u8>) -> axum::routing:
 }
 
 /// Writes a `mesure_synchrone_auto/v2` body.
-fn render(valid: &Valid, endpoint: Endpoint, series: &Series) -> Vec<u8> {
+pub(super) fn render(valid: &Valid, endpoint: Endpoint, series: &Series) -> Vec<u8> {
     let mut out = Vec::with_capacity(super::v5::capacity(series));
     out.push(b'{');
     json::field(&mut out, "idPrm", valid.meter.prm);

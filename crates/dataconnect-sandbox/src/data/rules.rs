@@ -491,6 +491,20 @@ pub(crate) fn validate(
     check(sandbox, &access, query, endpoint, allowed_extra, extra).map_err(|e| e.respond(sandbox, surface))
 }
 
+/// [`validate`] for a caller already let in with `access` (the emulated
+/// Conso API gateway, which holds the application's token itself).
+pub(crate) fn validate_as(
+    sandbox: &Sandbox,
+    access: &Access,
+    raw_query: Option<&str>,
+    endpoint: Endpoint,
+    allowed_extra: &[&str],
+    extra: impl FnOnce(&Query) -> Result<(), DataError>,
+) -> Result<Valid, Response> {
+    let query = Query::parse(raw_query);
+    check(sandbox, access, query, endpoint, allowed_extra, extra).map_err(|e| e.response(Surface::Metering(endpoint.generation)))
+}
+
 fn check(
     sandbox: &Sandbox,
     access: &Access,

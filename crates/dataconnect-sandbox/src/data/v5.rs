@@ -62,6 +62,14 @@ pub(super) fn render(valid: &Valid, endpoint: Endpoint, series: &Series) -> Vec<
     out
 }
 
+/// Writes the `meter_reading` object alone, as the Conso API gateway's
+/// older type names answer it.
+pub(super) fn render_bare(valid: &Valid, endpoint: Endpoint, series: &Series) -> Vec<u8> {
+    let mut out = Vec::with_capacity(capacity(series));
+    meter_reading(&mut out, valid, endpoint, series);
+    out
+}
+
 /// A buffer size that avoids regrowing for the usual answers.
 pub(super) fn capacity(series: &Series) -> usize {
     256 + match series {

@@ -48,6 +48,12 @@ enum Params {
     MesureMax,
     /// 2026 contract APIs: the PRM in the path.
     Itc,
+    /// The Conso API gateway: the type in the path, each family's names.
+    Conso,
+    /// RTE's Tempo calendar: `start_date`, `end_date`.
+    Tempo,
+    /// RTE's token request (credentials in a Basic header, no body).
+    RteToken,
     /// No parameter.
     None,
 }
@@ -87,6 +93,8 @@ const G1: &str = "generation 1 (legacy)";
 const G2: &str = "generation 2 (v5)";
 const G3: &str = "generation 3 (Data Connect 2026)";
 const SANDBOX: &str = "sandbox";
+const CONSO: &str = "Conso API gateway";
+const RTE: &str = "RTE Tempo (emulated)";
 
 /// Every operation the sandbox serves.
 const OPERATIONS: &[Operation] = &[
@@ -139,6 +147,11 @@ const OPERATIONS: &[Operation] = &[
     op("get", "/synth_contrat_auto/v1/{prm}", G3, "Contract synthesis", Params::Itc, Security::Bearer),
     op("get", "/comptage_auto/v1/{prm}", G3, "Metering situation", Params::Itc, Security::Bearer),
     op("get", "/donnees_generales_auto/v1/{prm}", G3, "General data (address)", Params::Itc, Security::Bearer),
+    // The Conso API gateway.
+    op("get", "/conso/{kind}", CONSO, "Readings through the emulated Conso API gateway (token `sandbox-conso-<PRM>[+<PRM>…]`): 2026 types answer the 2026 measurement body, older types the v5 meter_reading without its wrapper; errors {status, message, error}", Params::Conso, Security::Bearer),
+    // RTE's Tempo calendar (not Enedis: the costs of `dataconnect costs` need it).
+    op("post", "/token/oauth/", RTE, "RTE token: client credentials in a Basic header; a bearer token valid 7200 s", Params::RteToken, Security::Client),
+    op("get", "/open_api/tempo_like_supply_contract/v1/tempo_like_calendars", RTE, "Tempo day colours (BLUE, WHITE, RED), newest first; at most 366 days, end no later than today + 2, since 2014-09-01", Params::Tempo, Security::Bearer),
     // The description.
     op("get", "/openapi.json", SANDBOX, "This description", Params::None, Security::Open),
 ];
@@ -187,10 +200,29 @@ fn parameters(params: Params) -> Vec<Value> {
             list
         }
         Params::Itc => vec![json!({"name": "prm", "in": "path", "required": true, "description": "The PRM (14 digits)", "schema": prm()})],
+        Params::Conso => vec![
+            json!({"name": "kind", "in": "path", "required": true, "description": "The type of data", "schema": {"type": "string", "enum": [
+                "consommation_quotidienne", "courbe_de_charge_consommation", "puissance_conso_max_quotidienne", "production_quotidienne",
+                "courbe_de_charge_production", "daily_consumption", "consumption_load_curve", "consumption_max_power",
+                "daily_production", "production_load_curve"]}}),
+            query("pointId", false, "2026 types: the PRM (14 digits)", prm()),
+            query("dateDebut", false, "2026 types: first day (YYYY-MM-DD), included", date()),
+            query("dateFin", false, "2026 types: last day (YYYY-MM-DD), excluded", date()),
+            query("mesuresPas", false, "puissance_conso_max_quotidienne: step (default P1D)", json!({"type": "string", "enum": ["P1D", "P1M"]})),
+            query("grandeurPhysique", false, "puissance_conso_max_quotidienne: quantity (default PMA)", json!({"type": "string", "enum": ["PMA", "TOUT"]})),
+            query("prm", false, "Older types: the PRM (14 digits)", prm()),
+            query("start", false, "Older types: first day (YYYY-MM-DD), included", date()),
+            query("end", false, "Older types: last day (YYYY-MM-DD), excluded", date()),
+        ],
+        Params::Tempo => vec![
+            query("start_date", false, "First day, e.g. 2024-01-01T00:00:00+01:00 (with end_date, or neither)", string()),
+            query("end_date", false, "Day after the last, at most 366 days later and no later than today + 2", string()),
+        ],
         Params::ConsentForm
         | Params::TokenForm
         | Params::RevokeForm
         | Params::SubscribedServices
+        | Params::RteToken
         | Params::None => Vec::new(),
     }
 }
@@ -253,6 +285,23 @@ fn responses(operation: &Operation) -> Value {
         Params::None => {
             map.insert("200".into(), response("This OpenAPI 3 document", json_type, json!({"type": "object"})));
         }
+        Params::Conso => {
+            map.insert("200".into(), response("The 2026 measurement body, or the v5 meter_reading object without its wrapper", json_type, json!({"type": "object"})));
+            error(&mut map, "400", "Refused by Data Connect: its body inside `error`", "ConsoError");
+            error(&mut map, "401", "No token, or a token that does not cover this PRM", "ConsoError");
+            error(&mut map, "403", "Refused by Data Connect (ADAM-DC-0008…): its body inside `error`", "ConsoError");
+            error(&mut map, "404", "Unknown type, or no data for the period (Data Connect's body inside `error`)", "ConsoError");
+            error(&mut map, "500", "Refused by Data Connect: its body inside `error`", "ConsoError");
+        }
+        Params::RteToken => {
+            map.insert("200".into(), response("`{access_token, token_type: Bearer, expires_in: 7200}`", json_type, json!({"type": "object"})));
+            error(&mut map, "401", "invalid_client: missing or wrong credentials", "OAuthError");
+        }
+        Params::Tempo => {
+            map.insert("200".into(), response("`{tempo_like_calendars: {start_date, end_date, values: [{start_date, end_date, value, updated_date}]}}`, newest first", json_type, json!({"type": "object"})));
+            error(&mut map, "400", "Dates missing, malformed, reversed, more than 366 days, past today + 2 or before 2014-09-01", "OAuthError");
+            error(&mut map, "401", "Missing, unknown or expired token", "OAuthError");
+        }
         Params::Metering | Params::Customer | Params::Mesure | Params::MesureMax | Params::Itc => {
             let y2026 = matches!(operation.params, Params::Mesure | Params::MesureMax | Params::Itc);
             map.insert("200".into(), response("The data, values as strings", json_type, json!({"type": "object"})));
@@ -280,6 +329,7 @@ fn components() -> Value {
             "GatewayFault": {"type": "object", "properties": {"fault": {"type": "object", "properties": {"code": {"type": "integer"}, "message": string(), "description": string()}}}},
             "FlatFault": {"type": "object", "properties": {"code": string(), "message": string(), "description": string(), "nextAccessTime": string()}},
             "CodeMessage": {"type": "object", "properties": {"code": string(), "message": string()}},
+            "ConsoError": {"type": "object", "required": ["status", "message"], "properties": {"status": {"type": "integer"}, "message": string(), "error": {}}},
             "CodeMessageOrOAuthError": {"oneOf": [{"$ref": "#/components/schemas/CodeMessage"}, {"$ref": "#/components/schemas/OAuthError"}]},
             "ConsentForm": {"type": "object", "properties": {
                 "client_id": string(), "response_type": string(), "state": string(), "duration": string(), "redirect_uri": string(),

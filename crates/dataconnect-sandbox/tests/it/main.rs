@@ -6,6 +6,7 @@ mod platform_consent;
 mod platform_token;
 mod data_rules;
 mod data_clients;
+mod data_conso;
 mod data_props;
 mod data_fleet;
 mod hardening_consent;

@@ -21,11 +21,11 @@ use rusqlite::{Connection, OpenFlags};
 use super::PgStore;
 use crate::{
     ConsentRecord, MeterInfo, OpenMode, PendingConsent, ReadingFilter, Result, SeriesState, SqliteConfig, SqliteStore,
-    Store, StoreError, SyncRun, SyncRunId, SyncRunOutcome,
+    Store, StoreError, SyncRun, SyncRunId, SyncRunOutcome, TariffRow, TempoDay,
 };
 
 /// The tables of a store, in the order they are copied and reported.
-pub(super) const TABLES: [&str; 9] = [
+pub(super) const TABLES: [&str; 11] = [
     "reading",
     "coverage",
     "consent",
@@ -34,6 +34,8 @@ pub(super) const TABLES: [&str; 9] = [
     "series_state",
     "sync_run",
     "quota_counter",
+    "tempo_day",
+    "tariff_row",
     "index_reading",
 ];
 
@@ -426,7 +428,52 @@ impl Source<'_> {
         self.each("SELECT hour_start, calls FROM quota_counter", |r| {
             let row: (i64, i64) = (r.get(0)?, r.get(1)?);
             Ok(move |src: &Self| target.import_quota_hour(src.ts(row.0)?, row.1.max(0) as u64))
-        })
+        })?;
+        self.copy_costs(target)
+    }
+
+    /// The Tempo calendar and the imported price rows, each in one statement.
+    fn copy_costs(&self, target: &PgStore) -> Result<()> {
+        let mut days = Vec::new();
+        let rows: Vec<(String, String, String)> = {
+            let mut stmt = self.conn.prepare("SELECT day, color, source FROM tempo_day ORDER BY day").map_err(|e| self.err(e))?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).and_then(|rows| rows.collect()).map_err(|e| self.err(e))?
+        };
+        for (d, color, source) in rows {
+            days.push(TempoDay { day: self.day(&d)?, color, source });
+        }
+        if !days.is_empty() {
+            target.put_tempo_days(&days)?;
+        }
+        type Row = (String, u32, String, Option<String>, f64, String, String, i64);
+        let rows: Vec<Row> = {
+            let mut stmt = self
+                .conn
+                .prepare(
+                    "SELECT option, kva, start_day, end_day, fixed_eur_per_year, prices_json, source, imported_at FROM tariff_row",
+                )
+                .map_err(|e| self.err(e))?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?)))
+                .and_then(|rows| rows.collect())
+                .map_err(|e| self.err(e))?
+        };
+        let mut tariffs = Vec::new();
+        for (option, kva, start, end, fixed, prices_json, source, at) in rows {
+            tariffs.push(TariffRow {
+                option,
+                kva,
+                start: self.day(&start)?,
+                end: end.map(|e| self.day(&e)).transpose()?,
+                fixed_eur_per_year: fixed,
+                prices_json,
+                source,
+                imported_at: self.ts(at)?,
+            });
+        }
+        if !tariffs.is_empty() {
+            target.put_tariff_rows(&tariffs)?;
+        }
+        Ok(())
     }
 
     /// Runs `query`, turns each row into a write with `read`, and performs

@@ -10,8 +10,8 @@ use sqlx::AssertSqlSafe;
 
 use super::{Arrays, PgStore, add, args2, encode_error, meter_args, pg_error};
 use crate::{
-    ConsentRecord, MeterInfo, PendingConsent, ReadingFilter, Result, SeriesState, SeriesSummary, Store, StoreError,
-    StoreErrorKind, StoredReading, SyncRun, SyncRunId, SyncRunOutcome, WindowWrite,
+    ConsentRecord, ImportWrite, MeterInfo, PendingConsent, ReadingFilter, Result, SeriesState, SeriesSummary, Store, StoreError,
+    StoreErrorKind, StoredReading, SyncRun, SyncRunId, SyncRunOutcome, TariffRow, TempoDay, WindowWrite,
 };
 
 /// Rows fetched per page by [`Store::for_each_reading`]: large enough that
@@ -124,6 +124,32 @@ impl Store for PgStore {
         arrays.bind(&mut a).map_err(|e| encode_error(&self.target, e))?;
         self.exec_args(UPSERT_WINDOW, a)?;
         Ok(write.readings.len() as u64)
+    }
+
+    fn upsert_import(&self, parts: &[ImportWrite<'_>]) -> Result<u64> {
+        // The same statements as a window's upsert, spelt out so that every
+        // part of the file goes in one transaction: the series lock (which
+        // orders this write with a concurrent window of the same series),
+        // the readings, then each covered range.
+        let mut statements = Vec::new();
+        let mut n = 0;
+        for part in parts {
+            let (prm, series) = (part.prm.as_str(), part.series.as_str());
+            statements.push(("SELECT dataconnect_lock_series($1, $2)", args2(prm, series)?));
+            let arrays = Arrays::new(part.readings);
+            n += arrays.len() as u64;
+            let mut a = args2(prm, series)?;
+            arrays.bind(&mut a).map_err(|e| encode_error(&self.target, e))?;
+            statements.push((super::import::IMPORT_READINGS, a));
+            for range in part.covered {
+                let mut a = args2(prm, series)?;
+                add(&mut a, range.start().to_string())?;
+                add(&mut a, range.end().to_string())?;
+                statements.push(("SELECT dataconnect_merge_coverage($1, $2, $3::date, $4::date)", a));
+            }
+        }
+        self.tx_exec(statements)?;
+        Ok(n)
     }
 
     fn coverage(&self, prm: &UsagePointId, series: Series) -> Result<Vec<DateRange>> {
@@ -519,6 +545,83 @@ impl Store for PgStore {
             None => 0,
         };
         Ok(n.max(0) as u64)
+    }
+
+    fn put_tempo_days(&self, days: &[TempoDay]) -> Result<u64> {
+        let mut a = PgArguments::default();
+        add(&mut a, days.iter().map(|d| d.day.to_string()).collect::<Vec<_>>())?;
+        add(&mut a, days.iter().map(|d| d.color.clone()).collect::<Vec<_>>())?;
+        add(&mut a, days.iter().map(|d| d.source.clone()).collect::<Vec<_>>())?;
+        self.exec_args(
+            "INSERT INTO tempo_day (day, color, source)
+             SELECT d::date, c, s FROM UNNEST($1::text[], $2::text[], $3::text[]) AS t(d, c, s)
+             ON CONFLICT (day) DO UPDATE SET color = excluded.color, source = excluded.source",
+            a,
+        )?;
+        Ok(days.len() as u64)
+    }
+
+    fn tempo_days(&self) -> Result<Vec<TempoDay>> {
+        let rows = self.rows(
+            "SELECT to_char(day, 'YYYY-MM-DD'), color, source FROM tempo_day ORDER BY day".to_owned(),
+            PgArguments::default(),
+        )?;
+        rows.iter()
+            .map(|r| {
+                let day: String = self.get(r, 0)?;
+                Ok(TempoDay { day: self.day(&day)?, color: self.get(r, 1)?, source: self.get(r, 2)? })
+            })
+            .collect()
+    }
+
+    fn put_tariff_rows(&self, rows: &[TariffRow]) -> Result<u64> {
+        let mut a = PgArguments::default();
+        add(&mut a, rows.iter().map(|r| r.option.clone()).collect::<Vec<_>>())?;
+        add(&mut a, rows.iter().map(|r| i32::try_from(r.kva).unwrap_or(i32::MAX)).collect::<Vec<_>>())?;
+        add(&mut a, rows.iter().map(|r| r.start.to_string()).collect::<Vec<_>>())?;
+        add(&mut a, rows.iter().map(|r| r.end.map(|d| d.to_string())).collect::<Vec<_>>())?;
+        add(&mut a, rows.iter().map(|r| r.fixed_eur_per_year).collect::<Vec<_>>())?;
+        add(&mut a, rows.iter().map(|r| r.prices_json.clone()).collect::<Vec<_>>())?;
+        add(&mut a, rows.iter().map(|r| r.source.clone()).collect::<Vec<_>>())?;
+        add(&mut a, rows.iter().map(|r| r.imported_at.as_second()).collect::<Vec<_>>())?;
+        self.exec_args(
+            "INSERT INTO tariff_row (option, kva, start_day, end_day, fixed_eur_per_year, prices_json, source, imported_at)
+             SELECT o, k, s::date, e::date, f, p, src, to_timestamp(at)
+             FROM UNNEST($1::text[], $2::int4[], $3::text[], $4::text[], $5::float8[], $6::text[], $7::text[], $8::int8[])
+                  AS t(o, k, s, e, f, p, src, at)
+             ON CONFLICT (option, kva, start_day) DO UPDATE SET
+               end_day = excluded.end_day, fixed_eur_per_year = excluded.fixed_eur_per_year,
+               prices_json = excluded.prices_json, source = excluded.source, imported_at = excluded.imported_at",
+            a,
+        )?;
+        Ok(rows.len() as u64)
+    }
+
+    fn tariff_rows(&self) -> Result<Vec<TariffRow>> {
+        let rows = self.rows(
+            "SELECT option, kva, to_char(start_day, 'YYYY-MM-DD'), to_char(end_day, 'YYYY-MM-DD'), fixed_eur_per_year,
+                    prices_json, source, extract(epoch from imported_at)::int8
+             FROM tariff_row ORDER BY option, kva, start_day"
+                .to_owned(),
+            PgArguments::default(),
+        )?;
+        rows.iter()
+            .map(|r| {
+                let start: String = self.get(r, 2)?;
+                let end: Option<String> = self.get(r, 3)?;
+                let kva: i32 = self.get(r, 1)?;
+                Ok(TariffRow {
+                    option: self.get(r, 0)?,
+                    kva: u32::try_from(kva).map_err(|e| self.bad(e))?,
+                    start: self.day(&start)?,
+                    end: end.map(|e| self.day(&e)).transpose()?,
+                    fixed_eur_per_year: self.get(r, 4)?,
+                    prices_json: self.get(r, 5)?,
+                    source: self.get(r, 6)?,
+                    imported_at: self.ts(self.get(r, 7)?)?,
+                })
+            })
+            .collect()
     }
 }
 

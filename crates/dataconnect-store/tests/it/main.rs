@@ -1,5 +1,6 @@
 //! Integration tests of the store, on real SQLite files in temporary directories.
 
+mod costs;
 mod errors;
 mod index;
 #[cfg(feature = "postgres")]

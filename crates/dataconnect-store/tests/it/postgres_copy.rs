@@ -110,6 +110,7 @@ fn fill(store: &dyn Store) {
     store.begin_sync_run(t).unwrap();
     store.record_calls(t, 9).unwrap();
     store.record_calls(t + jiff::SignedDuration::from_hours(5), 2).unwrap();
+    crate::costs::fill_costs(store);
 }
 
 fn readings(store: &dyn Store) -> Vec<dataconnect_store::StoredReading> {
@@ -150,6 +151,8 @@ fn assert_same(a: &dyn Store, b: &dyn Store) {
     assert_eq!(a.sync_runs(100).unwrap(), b.sync_runs(100).unwrap());
     let epoch = Timestamp::UNIX_EPOCH;
     assert_eq!(a.calls_since(epoch).unwrap(), b.calls_since(epoch).unwrap());
+    assert_eq!(a.tempo_days().unwrap(), b.tempo_days().unwrap());
+    assert_eq!(a.tariff_rows().unwrap(), b.tariff_rows().unwrap());
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! merged coverage, streaming reads in key order.
 
 use dataconnect::Series;
-use dataconnect_store::{ReadingFilter, Store, WindowWrite};
+use dataconnect_store::{ImportWrite, ReadingFilter, Store, WindowWrite};
 
 use crate::{CURVE, curve, d, open, prm, range};
 
@@ -106,7 +106,7 @@ fn data_survives_reopening() {
     }
     let store = open(&dir);
     assert_eq!(store.coverage(&p, CURVE).unwrap(), vec![w]);
-    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(store.schema_version().unwrap(), 3);
 }
 
 #[test]
@@ -150,4 +150,38 @@ fn a_window_mixing_units_is_stored_as_given() {
         })
         .unwrap();
     assert_eq!(back, rs);
+}
+
+#[test]
+fn an_imported_file_goes_in_whole_with_each_covered_range_and_idempotently() {
+    let dir = tempfile::tempdir().unwrap();
+    import_whole(&open(&dir));
+}
+
+/// The import checks, on any backend (PostgreSQL's in `postgres_store`).
+pub fn import_whole(store: &dyn Store) {
+    // A window synced earlier, then a file holding two meters: the curve of
+    // three days of which the middle one is partial (a gap), and nothing
+    // covered for the second meter (a partial day only).
+    store
+        .upsert_window(&WindowWrite { prm: &prm(), series: CURVE, window: range(d(2024, 1, 1), d(2024, 1, 2)), readings: &curve(range(d(2024, 1, 1), d(2024, 1, 2))) })
+        .unwrap();
+    let mut readings = curve(range(d(2024, 1, 2), d(2024, 1, 5)));
+    readings.remove(60);
+    let other = dataconnect::UsagePointId::new("98765432109876").unwrap();
+    let partial = &curve(range(d(2024, 1, 2), d(2024, 1, 3)))[..10];
+    let covered = [range(d(2024, 1, 2), d(2024, 1, 3)), range(d(2024, 1, 4), d(2024, 1, 5))];
+    let parts = [
+        ImportWrite { prm: &prm(), series: CURVE, readings: &readings, covered: &covered },
+        ImportWrite { prm: &other, series: CURVE, readings: partial, covered: &[] },
+    ];
+    for _ in 0..2 {
+        assert_eq!(store.upsert_import(&parts).unwrap(), readings.len() as u64 + 10);
+        let ranges = store.coverage(&prm(), CURVE).unwrap();
+        assert_eq!(ranges, vec![range(d(2024, 1, 1), d(2024, 1, 3)), range(d(2024, 1, 4), d(2024, 1, 5))]);
+        assert!(store.coverage(&other, CURVE).unwrap().is_empty());
+        let all = store.summary(&ReadingFilter::default()).unwrap();
+        let points: u64 = all.iter().map(|s| s.points).sum();
+        assert_eq!(points, 48 + readings.len() as u64 + 10);
+    }
 }

@@ -5,7 +5,7 @@ use futures::StreamExt;
 use jiff::ToSpan;
 use jiff::civil::Date;
 
-use super::{LegacyVersion, decode_window, metering_call};
+use super::{LegacyVersion, conso_call, decode_window, metering_call};
 use crate::client::Client;
 use crate::domain::{DateRange, Reading, Series, UsagePointId};
 use crate::error::Error;
@@ -239,12 +239,21 @@ impl WindowRequest {
             ));
         }
         let generation = self.client.generation();
-        let call = metering_call(generation, self.legacy, &self.prm, self.series, self.window)?;
+        let conso = self.client.config().conso_token.is_some();
+        let call = if conso {
+            conso_call(generation, &self.prm, self.series, self.window)?
+        } else {
+            metering_call(generation, self.legacy, &self.prm, self.series, self.window)?
+        };
         let (series, window) = (self.series, self.window);
         let (lo, hi) = (window.start_instant(), window.end_instant());
         self.client
             .call(&call, |body| {
-                let mut r = decode_window(generation, body, series, window)?;
+                let mut r = if conso {
+                    crate::wire::conso::decode_readings(generation, body, series, window)?
+                } else {
+                    decode_window(generation, body, series, window)?
+                };
                 r.retain(|x| x.start >= lo && x.start < hi);
                 Ok(r)
             })

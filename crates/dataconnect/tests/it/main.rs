@@ -4,6 +4,7 @@
 //! The sandbox is an independent reading of the spec: these tests are
 //! where the two readings meet.
 
+mod conso;
 mod collection;
 mod consent;
 mod customers;
