@@ -8,7 +8,9 @@
 # `lincs-internal-server-error` for a valid ISO duration it cannot handle,
 # as Enedis's page does) is documented in the description, so it conforms;
 # the not_a_server_error check is left out for the three authorize
-# operations only, and kept for every other one.
+# operations only, and kept for every other one. The 2026 gateway's 500 to
+# a request outside the published description is switched off
+# (`--out-of-spec-400`), since schemathesis sends such requests on purpose.
 #
 #   scripts/schemathesis.sh            # 10 examples per operation
 #   EXAMPLES=300 scripts/schemathesis.sh
@@ -22,7 +24,7 @@ seed="${SEED:-20261128}"
 work="$(mktemp -d)"
 trap 'kill "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 
-"$bin" sandbox --listen 127.0.0.1:0 --today 2026-11-28 --quota-per-second 0 --quota-per-hour 0 >"$work/out" 2>"$work/err" &
+"$bin" sandbox --listen 127.0.0.1:0 --today 2026-11-28 --quota-per-second 0 --quota-per-hour 0 --out-of-spec-400 >"$work/out" 2>"$work/err" &
 pid=$!
 for _ in $(seq 100); do grep -q '^listening on ' "$work/out" 2>/dev/null && break; sleep 0.1; done
 base="$(head -n1 "$work/out" | sed 's/^listening on //')"

@@ -8,6 +8,7 @@
 //! Adding a command is one file, one `mod` line and one variant below (its
 //! doc comment is the `--help` line).
 
+pub mod capacity;
 pub mod config;
 pub mod consent;
 pub mod costs;
@@ -64,6 +65,8 @@ pub enum Command {
     Tariffs(tariffs::Cmd),
     /// RTE's Tempo calendar: update from RTE's API, or import a saved answer.
     Tempo(tempo::Cmd),
+    /// Estimate what the quota allows: calls a day per API for N meters at a freshness, the most meters, back-fill times.
+    Capacity(capacity::Cmd),
     /// Run the offline Data Connect sandbox as a server.
     Sandbox(sandbox::Cmd),
     /// Serve the consent journey (French pages), meter pages, a JSON API and metrics, and sync new consents.
@@ -93,6 +96,7 @@ impl Command {
             Command::Costs(c) => c.run().await,
             Command::Tariffs(c) => c.run().await,
             Command::Tempo(c) => c.run().await,
+            Command::Capacity(c) => c.run().await,
             Command::Sandbox(c) => c.run().await,
             Command::Serve(c) => c.run().await,
             #[cfg(feature = "postgres")]

@@ -7,6 +7,10 @@
 //! an explicit offset, in Europe/Paris or UTC (`--tz`), never local times
 //! without an offset (the mistake that shifts other tools' charts by an hour).
 
+mod index;
+
+pub use index::IndexWriter;
+
 use std::io::Write;
 
 use clap::ValueEnum;

@@ -157,6 +157,9 @@ pub fn status(report: &SyncReport, source: &ClientSource) -> Result<(), CliError
             format!("meter {prm} needs a new consent ({why}): ask its customer again with `dataconnect consent`; other meters were synced"),
         ));
     }
+    if let Some((_, why)) = report.stopped_everywhere.first() {
+        return Err(CliError::new(Class::Api, why.clone()));
+    }
     if let Some(f) = report.failures.first() {
         return Err(CliError::new(
             Class::Partial,

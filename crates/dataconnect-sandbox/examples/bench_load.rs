@@ -65,6 +65,7 @@ fn main() -> Result<(), BoxError> {
             today: Some(jiff::civil::date(2024, 11, 20)),
             quota_per_second: 0,
             quota_per_hour: 0,
+            quota_per_hour_api: 0,
             ..SandboxConfig::default()
         };
         let sandbox = Sandbox::new(config)?;
@@ -138,6 +139,7 @@ fn serve_only() -> Result<(), BoxError> {
             today: Some(jiff::civil::date(2024, 11, 20)),
             quota_per_second: 0,
             quota_per_hour: 0,
+            quota_per_hour_api: 0,
             ..SandboxConfig::default()
         };
         let listener = TcpListener::bind("127.0.0.1:0").await?;

@@ -53,11 +53,48 @@ pub struct SandboxArgs {
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub quota_per_second: u32,
 
-    /// Calls per clock hour allowed per application (per API for the 2026
-    /// APIs); beyond, 429 with code 900804 and `nextAccessTime`. 0 disables
-    /// the limit.
-    #[arg(long, value_name = "N", default_value_t = 10_000)]
-    pub quota_per_hour: u32,
+    /// Calls per clock hour allowed per application on the generation 1
+    /// and 2 APIs (default 10000); beyond, 429 with code 900804 and
+    /// `nextAccessTime`. Given without --quota-per-hour-per-api, it sets
+    /// the 2026 APIs' cap too. 0 disables the limit.
+    #[arg(long, value_name = "N")]
+    pub quota_per_hour: Option<u32>,
+
+    /// Calls per clock hour allowed per 2026 API (each of
+    /// mesure_synchrone_auto, situation_contrat_auto, …), as their
+    /// published description says: default 1000. 0 disables the limit.
+    #[arg(long, value_name = "N")]
+    pub quota_per_hour_per_api: Option<u32>,
+
+    /// How many milliseconds short of a full second a call may arrive after
+    /// the call N before it and still pass the per-second quota: the real
+    /// gateway's edge is undocumented, and a client pacing itself when each
+    /// call starts sees its calls arrive with some jitter. 0 is the strict
+    /// sliding second.
+    #[arg(long, value_name = "MS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(0..1000))]
+    pub quota_tolerance_ms: u64,
+
+    /// An API the application has not subscribed to on Enedis's developer
+    /// portal, by the first segment of its path (comptage_auto,
+    /// mesure_synchrone_auto, metering_data_clc, …): its calls answer 403
+    /// with code 900908 ("API Subscription validation failed"). Repeat it,
+    /// or separate names with commas.
+    #[arg(long = "unsubscribed-api", value_name = "API", value_delimiter = ',')]
+    pub unsubscribed_apis: Vec<String>,
+
+    /// Retire the v5 APIs from this day (of the sandbox's clock): their
+    /// calls then answer 404 "No matching resource found for given API
+    /// Request", as WSO2 answers for an API it no longer serves. Enedis
+    /// retired v5 around mid-October 2026 without publishing the date or
+    /// the answer: both are assumptions. Default: v5 answers on every day.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_day)]
+    pub retire_v5: Option<Date>,
+
+    /// Answer a 2026 request outside its published description (an unknown
+    /// parameter or resource) with a 400 naming the problem, instead of
+    /// the bare 500 the real gateway answers.
+    #[arg(long)]
+    pub out_of_spec_400: bool,
 
     /// Share (0 to 1) of data and token calls that fail as the real service
     /// does: 500 ADAM-DC-0500, 503, a response held past 30 s, a body cut in
@@ -114,6 +151,11 @@ impl std::fmt::Debug for SandboxArgs {
             .field("today", &self.today)
             .field("quota_per_second", &self.quota_per_second)
             .field("quota_per_hour", &self.quota_per_hour)
+            .field("quota_per_hour_per_api", &self.quota_per_hour_per_api)
+            .field("quota_tolerance_ms", &self.quota_tolerance_ms)
+            .field("unsubscribed_apis", &self.unsubscribed_apis)
+            .field("retire_v5", &self.retire_v5)
+            .field("out_of_spec_400", &self.out_of_spec_400)
             .field("fault_rate", &self.fault_rate)
             .field("seed", &self.seed)
             .field("request_log", &self.request_log)
@@ -128,13 +170,19 @@ impl std::fmt::Debug for SandboxArgs {
 impl SandboxArgs {
     /// The sandbox configuration these arguments describe.
     pub fn config(&self) -> SandboxConfig {
+        let defaults = SandboxConfig::default();
         SandboxConfig {
             client_id: self.client_id.clone(),
             client_secret: self.client_secret.clone(),
             redirect_uri: self.redirect_uri.clone(),
             today: self.today,
             quota_per_second: self.quota_per_second,
-            quota_per_hour: self.quota_per_hour,
+            quota_per_hour: self.quota_per_hour.unwrap_or(defaults.quota_per_hour),
+            quota_per_hour_api: self.quota_per_hour_per_api.or(self.quota_per_hour).unwrap_or(defaults.quota_per_hour_api),
+            quota_tolerance: std::time::Duration::from_millis(self.quota_tolerance_ms),
+            unsubscribed_apis: self.unsubscribed_apis.iter().map(|a| a.trim().to_owned()).filter(|a| !a.is_empty()).collect(),
+            retire_v5: self.retire_v5,
+            out_of_spec_400: self.out_of_spec_400,
             fault_rate: self.fault_rate,
             seed: self.seed,
             request_log: self.request_log.clone(),
@@ -142,7 +190,7 @@ impl SandboxArgs {
             fleet: self.fleet,
             octet_stream: self.octet_stream,
             strict_consent: self.strict_consent,
-            ..SandboxConfig::default()
+            ..defaults
         }
     }
 }
@@ -222,6 +270,12 @@ fn client_behaviour(client: u8) -> &'static str {
 }
 
 fn own_meter_behaviour(meter: &meters::Meter) -> &'static str {
+    if meter.three_phase {
+        return "consumption, three-phase: max power with grandeurPhysique=TOUT gives PMA1 to PMA3";
+    }
+    if meter.moved_away {
+        return "the customer moved away: every call answers ADAM-DC-0007";
+    }
     match meter.step {
         meters::StepPlan::Fixed10 => "consumption, PT10M load curve",
         meters::StepPlan::Changing => "consumption, load-curve step changing inside each day",
@@ -299,6 +353,9 @@ mod tests {
         assert_eq!(config.client_id, DEFAULT_CLIENT_ID);
         assert_eq!(config.quota_per_second, 5);
         assert_eq!(config.quota_per_hour, 10_000);
+        assert_eq!(config.quota_per_hour_api, 1_000);
+        assert_eq!(config.quota_tolerance, crate::DEFAULT_QUOTA_TOLERANCE);
+        assert!(config.unsubscribed_apis.is_empty() && config.retire_v5.is_none() && !config.out_of_spec_400);
         assert!(!format!("{args:?}").contains(DEFAULT_CLIENT_SECRET));
     }
 
@@ -336,6 +393,30 @@ mod tests {
         assert_eq!(args.seed, 42);
         assert!(args.consent_page);
         assert_eq!(args.config().fleet, 20);
+        // --quota-per-hour alone sets both caps; the per-API flag wins.
+        assert_eq!((args.config().quota_per_hour, args.config().quota_per_hour_api), (100, 100));
+        let cli = Cli::try_parse_from([
+            "sandbox",
+            "--quota-per-hour-per-api",
+            "7",
+            "--quota-tolerance-ms",
+            "0",
+            "--unsubscribed-api",
+            "comptage_auto,metering_data_clc",
+            "--unsubscribed-api",
+            "mesure_synchrone_auto",
+            "--retire-v5",
+            "2026-10-15",
+            "--out-of-spec-400",
+        ]);
+        let Ok(Cli { args }) = cli else { panic!("did not parse") };
+        let config = args.config();
+        assert_eq!((config.quota_per_hour, config.quota_per_hour_api), (10_000, 7));
+        assert_eq!(config.quota_tolerance, std::time::Duration::ZERO);
+        assert_eq!(config.unsubscribed_apis, ["comptage_auto", "metering_data_clc", "mesure_synchrone_auto"]);
+        assert_eq!(config.retire_v5, Some(jiff::civil::date(2026, 10, 15)));
+        assert!(config.out_of_spec_400);
+        assert!(Cli::try_parse_from(["sandbox", "--quota-tolerance-ms", "1000"]).is_err());
         assert!(Cli::try_parse_from(["sandbox", "--fleet", "100000"]).is_ok());
         let too_many = Cli::try_parse_from(["sandbox", "--fleet", "100001"]).err().map(|e| e.to_string());
         assert!(too_many.is_some_and(|e| e.contains("from 0 to 100000")));

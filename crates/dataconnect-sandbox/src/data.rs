@@ -13,6 +13,7 @@
 mod conso;
 mod customer;
 mod dc2026;
+mod index;
 mod json;
 mod legacy;
 mod rules;

@@ -32,6 +32,7 @@ mod rte;
 
 pub use meters::{FLEET_MAX, fleet_prm};
 pub use rte::{TEMPO_PATH, TOKEN_PATH, colour as tempo_colour};
+pub use platform::DEFAULT_QUOTA_TOLERANCE;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -71,8 +72,35 @@ pub struct SandboxConfig {
     pub today: Option<Date>,
     /// Calls per second allowed per application (Enedis: 5).
     pub quota_per_second: u32,
-    /// Calls per hour allowed (per API for generation 3).
+    /// Calls per clock hour allowed per application on the generation 1
+    /// and 2 APIs.
     pub quota_per_hour: u32,
+    /// Calls per clock hour allowed per generation 3 API (the published
+    /// description of each: 1,000).
+    pub quota_per_hour_api: u32,
+    /// How much earlier than a full second after the call `N` calls before
+    /// it a call may arrive and still be admitted by the per-second quota
+    /// (see `platform::quota`): [`DEFAULT_QUOTA_TOLERANCE`] by default,
+    /// zero for the strict window.
+    pub quota_tolerance: Duration,
+    /// The APIs the application has not subscribed to on Enedis's
+    /// developer portal, by the first segment of their path
+    /// (`comptage_auto`, `mesure_synchrone_auto`, `metering_data_clc`…):
+    /// every call to them answers 403 with WSO2's code 900908 ("API
+    /// Subscription validation failed"), as the real gateway does.
+    pub unsubscribed_apis: Vec<String>,
+    /// The day from which the v5 APIs answer as a retired API does (404
+    /// "No matching resource found for given API Request", the answer WSO2
+    /// gives for an API it no longer serves: an assumption, since Enedis
+    /// published no date nor capture of v5's retirement). `None` (the
+    /// default) keeps v5 answering on every day.
+    pub retire_v5: Option<Date>,
+    /// Answer a generation 3 request outside its published description
+    /// (a parameter it does not list, a path under one of its APIs that it
+    /// does not describe) with a 400 `{code, message}` naming the problem
+    /// instead of the gateway's bare 500. Off by default: the real gateway
+    /// answers 500 there.
+    pub out_of_spec_400: bool,
     /// Share of data and token calls that fail as the real service fails
     /// (0 to 1).
     pub fault_rate: f64,
@@ -124,6 +152,11 @@ impl Default for SandboxConfig {
             today: None,
             quota_per_second: 5,
             quota_per_hour: 10_000,
+            quota_per_hour_api: 1_000,
+            quota_tolerance: DEFAULT_QUOTA_TOLERANCE,
+            unsubscribed_apis: Vec::new(),
+            retire_v5: None,
+            out_of_spec_400: false,
             fault_rate: 0.0,
             seed: 0,
             request_log: None,
@@ -149,6 +182,11 @@ impl std::fmt::Debug for SandboxConfig {
             .field("today", &self.today)
             .field("quota_per_second", &self.quota_per_second)
             .field("quota_per_hour", &self.quota_per_hour)
+            .field("quota_per_hour_api", &self.quota_per_hour_api)
+            .field("quota_tolerance", &self.quota_tolerance)
+            .field("unsubscribed_apis", &self.unsubscribed_apis)
+            .field("retire_v5", &self.retire_v5)
+            .field("out_of_spec_400", &self.out_of_spec_400)
             .field("fault_rate", &self.fault_rate)
             .field("seed", &self.seed)
             .field("request_log", &self.request_log)

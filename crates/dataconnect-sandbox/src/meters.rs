@@ -73,6 +73,9 @@ pub(crate) struct Meter {
     pub(crate) step: StepPlan,
     /// Some load-curve values are `null`.
     pub(crate) nulls: bool,
+    /// A three-phase meter: max power with `grandeurPhysique=TOUT` adds
+    /// one element per phase (our meter 90000000000014).
+    pub(crate) three_phase: bool,
 }
 
 /// The start of the Linky rollout, used as the activation date of the
@@ -95,6 +98,7 @@ const fn base(prm: &'static str, client: Option<u8>) -> Meter {
         revoked: false,
         step: StepPlan::Fixed30,
         nulls: false,
+        three_phase: false,
     }
 }
 
@@ -120,6 +124,7 @@ pub(crate) static METERS: &[Meter] = &[
     Meter { step: StepPlan::Changing, ..base("90000000000011", None) },
     Meter { nulls: true, ..base("90000000000012", None) },
     Meter { moved_away: true, ..base("90000000000013", None) },
+    Meter { three_phase: true, ..base("90000000000014", None) },
 ];
 
 /// The fleet's PRMs are this number plus 1, 2, … N.

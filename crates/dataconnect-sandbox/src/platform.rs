@@ -35,6 +35,8 @@ use jiff::Timestamp;
 
 use crate::{Access, Sandbox, SandboxConfig};
 
+pub use quota::DEFAULT_TOLERANCE as DEFAULT_QUOTA_TOLERANCE;
+
 /// The gateway's state: issued grants, quota budgets, fault generator,
 /// request log.
 pub(crate) struct Platform {
@@ -70,7 +72,12 @@ impl Platform {
         };
         Ok(Platform {
             grants: Mutex::new(Grants::default()),
-            quota: quota::Quota::new(config.quota_per_second, config.quota_per_hour),
+            quota: quota::Quota::new(
+                config.quota_per_second,
+                config.quota_per_hour,
+                config.quota_per_hour_api,
+                config.quota_tolerance,
+            ),
             faults: faults::Faults::new(config.fault_rate, config.seed),
             log,
         })
@@ -367,17 +374,97 @@ pub(crate) fn routes() -> Router<Sandbox> {
 /// Wraps every route with the gateway middleware (request log, quotas,
 /// fault injection) and answers unknown paths as WSO2 does.
 pub(crate) fn layers(router: Router<Sandbox>, state: Sandbox) -> Router<Sandbox> {
-    router.fallback(not_found).layer(axum::middleware::from_fn_with_state(state, gateway))
+    router.fallback(unknown_path).layer(axum::middleware::from_fn_with_state(state, gateway))
+}
+
+/// A path no route serves. Under a generation 3 API (a resource its
+/// published description does not list, such as the guide's
+/// `index_consumption` for the Swagger's `index_consommation`), the 2026
+/// gateway answers 500, as it does for any request outside the published
+/// description; elsewhere, WSO2's 404.
+async fn unknown_path(State(sandbox): State<Sandbox>, request: Request) -> Response {
+    let path = request.uri().path();
+    if let Route::Data { family: Family::Y2026, .. } = classify(path) {
+        if let Err(refusal) = sandbox.platform().authorize(&sandbox, request.headers()) {
+            return refusal;
+        }
+        let what = format!("la ressource {} n'existe pas", path.chars().take(120).collect::<String>());
+        return out_of_spec(sandbox.config(), &what);
+    }
+    not_found()
 }
 
 /// WSO2's answer to a path no API serves (the body is what WSO2 gateways
 /// send, the sandbox cannot confirm Enedis
 /// keeps it).
-async fn not_found() -> Response {
+fn not_found() -> Response {
     json(
         StatusCode::NOT_FOUND,
         &serde_json::json!({"code": "404", "message": "No matching resource found for given API Request"}),
     )
+}
+
+/// The answer of the 2026 gateway to a request outside the published
+/// description of its API (an unknown parameter or resource): a 500, as
+/// Enedis's gateway was seen answering in production. Its body was never
+/// captured; the sandbox sends none, so that it differs from the
+/// technical-error body of a real failure ("Problème technique dans
+/// l'interrogation du SI coeur"), which `--fault-rate` injects. With
+/// `out_of_spec_400`, a 400 `{code, message}` naming `what` instead.
+pub(crate) fn out_of_spec(config: &SandboxConfig, what: &str) -> Response {
+    if config.out_of_spec_400 {
+        let message = format!("Requête hors de la description publiée de l'API : {what}");
+        return json(StatusCode::BAD_REQUEST, &serde_json::json!({"code": "invalid_request", "message": message}));
+    }
+    StatusCode::INTERNAL_SERVER_ERROR.into_response()
+}
+
+/// The first segment of a path: the name of the API it belongs to
+/// (`mesure_synchrone_auto`, `metering_data_clc`, `comptage_auto`…), as
+/// `SandboxConfig::unsubscribed_apis` names them.
+pub(crate) fn api_name(path: &str) -> &str {
+    path.trim_start_matches('/').split('/').next().unwrap_or_default()
+}
+
+/// WSO2's 403 900908 for an API the application has not subscribed to
+/// (the real capture, its trailing space in `message` included), flat on
+/// the 2026 gateway and in a `fault` wrapper on the older one.
+fn not_subscribed(config: &SandboxConfig, route: Route, path: &str) -> Option<Response> {
+    if !matches!(route, Route::Data { .. } | Route::SubscribedServices) {
+        return None;
+    }
+    let api = api_name(path);
+    if !config.unsubscribed_apis.iter().any(|a| a == api) {
+        return None;
+    }
+    const MESSAGE: &str = "Resource forbidden ";
+    const DESCRIPTION: &str = "User is NOT authorized to access the Resource. API Subscription validation failed.";
+    let body = match route.family() {
+        Family::Y2026 => serde_json::json!({"code": "900908", "message": MESSAGE, "description": DESCRIPTION}),
+        Family::Classic => serde_json::json!({"fault": {"code": 900908, "message": MESSAGE, "description": DESCRIPTION}}),
+    };
+    Some(json(StatusCode::FORBIDDEN, &body))
+}
+
+/// With `retire_v5`, from that day on the v5 data APIs answer as WSO2
+/// answers for an API it no longer serves (its 404 "No matching resource
+/// found for given API Request", in the v5 gateway's `fault` wrapper).
+/// Enedis published neither the date nor the answer of v5's retirement
+/// (it stopped around mid-October 2026): this is an assumption, off by
+/// default.
+fn retired_v5(sandbox: &Sandbox, path: &str) -> Option<Response> {
+    let day = sandbox.config().retire_v5?;
+    let v5 = path.starts_with("/metering_data_") || path.starts_with("/customers_");
+    if !v5 || sandbox.clock().today() < day {
+        return None;
+    }
+    let body = serde_json::json!({"fault": {
+        "code": 404,
+        "type": "Status report",
+        "message": "Runtime Error",
+        "description": "No matching resource found for given API Request",
+    }});
+    Some(json(StatusCode::NOT_FOUND, &body))
 }
 
 /// The gateway middleware. In the order a real gateway works: the request
@@ -396,10 +483,18 @@ async fn gateway(State(sandbox): State<Sandbox>, request: Request, next: Next) -
     let outcome = FAMILY
         .scope(route.family(), async {
             let now = sandbox.clock().now();
+            if let Some(retired) = retired_v5(&sandbox, &path) {
+                return (retired, None);
+            }
             let caller = match route {
                 Route::Data { .. } | Route::SubscribedServices => platform.bearer(request.headers(), now),
                 Route::Token | Route::Other => None,
             };
+            if caller.is_some()
+                && let Some(refusal) = not_subscribed(sandbox.config(), route, &path)
+            {
+                return (refusal, None);
+            }
             if let (Route::Data { family, api }, Some(issued)) = (route, &caller)
                 && let Err(refusal) = platform.quota.check(&issued.client_id, api, family, now)
             {

@@ -48,8 +48,9 @@ mod sqlite;
 pub use error::{StoreError, StoreErrorKind};
 pub use pg_url::{is_postgres_url, redact_url};
 pub use records::{
-    ConsentRecord, ImportWrite, MeterInfo, PendingConsent, ReadingFilter, SeriesState, SeriesSummary, StoredReading,
-    SyncRun, SyncRunId, SyncRunOutcome, TariffRow, TempoDay, WindowWrite,
+    ConsentRecord, ImportWrite, IndexWindowWrite, MeterInfo, PendingConsent, ReadingFilter, SeriesState,
+    SeriesSummary, StoredIndexReading, StoredReading, SyncRun, SyncRunId, SyncRunOutcome, TariffRow, TempoDay,
+    WindowWrite,
 };
 pub use queue::{Lease, PlanningView, Planner, QueueCounts, QueueFilter, QueuedWindow, WorkQueue};
 pub use sqlite::{OpenMode, SqliteConfig, SqliteStore};
@@ -85,6 +86,23 @@ pub trait Store: Send + Sync {
     /// covered ranges folded into the coverage. A failure leaves nothing of
     /// the file stored. Returns the number of readings written.
     fn upsert_import(&self, parts: &[ImportWrite<'_>]) -> Result<u64>;
+
+    /// Writes the register readings of an index series for `prm` (an
+    /// idempotent upsert keyed by calendar, class and day: the
+    /// distributor's and the supplier's calendars are both kept) and
+    /// records `window` as covered, in one transaction, as
+    /// [`upsert_window`](Self::upsert_window) does for readings. Returns
+    /// the number of register readings written.
+    fn upsert_index_window(&self, write: &IndexWindowWrite<'_>) -> Result<u64>;
+
+    /// Calls `each` for every stored index reading matching `filter`
+    /// (`from`/`to` bound the instant of the reading), ordered by meter,
+    /// series, calendar, class and day. Returns the number visited.
+    fn for_each_index_reading(
+        &self,
+        filter: &ReadingFilter,
+        each: &mut dyn FnMut(&StoredIndexReading) -> std::io::Result<()>,
+    ) -> Result<u64>;
 
     /// The covered day ranges of `prm` and `series`, merged and in order.
     fn coverage(&self, prm: &UsagePointId, series: Series) -> Result<Vec<DateRange>>;
@@ -189,6 +207,16 @@ macro_rules! delegate_store {
             }
             fn upsert_import(&self, parts: &[ImportWrite<'_>]) -> Result<u64> {
                 (**self).upsert_import(parts)
+            }
+            fn upsert_index_window(&self, write: &IndexWindowWrite<'_>) -> Result<u64> {
+                (**self).upsert_index_window(write)
+            }
+            fn for_each_index_reading(
+                &self,
+                filter: &ReadingFilter,
+                each: &mut dyn FnMut(&StoredIndexReading) -> std::io::Result<()>,
+            ) -> Result<u64> {
+                (**self).for_each_index_reading(filter, each)
             }
             fn coverage(&self, prm: &UsagePointId, series: Series) -> Result<Vec<DateRange>> {
                 (**self).coverage(prm, series)

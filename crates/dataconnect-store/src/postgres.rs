@@ -21,6 +21,7 @@ mod config;
 mod copy;
 mod errors;
 mod import;
+mod index;
 mod migrate;
 mod queue;
 mod quota;

@@ -110,6 +110,11 @@ pub trait WorkQueue: Send + Sync {
     /// from the queue, in one transaction. Returns the readings written.
     fn complete(&self, lease: &Lease, readings: &[Reading]) -> Result<u64>;
 
+    /// [`complete`](Self::complete) for a window of an index series: its
+    /// register readings and coverage stored and the window removed from
+    /// the queue, in one transaction.
+    fn complete_index(&self, lease: &Lease, readings: &[dataconnect::IndexReading]) -> Result<u64>;
+
     /// Removes one window from the queue without storing anything (a window
     /// given up for this run: the next planning finds it missing again).
     fn drop_window(&self, id: i64) -> Result<()>;

@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use dataconnect::{ConsentDuration, DateRange, Generation, Reading, Series, UsagePointId};
+use dataconnect::{ConsentDuration, DateRange, Generation, IndexReading, Reading, Series, UsagePointId};
 use jiff::Timestamp;
 use jiff::civil::Date;
 
@@ -37,6 +37,31 @@ pub struct ImportWrite<'a> {
     pub readings: &'a [Reading],
     /// The day ranges recorded as covered.
     pub covered: &'a [DateRange],
+}
+
+/// One index window's answer, as written by
+/// [`Store::upsert_index_window`](crate::Store::upsert_index_window).
+#[derive(Clone, Copy, Debug)]
+pub struct IndexWindowWrite<'a> {
+    /// The meter.
+    pub prm: &'a UsagePointId,
+    /// The index series (`consumption-index` or `production-index`).
+    pub series: Series,
+    /// The day range that was asked for and answered; recorded as covered.
+    pub window: DateRange,
+    /// The register readings the answer held (possibly none).
+    pub readings: &'a [IndexReading],
+}
+
+/// An index reading together with the meter and series it belongs to.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredIndexReading {
+    /// The meter.
+    pub usage_point_id: UsagePointId,
+    /// The index series.
+    pub series: Series,
+    /// The register reading itself.
+    pub reading: IndexReading,
 }
 
 /// Which readings a streaming read or a summary visits. Empty lists mean

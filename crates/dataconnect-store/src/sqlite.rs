@@ -12,7 +12,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use dataconnect::{
-    Consent, ConsentDuration, DateRange, Generation, Reading, Series, Unit, UsagePointId,
+    Consent, ConsentDuration, DateRange, Generation, IndexReading, Reading, Series, Unit, UsagePointId,
 };
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -20,14 +20,19 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params, params_from_iter};
 
 use crate::{
-    ConsentRecord, MeterInfo, PendingConsent, ReadingFilter, Result, SeriesState, SeriesSummary, Store,
-    StoreError, StoreErrorKind, StoredReading, SyncRun, SyncRunId, SyncRunOutcome, TariffRow, TempoDay, WindowWrite, ImportWrite,
+    ConsentRecord, ImportWrite, IndexWindowWrite, MeterInfo, PendingConsent, ReadingFilter, Result, SeriesState,
+    SeriesSummary, Store, StoreError, StoreErrorKind, StoredIndexReading, StoredReading, SyncRun, SyncRunId,
+    SyncRunOutcome, TariffRow, TempoDay, WindowWrite,
 };
 
 /// The migrations, in order; migration `i` (0-based) brings `user_version`
 /// from `i` to `i + 1`. Files are never edited once released: a change is a
 /// new file.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_initial.sql"), include_str!("../migrations/0002_costs.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_initial.sql"),
+    include_str!("../migrations/0002_costs.sql"),
+    include_str!("../migrations/0003_index_reading.sql"),
+];
 
 /// How a database is opened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -395,6 +400,80 @@ fn create_private(path: &Path) -> std::io::Result<()> {
 }
 
 impl Store for SqliteStore {
+    fn upsert_index_window(&self, write: &IndexWindowWrite<'_>) -> Result<u64> {
+        let (prm, series) = (write.prm.as_str(), write.series.as_str());
+        self.write_tx(|tx| {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO index_reading (usage_point_id, series, calendar_id, class_id, day, at, calendar_label,
+                                            class_label, register, value, likelihood)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                 ON CONFLICT (usage_point_id, series, calendar_id, class_id, day) DO UPDATE SET
+                   at = excluded.at, calendar_label = excluded.calendar_label, class_label = excluded.class_label,
+                   register = excluded.register, value = excluded.value, likelihood = excluded.likelihood",
+            )?;
+            for r in write.readings {
+                stmt.execute(params![
+                    prm,
+                    series,
+                    r.calendar_id,
+                    r.class_id,
+                    r.day.to_string(),
+                    r.at.as_second(),
+                    r.calendar_label,
+                    r.class_label,
+                    r.register,
+                    r.value_wh,
+                    r.likelihood,
+                ])?;
+            }
+            merge_coverage(tx, prm, series, write.window)?;
+            Ok(write.readings.len() as u64)
+        })
+    }
+
+    fn for_each_index_reading(
+        &self,
+        filter: &ReadingFilter,
+        each: &mut dyn FnMut(&StoredIndexReading) -> std::io::Result<()>,
+    ) -> Result<u64> {
+        let (clause, args) = filter_sql(filter);
+        let clause = clause.replace("start", "at");
+        let sql = format!(
+            "SELECT usage_point_id, series, calendar_id, class_id, day, at, calendar_label, class_label, register, value,
+                    likelihood
+               FROM index_reading {clause} ORDER BY usage_point_id, series, calendar_id, class_id, day"
+        );
+        let conn = self.lock();
+        let mut stmt = conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let mut rows = stmt.query(params_from_iter(args)).map_err(|e| self.err(e))?;
+        let mut n = 0;
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            let text = |i: usize| -> Result<String> { row.get::<_, String>(i).map_err(|e| self.err(e)) };
+            let opt = |i: usize| -> Result<Option<String>> { row.get::<_, Option<String>>(i).map_err(|e| self.err(e)) };
+            let int = |i: usize| -> Result<Option<i64>> { row.get::<_, Option<i64>>(i).map_err(|e| self.err(e)) };
+            let stored = StoredIndexReading {
+                usage_point_id: self.prm(&text(0)?)?,
+                series: self.series(&text(1)?)?,
+                reading: IndexReading {
+                    calendar_id: text(2)?,
+                    class_id: text(3)?,
+                    day: self.day(&text(4)?)?,
+                    at: self.ts(row.get::<_, i64>(5).map_err(|e| self.err(e))?)?,
+                    calendar_label: opt(6)?,
+                    class_label: opt(7)?,
+                    register: opt(8)?,
+                    value_wh: int(9)?,
+                    likelihood: int(10)?,
+                },
+            };
+            each(&stored).map_err(|e| {
+                StoreError::new(StoreErrorKind::Output, format!("could not write the index readings out: {e}")).with_source(e)
+            })?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
     fn upsert_window(&self, write: &WindowWrite<'_>) -> Result<u64> {
         let prm = write.prm.as_str();
         let series = write.series.as_str();

@@ -17,8 +17,8 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use dataconnect::{DateRange, Reading, Series, UsagePointId};
-use dataconnect_store::{Store, StoreError, WindowWrite};
+use dataconnect::{DateRange, IndexReading, Reading, Series, UsagePointId};
+use dataconnect_store::{IndexWindowWrite, Store, StoreError, WindowWrite};
 use futures::StreamExt;
 use jiff::Timestamp;
 use tokio::sync::Semaphore;
@@ -45,6 +45,11 @@ pub enum ErrorAction {
     /// Nothing else can succeed (bad credentials, unreachable host, quota
     /// exhausted for the hour): stop the run.
     StopRun,
+    /// Every meter would fail this series the same way (the application is
+    /// not subscribed to the API that serves it, or the gateway refuses the
+    /// request itself): stop the series for every meter of the run, said
+    /// once, with nothing recorded per meter (the next run asks once more).
+    StopSeriesEverywhere,
 }
 
 /// A failed fetch, sorted by what to do about it.
@@ -66,6 +71,19 @@ pub trait Source: Sync {
         series: Series,
         window: DateRange,
     ) -> impl Future<Output = Result<Vec<Reading>, FetchError>> + Send;
+
+    /// Fetches one window of an index series (`consumption-index`,
+    /// `production-index`), in one call. The default serves none, which
+    /// stops the series.
+    fn fetch_index(
+        &self,
+        prm: &UsagePointId,
+        series: Series,
+        _window: DateRange,
+    ) -> impl Future<Output = Result<Vec<IndexReading>, FetchError>> + Send {
+        let message = format!("{prm} {series}: this source serves no index readings");
+        async move { Err(FetchError { action: ErrorAction::StopSeries, message }) }
+    }
 }
 
 /// Hears what the executor does, to draw progress bars or print lines.
@@ -134,6 +152,9 @@ pub struct SyncReport {
     pub points: u64,
     /// Series stopped, with why.
     pub stopped: Vec<(UsagePointId, Series, String)>,
+    /// Series stopped for every meter at once, with why (see
+    /// [`ErrorAction::StopSeriesEverywhere`]).
+    pub stopped_everywhere: Vec<(Series, String)>,
     /// Meters that need a new consent, with why.
     pub needs_consent: Vec<(UsagePointId, String)>,
     /// Windows that failed and stay uncovered.
@@ -147,7 +168,10 @@ pub struct SyncReport {
 impl SyncReport {
     /// True when everything planned was stored (stopped series aside).
     pub fn is_complete(&self) -> bool {
-        self.failures.is_empty() && self.stopped_run.is_none() && self.store_error.is_none()
+        self.failures.is_empty()
+            && self.stopped_run.is_none()
+            && self.store_error.is_none()
+            && self.stopped_everywhere.is_empty()
     }
 }
 
@@ -159,6 +183,7 @@ struct Shared<'a, S: ?Sized, P: ?Sized> {
     stop_run: AtomicBool,
     calls: AtomicU64,
     stopped_series: Mutex<HashSet<(UsagePointId, Series)>>,
+    stopped_everywhere: Mutex<HashSet<Series>>,
     stopped_meters: Mutex<HashSet<UsagePointId>>,
     report: Mutex<SyncReport>,
 }
@@ -172,6 +197,7 @@ impl<S: Store + ?Sized, P: Progress + ?Sized> Shared<'_, S, P> {
         self.stop_run.load(Ordering::Relaxed)
             || self.stopped_meters.lock().unwrap_or_else(|p| p.into_inner()).contains(prm)
             || self.stopped_series.lock().unwrap_or_else(|p| p.into_inner()).contains(&(prm.clone(), series))
+            || self.stopped_everywhere.lock().unwrap_or_else(|p| p.into_inner()).contains(&series)
     }
 
     fn store_failed(&self, e: StoreError) {
@@ -190,6 +216,15 @@ impl<S: Store + ?Sized, P: Progress + ?Sized> Shared<'_, S, P> {
             return false;
         }
         self.calls.fetch_add(1, Ordering::Relaxed);
+        if series.is_index() {
+            return match source.fetch_index(prm, series, window).await {
+                Ok(readings) => {
+                    let write = IndexWindowWrite { prm, series, window, readings: &readings };
+                    self.stored(self.store.upsert_index_window(&write), prm, series, window)
+                }
+                Err(e) => self.failed(prm, series, window, e),
+            };
+        }
         let readings = match source.fetch(prm, series, window).await {
             Ok(readings) => readings,
             Err(e) => return self.failed(prm, series, window, e),
@@ -211,11 +246,33 @@ impl<S: Store + ?Sized, P: Progress + ?Sized> Shared<'_, S, P> {
         }
     }
 
+    /// Counts a stored window (or stops the run on a store error).
+    fn stored(&self, written: Result<u64, StoreError>, prm: &UsagePointId, series: Series, window: DateRange) -> bool {
+        match written {
+            Ok(points) => {
+                let mut report = self.report();
+                report.stored += 1;
+                report.points += points;
+                drop(report);
+                self.progress.stored(prm, series, window, points);
+                true
+            }
+            Err(e) => {
+                self.store_failed(e);
+                false
+            }
+        }
+    }
+
     fn failed(&self, prm: &UsagePointId, series: Series, window: DateRange, e: FetchError) -> bool {
         match e.action {
             ErrorAction::Empty => {
-                let write = WindowWrite { prm, series, window, readings: &[] };
-                match self.store.upsert_window(&write) {
+                let written = if series.is_index() {
+                    self.store.upsert_index_window(&IndexWindowWrite { prm, series, window, readings: &[] })
+                } else {
+                    self.store.upsert_window(&WindowWrite { prm, series, window, readings: &[] })
+                };
+                match written {
                     Ok(_) => {
                         self.report().stored += 1;
                         self.progress.stored(prm, series, window, 0);
@@ -254,6 +311,13 @@ impl<S: Store + ?Sized, P: Progress + ?Sized> Shared<'_, S, P> {
                 self.report().failures.push(WindowFailure { prm: prm.clone(), series, window, message: e.message });
                 true
             }
+            ErrorAction::StopSeriesEverywhere => {
+                if self.stopped_everywhere.lock().unwrap_or_else(|p| p.into_inner()).insert(series) {
+                    self.progress.problem(prm, series, &e.message);
+                    self.report().stopped_everywhere.push((series, e.message));
+                }
+                false
+            }
             ErrorAction::StopRun => {
                 if !self.stop_run.swap(true, Ordering::Relaxed) {
                     self.progress.problem(prm, series, &e.message);
@@ -289,6 +353,7 @@ where
         stop_run: AtomicBool::new(false),
         calls: AtomicU64::new(0),
         stopped_series: Mutex::new(HashSet::new()),
+        stopped_everywhere: Mutex::new(HashSet::new()),
         stopped_meters: Mutex::new(HashSet::new()),
         report: Mutex::new(SyncReport::default()),
     };

@@ -28,6 +28,7 @@
 
 #![warn(missing_docs)]
 
+pub mod capacity;
 pub mod inline;
 pub mod plan;
 pub mod schedule;

@@ -303,7 +303,7 @@ where
         }
         shared.calls.fetch_add(1, Ordering::Relaxed);
         let fetched = {
-            let fetch = source.fetch(&lease.prm, lease.series, lease.window);
+            let fetch = fetch_window(source, &lease);
             let abandon = async {
                 loop {
                     let woken = shared.wake.notified();
@@ -340,19 +340,41 @@ where
     }
 }
 
-async fn complete<S, P>(
-    store: &Arc<S>,
-    shared: &Shared<'_, P>,
-    lease: Lease,
-    readings: Vec<dataconnect::Reading>,
-) -> Result<(), StoreError>
+/// What one claimed window's call brought: readings, or the register
+/// readings of an index series.
+enum Fetched {
+    Readings(Vec<dataconnect::Reading>),
+    Index(Vec<dataconnect::IndexReading>),
+}
+
+impl Fetched {
+    /// Nothing, for a window of `series`.
+    fn empty(series: dataconnect::Series) -> Self {
+        if series.is_index() { Fetched::Index(Vec::new()) } else { Fetched::Readings(Vec::new()) }
+    }
+}
+
+/// One call for a claimed window, through the source's method for its
+/// series.
+async fn fetch_window<Src: Source + ?Sized>(source: &Src, lease: &Lease) -> Result<Fetched, FetchError> {
+    if lease.series.is_index() {
+        source.fetch_index(&lease.prm, lease.series, lease.window).await.map(Fetched::Index)
+    } else {
+        source.fetch(&lease.prm, lease.series, lease.window).await.map(Fetched::Readings)
+    }
+}
+
+async fn complete<S, P>(store: &Arc<S>, shared: &Shared<'_, P>, lease: Lease, fetched: Fetched) -> Result<(), StoreError>
 where
     S: Store + WorkQueue + ?Sized + 'static,
     P: Progress + ?Sized,
 {
     let (prm, series, window) = (lease.prm.clone(), lease.series, lease.window);
     let points = blocking(store, move |s| {
-        let points = s.complete(&lease, &readings)?;
+        let points = match &fetched {
+            Fetched::Readings(readings) => s.complete(&lease, readings)?,
+            Fetched::Index(readings) => s.complete_index(&lease, readings)?,
+        };
         if lease.seq == 0 {
             s.set_series_state(&lease.prm, lease.series, Timestamp::now(), None)?;
         }
@@ -380,7 +402,7 @@ where
 {
     let (prm, series, window, id) = (lease.prm.clone(), lease.series, lease.window, lease.id);
     match e.action {
-        ErrorAction::Empty => return complete(store, shared, lease, Vec::new()).await,
+        ErrorAction::Empty => return complete(store, shared, lease, Fetched::empty(series)).await,
         ErrorAction::StopSeries => {
             let message = e.message.clone();
             blocking(store, move |s| {
@@ -408,6 +430,17 @@ where
                 window,
                 message: e.message.clone(),
             });
+        }
+        ErrorAction::StopSeriesEverywhere => {
+            // The Source says so once per series and then answers without a
+            // call; the window is given up (the next planning finds it
+            // missing again) and only the first one is reported.
+            blocking(store, move |s| s.drop_window(id)).await?;
+            let mut report = shared.report();
+            if report.stopped_everywhere.iter().any(|(s, _)| *s == series) {
+                return Ok(());
+            }
+            report.stopped_everywhere.push((series, e.message.clone()));
         }
         ErrorAction::StopRun => {
             let owner = config.owner.clone();

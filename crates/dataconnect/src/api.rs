@@ -5,6 +5,8 @@
 //!   merged in order without duplicates.
 //! - [`WindowRequest`] ([`Client::window`]): exactly one API call for one
 //!   window, errors untouched (for callers that plan themselves).
+//! - [`IndexRequest`] ([`Client::index`]) and [`IndexWindowRequest`]
+//!   ([`Client::index_window`]): the 2026 index registers.
 //! - [`ContractRequest`], [`AddressRequest`], [`IdentityRequest`],
 //!   [`ContactRequest`]: the customer data, one domain shape for every
 //!   generation.
@@ -12,10 +14,16 @@
 //! The paths of every generation are in [`metering_call`] and the customer
 //! builders; nothing else in the crate names a path.
 
+mod collection;
 mod customer;
+mod index;
+mod max_power;
 mod readings;
 
+pub use collection::CurveCollection;
 pub use customer::{AddressRequest, ContactRequest, ContractRequest, IdentityRequest};
+pub use index::{IndexRequest, IndexWindowRequest};
+pub use max_power::{MaxPower, MaxPowerRequest};
 pub use readings::{Fetched, ReadingsRequest, WindowRequest};
 
 use crate::client::{Auth, Call, Client, api_of};
@@ -45,6 +53,12 @@ pub(crate) fn metering_call(
 ) -> Result<Call, Error> {
     let start = window.start().to_string();
     let end = window.end().to_string();
+    if series.is_index() && generation != Generation::Dc2026 {
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            format!("{series} exists only in generation 2026 (mesure_synchrone_auto/v2/index_*)"),
+        ));
+    }
     let (path, auth): (String, Auth) = match generation {
         Generation::Legacy => {
             let name = match (legacy, series) {
@@ -56,7 +70,7 @@ pub(crate) fn metering_call(
                 (LegacyVersion::V4, Series::ConsumptionMaxPower) => "daily_consumption_max_power",
                 (LegacyVersion::V4, Series::ProductionDaily) => "daily_production",
                 (LegacyVersion::V4, Series::ProductionCurve) => "production_load_curve",
-                (LegacyVersion::V3, _) => {
+                (_, Series::ConsumptionIndex | Series::ProductionIndex) | (LegacyVersion::V3, _) => {
                     return Err(Error::new(
                         ErrorKind::Unsupported,
                         format!("the legacy v3 paths have no {series} endpoint (use v4)"),
@@ -73,6 +87,8 @@ pub(crate) fn metering_call(
                 Series::ConsumptionMaxPower => "metering_data_dcmp/v5/daily_consumption_max_power",
                 Series::ProductionDaily => "metering_data_dp/v5/daily_production",
                 Series::ProductionCurve => "metering_data_plc/v5/production_load_curve",
+                // Refused above.
+                Series::ConsumptionIndex | Series::ProductionIndex => "",
             };
             (p.to_owned(), Auth::App)
         }
@@ -83,6 +99,10 @@ pub(crate) fn metering_call(
                 Series::ConsumptionMaxPower => "mesure_synchrone_auto/v2/puissance_conso_max_quotidienne",
                 Series::ProductionDaily => "mesure_synchrone_auto/v2/production_quotidienne",
                 Series::ProductionCurve => "mesure_synchrone_auto/v2/courbe_de_charge_production",
+                // The Swagger's spelling; the guide's `index_consumption`
+                // answers 500.
+                Series::ConsumptionIndex => "mesure_synchrone_auto/v2/index_consommation",
+                Series::ProductionIndex => "mesure_synchrone_auto/v2/index_production",
             };
             (p.to_owned(), Auth::App)
         }
@@ -130,6 +150,26 @@ pub(crate) fn decode_window(generation: Generation, body: &[u8], series: Series,
 }
 
 impl Client {
+    /// The API that serves `series` in the client's generation, by the
+    /// first segment of its path (`mesure_synchrone_auto` for every 2026
+    /// series, `metering_data_clc` for the v5 consumption curve…): the name
+    /// [`Error::api`] gives, and the unit Enedis's developer portal
+    /// subscribes an application to.
+    pub fn series_api(&self, series: Series) -> &'static str {
+        match self.generation() {
+            Generation::Legacy => "v4",
+            Generation::V5 => match series {
+                Series::ConsumptionDaily => "metering_data_dc",
+                Series::ConsumptionCurve => "metering_data_clc",
+                Series::ConsumptionMaxPower => "metering_data_dcmp",
+                Series::ProductionDaily => "metering_data_dp",
+                Series::ProductionCurve => "metering_data_plc",
+                Series::ConsumptionIndex | Series::ProductionIndex => "mesure_synchrone_auto",
+            },
+            Generation::Dc2026 => "mesure_synchrone_auto",
+        }
+    }
+
     /// Readings of `series` for `prm` over any `range`; see
     /// [`ReadingsRequest`].
     pub fn readings(&self, prm: &UsagePointId, series: Series, range: DateRange) -> ReadingsRequest {

@@ -381,6 +381,8 @@ impl Client {
                 format!("{}: the Conso API gateway serves a meter's readings only", call.path),
             ));
         }
+        // The previous attempt's bare 500, if it was one (see below).
+        let mut bare_500: Option<Error> = None;
         loop {
             attempt += 1;
             let bearer = match (&call.auth, conso) {
@@ -399,6 +401,18 @@ impl Client {
                 Ok(v) => return Ok(v),
                 Err(e) => e,
             };
+            // The 2026 gateway answers 500 to a request outside the API's
+            // published description, every time: two bare 500s in a row
+            // (no technical-error body, the same answer) are a request
+            // error in disguise, and retrying them only spends the quota.
+            if self.generation() == Generation::Dc2026 && e.is_bare_500() {
+                if bare_500.as_ref().is_some_and(|previous| previous.same_answer(&e)) {
+                    return Err(e.rejected_request());
+                }
+                bare_500 = Some(e.clone_answer());
+            } else {
+                bare_500 = None;
+            }
             match e.kind() {
                 ErrorKind::Unauthorized if !renewed && bearer.is_some() => {
                     // The token expired early or was revoked: drop it (if no
@@ -532,7 +546,8 @@ impl Client {
         } else if self.inner.config.conso_token.is_some() {
             Err(wire::conso::error(status, retry_after, &body, format!("{context} failed"), server_now))
         } else {
-            Err(Error::from_response_at(status, retry_after, &body, format!("{context} failed"), server_now))
+            Err(Error::from_response_at(status, retry_after, &body, format!("{context} failed"), server_now)
+                .with_api(&call.path))
         }
     }
 
@@ -738,5 +753,69 @@ pub(crate) fn api_of(generation: Generation, path: &str) -> &'static str {
         "alimentation_auto" => "alimentation_auto",
         "subscribed_services" => "subscribed_services",
         _ => "other",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A sandbox on port 0 (stopped when the test's runtime ends) and a
+    /// generation 3 client for it.
+    async fn sandbox_client() -> Client {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let config = dataconnect_sandbox::SandboxConfig {
+            today: Some(jiff::civil::date(2025, 11, 20)),
+            quota_per_second: 0,
+            ..Default::default()
+        };
+        let sandbox = dataconnect_sandbox::Sandbox::new(config).expect("sandbox");
+        tokio::spawn(dataconnect_sandbox::serve(listener, sandbox, std::future::pending()));
+        let base: Url = format!("http://{addr}/").parse().expect("url");
+        let mut config = ClientConfig::new(
+            base,
+            Generation::Dc2026,
+            dataconnect_sandbox::DEFAULT_CLIENT_ID,
+            ClientSecret::new(dataconnect_sandbox::DEFAULT_CLIENT_SECRET),
+        );
+        config.quota = QuotaConfig { per_second: 1000, per_hour: 100_000 };
+        Client::new(config).expect("client")
+    }
+
+    #[tokio::test]
+    async fn a_request_outside_the_description_is_not_retried_past_its_second_500() {
+        let client = sandbox_client().await;
+        client.app_token().await.expect("token");
+        let before = client.stats().calls;
+        // The guide's spelling of the index path: the gateway (and the
+        // sandbox) answer it with a bare 500, every time.
+        let mut call = Call::get("mesure_synchrone_auto/v2/index_consumption", "mesure_synchrone_auto", Auth::App);
+        call.query = vec![("pointId", "22516914714270".into()), ("dateDebut", "2025-11-01".into()), ("dateFin", "2025-11-02".into())];
+        let e = client.call(&call, |b| Ok(b.to_vec())).await.err().expect("refused");
+        assert_eq!(e.kind(), &ErrorKind::RequestRejected, "{e}");
+        assert!(!e.is_retryable());
+        assert_eq!(e.status(), Some(500));
+        assert_eq!(e.api(), Some("mesure_synchrone_auto"));
+        // Two calls, not `max_attempts` (4).
+        assert_eq!(client.stats().calls - before, 2);
+        assert!(e.to_string().contains("published description"), "{e}");
+    }
+
+    #[test]
+    fn a_technical_500_stays_retryable() {
+        let technical = Error::from_response(
+            500,
+            None,
+            "{\"code\":\"500\",\"message\":\"Problème technique dans l'interrogation du SI coeur\"}".as_bytes(),
+            "test".into(),
+        );
+        assert!(!technical.is_bare_500() && technical.is_retryable());
+        let adam = Error::from_response(500, None, br#"{"error":"ADAM-DC-0500","error_description":"Technical Exception"}"#, "t".into());
+        assert!(!adam.is_bare_500());
+        let bare = Error::from_response(500, None, b"", "test".into());
+        assert!(bare.is_bare_500() && bare.same_answer(&bare.clone_answer()));
+        let unavailable = Error::from_response(503, None, b"", "test".into());
+        assert!(!unavailable.is_bare_500());
     }
 }

@@ -69,9 +69,24 @@ pub enum ErrorKind {
     /// Generation 1: no refresh token is known for this meter (none in the
     /// [`TokenStore`](crate::TokenStore)). Ask the customer to consent.
     NoToken,
-    /// The application is not subscribed to this API in DataHub (WSO2 fault
-    /// 900908). Subscribe to it in DataHub.
+    /// The application is not subscribed to this API on Enedis's developer
+    /// portal (DataHub): WSO2 code 900908, "API Subscription validation
+    /// failed". [`Error::api`] names the API; every call to it fails the
+    /// same way, for every meter, until the application subscribes to it.
     NotSubscribed,
+    /// The gateway serves no API at this path (WSO2's 404 "No matching
+    /// resource found for given API Request"): an API retired from the
+    /// gateway (the v5 APIs, around mid-October 2026) or a path that was
+    /// never published. Switch to the generation Enedis serves (2026).
+    NoSuchApi,
+    /// The 2026 gateway answered 500 twice in a row to this request, with
+    /// no technical-error body: the answer it gives to a request outside
+    /// the API's published description (an unknown parameter or resource),
+    /// so a request error in disguise. It is not retried further; a real
+    /// technical failure carries the API's technical-error body ("Problème
+    /// technique…", ADAM-DC-0500…) or is a 503, and stays
+    /// [`Server`](ErrorKind::Server).
+    RequestRejected,
     /// The API refused access for another reason (HTTP 403 without a known
     /// code).
     Forbidden,
@@ -139,6 +154,8 @@ struct Inner {
     message: Option<String>,
     retry_after: Option<Duration>,
     context: Option<String>,
+    /// The API the request was sent to: the first segment of its path.
+    api: Option<String>,
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
@@ -152,6 +169,7 @@ impl Error {
                 message: None,
                 retry_after: None,
                 context: Some(context.into()),
+                api: None,
                 source: None,
             }),
         }
@@ -174,6 +192,67 @@ impl Error {
     pub(crate) fn with_context(mut self, context: impl Into<String>) -> Self {
         self.inner.context = Some(context.into());
         self
+    }
+
+    /// Names the API a request was sent to, from its path
+    /// (`mesure_synchrone_auto/v2/…` → `mesure_synchrone_auto`).
+    pub(crate) fn with_api(mut self, path: &str) -> Self {
+        let api = path.trim_start_matches('/').split('/').next().unwrap_or_default();
+        if !api.is_empty() {
+            self.inner.api = Some(api.to_owned());
+        }
+        self
+    }
+
+    /// Turns a repeated bare 500 of the 2026 gateway into
+    /// [`ErrorKind::RequestRejected`].
+    pub(crate) fn rejected_request(mut self) -> Self {
+        self.inner.kind = ErrorKind::RequestRejected;
+        self
+    }
+
+    /// True for a 500 that carries none of the technical-error bodies: no
+    /// code, or a code that says nothing more than the status. Such an
+    /// answer, repeated, is how the 2026 gateway refuses a request outside
+    /// the published description.
+    pub(crate) fn is_bare_500(&self) -> bool {
+        let i = &self.inner;
+        i.status == Some(500)
+            && i.kind == ErrorKind::Server
+            && i.code.as_deref().is_none_or(|c| matches!(c.trim(), "500" | ""))
+            && i.message.as_deref().is_none_or(|m| !m.to_lowercase().contains("technique"))
+    }
+
+    /// A copy of the answer's fields (kind, status, code, text), without
+    /// the source, to compare a later answer with.
+    pub(crate) fn clone_answer(&self) -> Error {
+        let i = &self.inner;
+        Error {
+            inner: Box::new(Inner {
+                kind: i.kind,
+                status: i.status,
+                code: i.code.clone(),
+                message: i.message.clone(),
+                retry_after: i.retry_after,
+                context: i.context.clone(),
+                api: i.api.clone(),
+                source: None,
+            }),
+        }
+    }
+
+    /// Whether two errors are the same answer (status, code and text).
+    pub(crate) fn same_answer(&self, other: &Error) -> bool {
+        let (a, b) = (&self.inner, &other.inner);
+        a.status == b.status && a.code == b.code && a.message == b.message
+    }
+
+    /// The API the failed request was sent to, by the first segment of its
+    /// path (`mesure_synchrone_auto`, `comptage_auto`, `metering_data_clc`…),
+    /// when the error came from an answer of the API. With
+    /// [`ErrorKind::NotSubscribed`], the API to subscribe to.
+    pub fn api(&self) -> Option<&str> {
+        self.inner.api.as_deref()
     }
 
     /// What kind of error this is.
@@ -281,7 +360,15 @@ impl Error {
             ErrorKind::UnknownUsagePoint => "check the usage point id (14 digits) and its consent",
             ErrorKind::ConsentRequired => "ask the customer to consent again",
             ErrorKind::NoToken => "no refresh token is stored for this meter: ask the customer to consent",
-            ErrorKind::NotSubscribed => "subscribe the application to this API in Enedis DataHub",
+            ErrorKind::NotSubscribed => {
+                "the application is not subscribed to this API: subscribe to it on Enedis's developer portal (DataHub, the application's API subscriptions); every meter fails the same way until then"
+            }
+            ErrorKind::NoSuchApi => {
+                "the gateway serves no API at this path (v5 was retired in October 2026): use generation 2026 (--generation 2026)"
+            }
+            ErrorKind::RequestRejected => {
+                "the 2026 gateway answers 500 to requests outside the API's published description: the request does not match it; retrying unchanged will fail again"
+            }
             ErrorKind::Forbidden => "check the application's rights and the customer's consent",
             ErrorKind::Unauthorized => "the access token was refused even after renewal: check the credentials",
             ErrorKind::Authentication => "check the client id and client secret",
@@ -330,6 +417,7 @@ impl Error {
                 message: parsed.message,
                 retry_after,
                 context: Some(context),
+                api: None,
                 source: None,
             }),
         }
@@ -391,6 +479,9 @@ fn offending_value(body: &[u8], path: &str) -> Option<String> {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let i = &self.inner;
+        if let (ErrorKind::NotSubscribed, Some(api)) = (i.kind, &i.api) {
+            write!(f, "the application is not subscribed to the API {api}: ")?;
+        }
         if let Some(c) = &i.context {
             write!(f, "{c}")?;
         } else {
@@ -423,6 +514,7 @@ impl fmt::Debug for Error {
             .field("message", &i.message)
             .field("retry_after", &i.retry_after)
             .field("context", &i.context)
+            .field("api", &i.api)
             .field("source", &i.source)
             .finish()
     }
@@ -496,7 +588,9 @@ fn classify(status: u16, code: Option<&str>, message: Option<&str>) -> ErrorKind
             }
         }
         404 => {
-            if msg.contains("prm non existant") || msg.contains("unknown or unauthorized") {
+            if msg.contains("no matching resource") {
+                ErrorKind::NoSuchApi
+            } else if msg.contains("prm non existant") || msg.contains("unknown or unauthorized") {
                 ErrorKind::UnknownUsagePoint
             } else if msg.contains("mesure") || msg.contains("measure") || msg.contains("no data") || msg.contains("donnée") {
                 ErrorKind::NoData

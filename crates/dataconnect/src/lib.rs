@@ -216,7 +216,9 @@ mod token_store;
 mod wire;
 
 pub use api::{
-    AddressRequest, ContactRequest, ContractRequest, Fetched, IdentityRequest, LegacyVersion, ReadingsRequest, WindowRequest,
+    AddressRequest, ContactRequest, ContractRequest, CurveCollection, Fetched, IdentityRequest, IndexRequest, IndexWindowRequest, LegacyVersion, MaxPower,
+    MaxPowerRequest,
+    ReadingsRequest, WindowRequest,
 };
 pub use client::{
     CONSO_API_BASE_URL, Client, ClientConfig, LEGACY_PRODUCTION_BASE_URL, LEGACY_SANDBOX_BASE_URL, PRODUCTION_AUTHORIZE_BASE_URL,
@@ -224,8 +226,8 @@ pub use client::{
 };
 pub use consent::ConsentRequest;
 pub use domain::{
-    Address, Consent, ConsentDuration, Contact, Contract, DateRange, Direction, GeoPoint, Generation, Identity, LegalEntity,
-    Measure, NaturalPerson, OffPeakRange, Reading, Series, Unit, UsagePointId,
+    Address, CalendarOwner, Consent, ConsentDuration, Contact, Contract, DateRange, Direction, GeoPoint, Generation, Identity,
+    IndexReading, LegalEntity, Measure, NaturalPerson, OffPeakRange, Reading, Series, Unit, UsagePointId,
 };
 pub use error::{Error, ErrorKind};
 pub use plan::{Plan, history_deadline, plan_windows};

@@ -129,6 +129,7 @@ async fn calls() -> Result<(), CliError> {
     let sandbox = crate::embedded_sandbox::start_sandbox(SandboxConfig {
         today: Some(today),
         quota_per_second: 1000,
+        quota_per_hour_api: 0,
         ..SandboxConfig::default()
     })
     .await?;

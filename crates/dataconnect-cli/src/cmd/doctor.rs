@@ -392,6 +392,12 @@ impl Probe<'_> {
         self.check_daily(report, &week)?;
         let measured = self.check_direction(report, &week);
         self.check_curves(report, &week, &measured).await?;
+        // 5b. Generation 3 says it outright: the consent's CCDC service.
+        if measured.contains(&Direction::Consumption)
+            && let Some(check) = collection_check(self.client, store, self.prm).await
+        {
+            report.add(check);
+        }
         self.check_activation(report, store, contract.as_ref(), &measured).await?;
         self.check_publication(report, &week, &measured, paris_now);
         Some(())
@@ -727,6 +733,30 @@ fn day_of(t: Timestamp) -> Date {
 
 fn last_day_with_value(readings: &[Reading]) -> Option<Date> {
     readings.iter().filter(|r| r.value.is_some()).map(|r| day_of(r.start)).max()
+}
+
+/// The load-curve collection state from the consent's `CCDC` service
+/// (generation 3, with the consent's `autorisation_id` on record); `None`
+/// when it cannot be asked.
+async fn collection_check(client: &Client, store: Option<&dyn Store>, prm: &UsagePointId) -> Option<Check> {
+    if client.generation() != dataconnect::Generation::Dc2026 {
+        return None;
+    }
+    let consents = store?.consents().ok()?;
+    let id = consents.into_iter().find(|c| c.usage_point_id == *prm)?.autorisation_id?;
+    let name = "curve collection";
+    Some(match client.curve_collection(&id, prm).await {
+        Ok(dataconnect::CurveCollection::Collected) => {
+            Check::ok(name, "the consent's CCDC service is active: Enedis collects the load curve")
+        }
+        Ok(state) => Check::fail(
+            name,
+            Class::Api,
+            format!("the consent has no active CCDC service: the load curve is {}", state.as_str().replace('-', " ")),
+            state.advice(),
+        ),
+        Err(e) => Check::warn(name, format!("the CCDC service could not be read: {e}"), e.advice().to_owned()),
+    })
 }
 
 fn curve_check(curve: Series, day: Date, daily_has_data: bool, answer: &Answer) -> Check {

@@ -1,5 +1,8 @@
 //! `dataconnect export`: stored readings in the one stable schema (CSV, JSON
-//! or JSON lines), streamed from the store so memory stays flat.
+//! or JSON lines), streamed from the store so memory stays flat. The index
+//! series (`--series consumption-index,production-index`) have a schema of
+//! their own (one row per register and day, see `output::IndexWriter`), so
+//! they are exported on their own.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -8,7 +11,7 @@ use clap::Args;
 use dataconnect_store::{ReadingFilter, Store};
 
 use crate::error::CliError;
-use crate::output::{Format, ReadingWriter, Tz};
+use crate::output::{Format, IndexWriter, ReadingWriter, Tz};
 use crate::settings::{GlobalArgs, Settings};
 
 #[derive(Args, Debug)]
@@ -60,15 +63,38 @@ impl Cmd {
             })?),
             None => Box::new(std::io::stdout().lock()),
         };
-        let mut writer = ReadingWriter::new(std::io::BufWriter::with_capacity(1 << 16, out), self.format, self.tz)?;
+        let out = std::io::BufWriter::with_capacity(1 << 16, out);
+        let indexes = filter.series.iter().filter(|s| s.is_index()).count();
+        if indexes > 0 && indexes < filter.series.len() {
+            return Err(CliError::usage(
+                "index series have their own columns (one row per register and day): export them on their own, e.g. `--series consumption-index`",
+            ));
+        }
+        if indexes > 0 {
+            let mut writer = IndexWriter::new(out, self.format, self.tz)?;
+            let result = store.for_each_index_reading(&filter, &mut |r| writer.write(&r.usage_point_id, r.series, &r.reading));
+            return finish(result, || writer.finish().map(|_| ()));
+        }
+        let mut writer = ReadingWriter::new(out, self.format, self.tz)?;
         let result = store.for_each_reading(&filter, &mut |r| writer.write(&r.usage_point_id, r.series, &r.reading));
+        finish(result, || writer.finish().map(|_| ()))
+    }
+}
+
+/// Ends an export: a closed pipe (`| head`) is the reader's choice, not a
+/// failure; otherwise the writer's closing and flush.
+fn finish(
+    result: Result<u64, dataconnect_store::StoreError>,
+    close: impl FnOnce() -> std::io::Result<()>,
+) -> Result<(), CliError> {
+    {
         match result {
             Ok(_) => {}
             // A closed pipe (`| head`) is the reader's choice, not a failure.
             Err(e) if e.kind() == dataconnect_store::StoreErrorKind::Output && broken_pipe(&e) => return Ok(()),
             Err(e) => return Err(e.into()),
         }
-        writer.finish()?;
+        close()?;
         Ok(())
     }
 }

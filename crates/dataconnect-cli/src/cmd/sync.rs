@@ -167,6 +167,11 @@ impl Cmd {
         fetch_missing_contracts(&store, &client, &meters, &|l| reporter.line(l)).await?;
         let mut source = ClientSource::new(client);
         let targets = series_targets(&*store, &meters, &scope.series(), self.retry_stopped, &reporter)?;
+        for consent in store.consents()? {
+            if let Some(id) = consent.autorisation_id.as_deref() {
+                source.set_autorisation(&consent.usage_point_id, id);
+            }
+        }
         for prm in &meters {
             if let Some(day) = store.meter_info(prm)?.and_then(|i| i.activation) {
                 source.set_activation(prm, Direction::Consumption, day);

@@ -32,6 +32,7 @@ mod serve_forged;
 mod serve_hardening;
 mod browser;
 mod bare;
+mod dc2026;
 mod servers;
 mod publish_influx;
 mod publish_mqtt;
@@ -72,6 +73,7 @@ pub fn sandbox(dir: &Path, tweak: impl FnOnce(&mut SandboxConfig)) -> Sandbox {
     let mut config = SandboxConfig {
         today: Some(TODAY.parse().unwrap()),
         quota_per_second: 1000,
+        quota_per_hour_api: 10_000,
         request_log: Some(log.clone()),
         redirect_uri,
         ..SandboxConfig::default()

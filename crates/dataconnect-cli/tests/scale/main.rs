@@ -131,7 +131,9 @@ fn sandbox_with(dir: &Path, quota: u32) -> Sandbox {
     let log = dir.join("requests.jsonl");
     let mut child = Command::new(env!("CARGO_BIN_EXE_dataconnect"))
         .args(["sandbox", "--listen", "127.0.0.1:0", "--today", TODAY, "--fleet", &METERS.to_string()])
-        .args(["--quota-per-second", &quota.to_string(), "--quota-per-hour", "0", "--request-log"])
+        // The strict sliding second (no tolerance): the PostgreSQL gate is
+        // held to the edge, as the real gateway may count it.
+        .args(["--quota-per-second", &quota.to_string(), "--quota-per-hour", "0", "--quota-tolerance-ms", "0", "--request-log"])
         .arg(&log)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

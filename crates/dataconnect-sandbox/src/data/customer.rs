@@ -310,6 +310,12 @@ pub(crate) fn comptage(meter: &Meter) -> Vec<u8> {
     out
 }
 
+/// The meter's off-peak hours as `comptage_auto` and v5's contract write
+/// them (`HC (22H00-6H00)`), when its offer has off-peak hours.
+pub(crate) fn offpeak_hours(meter: &Meter) -> Option<&'static str> {
+    Customer::of(meter).offpeak
+}
+
 /// `donnees_generales_auto/v1/{prm}`: the PRM's installation address.
 pub(crate) fn donnees_generales(meter: &Meter) -> Vec<u8> {
     let c = Customer::of(meter);

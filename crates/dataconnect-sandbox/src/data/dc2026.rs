@@ -1,5 +1,6 @@
-//! Generation 3 ("Data Connect 2026"): the five `mesure_synchrone_auto/v2`
-//! routes and the four contract ("ITC") APIs with the PRM in the path.
+//! Generation 3 ("Data Connect 2026"): the `mesure_synchrone_auto/v2`
+//! routes (the two index routes are `index`'s) and the four contract
+//! ("ITC") APIs with the PRM in the path.
 //!
 //! Shapes follow Enedis's 2026 Swagger files (copied in
 //! MyElectricalData/myelectricaldata_new,
@@ -49,6 +50,8 @@ pub(super) fn routes() -> Router<Sandbox> {
                 )
             }),
         )
+        .route(&format!("{BASE}/index_consommation"), super::index::route(c))
+        .route(&format!("{BASE}/index_production"), super::index::route(p))
         .route(
             "/situation_contrat_auto/v1/{prm}",
             itc_route("Situation contractuelle ou PRM non existant", customer::situation_contrat),
@@ -159,33 +162,77 @@ pub(super) fn render(valid: &Valid, endpoint: Endpoint, series: &Series) -> Vec<
             }
         }
         Series::Max(days) => {
-            // P1M: one point per calendar month, the month's highest daily
-            // maximum and its instant (no example exists; inferred).
-            let mut kept: Vec<&(jiff::civil::Date, super::synth::MaxPower)> = Vec::with_capacity(days.len());
-            for item in days {
-                match kept.last_mut() {
-                    Some(last) if monthly && last.0.first_of_month() == item.0.first_of_month() => {
-                        if item.1.va > last.1.va {
-                            *last = item;
-                        }
-                    }
-                    _ => kept.push(item),
-                }
-            }
-            for (i, (_, max)) in kept.into_iter().enumerate() {
-                if i > 0 {
+            let kept = kept_maxima(days, monthly);
+            max_points(&mut out, &kept, |m| m.va);
+            // A three-phase meter asked for TOUT adds one element per
+            // phase (PMA1, PMA2, PMA3), with the same stamps, as the
+            // sandbox replay shows; a single-phase meter answers with the
+            // PMA element only, the spec's inferred reading.
+            if valid.meter.three_phase && valid.query.get("grandeurPhysique") == Some("TOUT") {
+                for phase in 1..=3u8 {
+                    out.extend_from_slice(b"],\"calendrier\":[]},{");
+                    json::field(&mut out, "grandeurMetier", metier);
                     out.push(b',');
+                    json::field(&mut out, "grandeurPhysique", &format!("PMA{phase}"));
+                    out.extend_from_slice(b",\"unite\":\"VA\",\"points\":[");
+                    let seed = super::synth::prm_seed(valid.meter.prm);
+                    let per_phase: Vec<(jiff::civil::Date, super::synth::MaxPower)> =
+                        kept.iter().map(|(day, m)| (*day, phase_max(seed, *day, phase, *m))).collect();
+                    let refs: Vec<&(jiff::civil::Date, super::synth::MaxPower)> = per_phase.iter().collect();
+                    max_points(&mut out, &refs, |m| m.va);
                 }
-                out.extend_from_slice(b"{\"v\":");
-                json::uint_string(&mut out, u64::from(max.va));
-                out.extend_from_slice(b",\"d\":");
-                stamp(&mut out, max.at);
-                out.push(b'}');
             }
         }
     }
-    // A single-phase meter (all of ours) answers TOUT with the PMA
-    // element only, the spec's inferred reading.
     out.extend_from_slice(b"],\"calendrier\":[]}],\"contexte\":[]}");
     out
+}
+
+/// The maxima a max-power answer lists: every day's (P1D), or each
+/// calendar month's highest daily maximum and its instant (P1M: no
+/// example exists; inferred).
+fn kept_maxima(
+    days: &[(jiff::civil::Date, super::synth::MaxPower)],
+    monthly: bool,
+) -> Vec<&(jiff::civil::Date, super::synth::MaxPower)> {
+    let mut kept: Vec<&(jiff::civil::Date, super::synth::MaxPower)> = Vec::with_capacity(days.len());
+    for item in days {
+        match kept.last_mut() {
+            Some(last) if monthly && last.0.first_of_month() == item.0.first_of_month() => {
+                if item.1.va > last.1.va {
+                    *last = item;
+                }
+            }
+            _ => kept.push(item),
+        }
+    }
+    kept
+}
+
+/// The points of one max-power element.
+fn max_points(
+    out: &mut Vec<u8>,
+    kept: &[&(jiff::civil::Date, super::synth::MaxPower)],
+    value: impl Fn(&super::synth::MaxPower) -> u32,
+) {
+    for (i, (_, max)) in kept.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"v\":");
+        json::uint_string(out, u64::from(value(max)));
+        out.extend_from_slice(b",\"d\":");
+        stamp(out, max.at);
+        out.push(b'}');
+    }
+}
+
+/// One phase's maximum on a three-phase meter: between a quarter and a
+/// half of the single-phase-equivalent maximum, drawn per day and phase,
+/// at the same instant. How real phases relate to PMA is not documented
+/// (the replay reuses the stamps); this keeps every phase below PMA.
+fn phase_max(seed: u64, day: jiff::civil::Date, phase: u8, pma: super::synth::MaxPower) -> super::synth::MaxPower {
+    let h = super::synth::hash3(seed, super::json::days_from_civil(day) as u64, 0xFA5E_0000 + u64::from(phase));
+    let share = 0.25 + 0.25 * super::synth::unit(h);
+    super::synth::MaxPower { va: (f64::from(pma.va) * share).ceil() as u32, at: pma.at }
 }

@@ -7,9 +7,10 @@
 //! PRM 14 digits, start present, start format, end present, end format,
 //! end after today, start not before end, consent, direction, span, history
 //! depth, activation, then "no data". Generation 3 first refuses any query
-//! parameter outside its Swagger (real Enedis answers 500 there; we answer
-//! 400 `{code, message}`, the "friendly" reading, because the sandbox must
-//! never answer a 5xx to bad input unless a fault is injected).
+//! parameter outside its Swagger, and a max-power parameter outside its
+//! enum, with the gateway's 500 (real Enedis answers 500 there; with
+//! `SandboxConfig::out_of_spec_400`, a 400 `{code, message}` naming the
+//! parameter instead).
 
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -167,6 +168,26 @@ impl DataError {
     #[cfg(test)]
     pub(crate) fn kind(&self) -> &ErrorKind {
         &self.kind
+    }
+
+    /// The response this refusal gets on `surface` from `sandbox`: a
+    /// generation 3 request outside the published description gets the
+    /// gateway's 500 (see `platform::out_of_spec`), anything else
+    /// [`response`](Self::response).
+    pub(crate) fn respond(&self, sandbox: &Sandbox, surface: Surface) -> Response {
+        let y2026 = matches!(surface, Surface::Metering(Generation::Dc2026) | Surface::Itc(_));
+        let what = match &self.kind {
+            ErrorKind::UnexpectedParam(name) => {
+                format!("paramètre inattendu {}", name.chars().take(64).collect::<String>())
+            }
+            ErrorKind::MissingParam(name) => format!("paramètre {name} absent"),
+            ErrorKind::BadParam(name) => format!("valeur du paramètre {name} hors de son énumération"),
+            _ => return self.response(surface),
+        };
+        if !y2026 {
+            return self.response(surface);
+        }
+        crate::platform::out_of_spec(sandbox.config(), &what)
     }
 
     /// The response this refusal gets on `surface`.
@@ -468,7 +489,7 @@ pub(crate) fn validate(
     // Step 1: the gateway checks the bearer before anything else.
     let access = sandbox.platform().authorize(sandbox, headers)?;
     let query = Query::parse(raw_query);
-    check(sandbox, &access, query, endpoint, allowed_extra, extra).map_err(|e| e.response(surface))
+    check(sandbox, &access, query, endpoint, allowed_extra, extra).map_err(|e| e.respond(sandbox, surface))
 }
 
 /// [`validate`] for a caller already let in with `access` (the emulated
@@ -641,7 +662,7 @@ pub(crate) fn validate_itc(
         }
         consented(sandbox, &access, prm)
     };
-    run().map_err(|e| e.response(Surface::Itc(label)))
+    run().map_err(|e| e.respond(sandbox, Surface::Itc(label)))
 }
 
 #[cfg(test)]

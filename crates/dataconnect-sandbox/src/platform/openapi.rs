@@ -141,6 +141,8 @@ const OPERATIONS: &[Operation] = &[
     op("get", "/mesure_synchrone_auto/v2/courbe_de_charge_consommation", G3, "Consumption load curve (W), at most 7 days", Params::Mesure, Security::Bearer),
     op("get", "/mesure_synchrone_auto/v2/courbe_de_charge_production", G3, "Production load curve (W), at most 7 days", Params::Mesure, Security::Bearer),
     op("get", "/mesure_synchrone_auto/v2/puissance_conso_max_quotidienne", G3, "Maximum power (VA) per day or month", Params::MesureMax, Security::Bearer),
+    op("get", "/mesure_synchrone_auto/v2/index_consommation", G3, "Consumption index registers (Wh) per calendar, class and day (ReponseMesureAccesIndex)", Params::Mesure, Security::Bearer),
+    op("get", "/mesure_synchrone_auto/v2/index_production", G3, "Production index registers (Wh) per calendar, class and day (ReponseMesureAccesIndex)", Params::Mesure, Security::Bearer),
     op("get", "/situation_contrat_auto/v1/{prm}", G3, "Contract situation (an array; two elements for self-consumption)", Params::Itc, Security::Bearer),
     op("get", "/synth_contrat_auto/v1/{prm}", G3, "Contract synthesis", Params::Itc, Security::Bearer),
     op("get", "/comptage_auto/v1/{prm}", G3, "Metering situation", Params::Itc, Security::Bearer),
@@ -309,7 +311,7 @@ fn responses(operation: &Operation) -> Value {
             error(&mut map, "403", "No consent for this PRM (ADAM-DC-0008), revoked consent", app_error);
             error(&mut map, "404", "No data for the period (no_data_found)", app_error);
             map.insert("429".into(), json!({"description": "Quota exceeded: per second (fault 900807) or per hour (flat 900804 with nextAccessTime)", "content": {json_type: {"schema": {"oneOf": [schema_ref("GatewayFault"), schema_ref("FlatFault")]}}}}));
-            error(&mut map, "500", "Technical error (ADAM-DC-0500), also injected by --fault-rate", app_error);
+            error(&mut map, "500", "Technical error (ADAM-DC-0500), also injected by --fault-rate; on generation 3, a bare 500 (no body) to a request outside this description, unless --out-of-spec-400", app_error);
             error(&mut map, "503", "Service unavailable, injected by --fault-rate", app_error);
         }
     }

@@ -21,7 +21,7 @@ pub struct Running {
 /// The default configuration, with the quotas lifted so that tests that
 /// are not about quotas never meet them.
 pub fn config() -> SandboxConfig {
-    SandboxConfig { quota_per_second: 0, quota_per_hour: 0, ..SandboxConfig::default() }
+    SandboxConfig { quota_per_second: 0, quota_per_hour: 0, quota_per_hour_api: 0, ..SandboxConfig::default() }
 }
 
 /// Serves a sandbox with `config` on 127.0.0.1 port 0 (the workspace's one

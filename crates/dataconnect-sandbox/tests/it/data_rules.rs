@@ -340,30 +340,65 @@ async fn before_activation_is_adam_err0123_in_every_generation() {
     assert_eq!(readings(&ok).len(), 3);
 }
 
-#[tokio::test]
-async fn y2026_parameter_rules() {
-    let e = env().await;
-    // v5 names are refused, as is anything outside the Swagger.
-    let (status, body) = e
-        .get("/mesure_synchrone_auto/v2/consommation_quotidienne?usage_point_id=22516914714270&start=2024-01-01&end=2024-01-02")
-        .await;
-    assert_eq!(status, 400);
-    assert_eq!(body["code"], "invalid_request");
-    assert!(body["message"].as_str().unwrap_or("").contains("usage_point_id"), "{body}");
+/// The requests outside the 2026 published description, with what the
+/// friendly 400 names: v5 names, a missing or out-of-enum max-power
+/// parameter, an unknown parameter, an unknown resource.
+fn out_of_spec_requests() -> Vec<(String, &'static str)> {
     let base = y2026("puissance_conso_max_quotidienne", PRM, "2024-01-01", "2024-01-03");
+    let mut cases = vec![(
+        "/mesure_synchrone_auto/v2/consommation_quotidienne?usage_point_id=22516914714270&start=2024-01-01&end=2024-01-02"
+            .to_owned(),
+        "usage_point_id",
+    )];
     for (extra, needle) in [
         ("", "mesuresPas"),
         ("&mesuresPas=P1D", "grandeurPhysique"),
         ("&mesuresPas=PT30M&grandeurPhysique=PMA", "mesuresPas"),
         ("&mesuresPas=P1D&grandeurPhysique=PA", "grandeurPhysique"),
     ] {
-        let (status, body) = e.get(&format!("{base}{extra}")).await;
-        assert_eq!(status, 400, "{extra}");
-        assert!(body["message"].as_str().unwrap_or("").contains(needle), "{extra}: {body}");
+        cases.push((format!("{base}{extra}"), needle));
     }
-    let (status, _) =
-        e.get(&format!("{}&cache=1", y2026("consommation_quotidienne", PRM, "2024-01-01", "2024-01-02"))).await;
-    assert_eq!(status, 400);
+    cases.push((format!("{}&cache=1", y2026("consommation_quotidienne", PRM, "2024-01-01", "2024-01-02")), "cache"));
+    // The guide's spelling of the index path; the Swagger's is
+    // `index_consommation`.
+    cases.push((y2026("index_consumption", PRM, "2024-01-01", "2024-01-02"), "index_consumption"));
+    cases.push((format!("/situation_contrat_auto/v1/{PRM}?pointId={PRM}"), "pointId"));
+    cases
+}
+
+#[tokio::test]
+async fn y2026_requests_outside_the_description_answer_500_as_the_gateway_does() {
+    let e = env().await;
+    for (path, _) in out_of_spec_requests() {
+        let (status, body) = e.get_text(&path).await;
+        assert_eq!(status, 500, "{path}: {body}");
+        // No body: it must not pass for the technical-error one.
+        assert!(body.is_empty(), "{path}: {body}");
+    }
+    // Without a valid token, the gateway's 401 comes first.
+    let (status, _) = e.get_text_with(&y2026("index_consumption", PRM, "2024-01-01", "2024-01-02"), None).await;
+    assert_eq!(status, 401);
+    // Outside the 2026 APIs, an unknown path is still WSO2's 404.
+    let (status, body) = e.get("/v9/nothing").await;
+    assert_eq!((status, &body["message"]), (404, &Value::from("No matching resource found for given API Request")));
+}
+
+#[tokio::test]
+async fn y2026_out_of_spec_400_names_the_problem() {
+    let sb = crate::common::spawn(dataconnect_sandbox::SandboxConfig {
+        today: Some(TODAY),
+        out_of_spec_400: true,
+        ..crate::common::config()
+    })
+    .await;
+    let token = sb.app_token().await;
+    let e = Env { sb, token };
+    for (path, needle) in out_of_spec_requests() {
+        let (status, body) = e.get(&path).await;
+        assert_eq!(status, 400, "{path}");
+        assert_eq!(body["code"], "invalid_request", "{path}");
+        assert!(body["message"].as_str().unwrap_or("").contains(needle), "{path}: {body}");
+    }
 }
 
 #[tokio::test]
@@ -463,8 +498,9 @@ async fn customers_and_contract_errors() {
         assert_eq!(body["message"], "Le client n'est pas autorisé pour le point demandé");
         let (status, _) = e.get(&format!("/{path}/{REVOKED}")).await;
         assert_eq!(status, 403, "{path}");
-        // The PRM belongs in the path; a query parameter is refused.
+        // The PRM belongs in the path; a query parameter is outside the
+        // description: the gateway's bare 500.
         let (status, _) = e.get(&format!("/{path}/{PRM}?usage_point_id={PRM}")).await;
-        assert_eq!(status, 400, "{path}");
+        assert_eq!(status, 500, "{path}");
     }
 }

@@ -32,6 +32,15 @@ pub async fn env() -> Env {
     env_at(TODAY).await
 }
 
+/// A sandbox frozen at [`TODAY`] answering requests outside the 2026
+/// description with a 400 naming the problem instead of the gateway's 500.
+pub async fn friendly_env() -> Env {
+    let config = dataconnect_sandbox::SandboxConfig { today: Some(TODAY), out_of_spec_400: true, ..common::config() };
+    let sb = common::spawn(config).await;
+    let token = sb.app_token().await;
+    Env { sb, token }
+}
+
 impl Env {
     /// GET with the app token: status and raw body.
     pub async fn get_text(&self, path: &str) -> (u16, String) {

@@ -17,7 +17,13 @@ const MESURE: &str =
 const ITC: &str = "/situation_contrat_auto/v1/22516914714270";
 
 fn quotas(per_second: u32, per_hour: u32) -> SandboxConfig {
-    SandboxConfig { today: Some(TODAY), quota_per_second: per_second, quota_per_hour: per_hour, ..SandboxConfig::default() }
+    SandboxConfig {
+        today: Some(TODAY),
+        quota_per_second: per_second,
+        quota_per_hour: per_hour,
+        quota_per_hour_api: per_hour,
+        ..SandboxConfig::default()
+    }
 }
 
 async fn call(sandbox: &Running, token: &str, path: &str) -> (u16, Value, bool) {
@@ -115,6 +121,68 @@ async fn the_hourly_cap_answers_the_flat_900804_body() {
             .expect("request");
         assert_eq!(response.status(), 200);
     }
+}
+
+#[tokio::test]
+async fn each_2026_api_has_1000_calls_an_hour_by_default() {
+    let sandbox =
+        common::spawn(SandboxConfig { today: Some(TODAY), quota_per_second: 0, ..SandboxConfig::default() }).await;
+    let token = sandbox.app_token().await;
+    for i in 0..1000 {
+        let (status, body, _) = call(&sandbox, &token, ITC).await;
+        assert_eq!(status, 200, "call {i}: {body}");
+    }
+    let (status, body, _) = call(&sandbox, &token, ITC).await;
+    assert_eq!((status, &body["code"]), (429, &json!("900804")));
+    // The other 2026 APIs and the v5 budget are untouched.
+    assert_eq!(call(&sandbox, &token, MESURE).await.0, 200);
+    assert_eq!(call(&sandbox, &token, V5_DAILY).await.0, 200);
+}
+
+#[tokio::test]
+async fn an_api_the_application_lacks_answers_403_900908() {
+    let sandbox = common::spawn(SandboxConfig {
+        today: Some(TODAY),
+        unsubscribed_apis: vec!["situation_contrat_auto".into(), "metering_data_dc".into()],
+        ..common::config()
+    })
+    .await;
+    // Authentication comes first: no token, the 401.
+    let response = sandbox.http.get(sandbox.url(ITC)).send().await.expect("request");
+    assert_eq!(response.status(), 401);
+    let token = sandbox.app_token().await;
+    let (status, body, _) = call(&sandbox, &token, ITC).await;
+    assert_eq!(status, 403);
+    // The real capture, trailing space included.
+    assert_eq!(
+        body,
+        json!({"code": "900908", "message": "Resource forbidden ", "description": "User is NOT authorized to access the Resource. API Subscription validation failed."})
+    );
+    let (status, body, _) = call(&sandbox, &token, V5_DAILY).await;
+    assert_eq!((status, &body["fault"]["code"]), (403, &json!(900908)));
+    // The APIs it has still answer.
+    assert_eq!(call(&sandbox, &token, MESURE).await.0, 200);
+    assert_eq!(call(&sandbox, &token, V4_DAILY).await.0, 200);
+}
+
+#[tokio::test]
+async fn v5_retires_on_the_day_given() {
+    let retired = json!({"fault": {"code": 404, "type": "Status report", "message": "Runtime Error", "description": "No matching resource found for given API Request"}});
+    let at = |day| SandboxConfig { today: Some(day), retire_v5: Some(TODAY), ..common::config() };
+    // The day before: v5 answers.
+    let before = common::spawn(at(TODAY.yesterday().expect("a day"))).await;
+    let token = before.app_token().await;
+    assert_eq!(call(&before, &token, V5_DAILY).await.0, 200);
+    // From the day on: the retired gateway's 404, before any check of the
+    // token; the 2026 and legacy APIs answer as before.
+    let after = common::spawn(at(TODAY)).await;
+    let token = after.app_token().await;
+    let (status, body, _) = call(&after, &token, V5_DAILY).await;
+    assert_eq!((status, body), (404, retired.clone()));
+    let (status, body, _) = call(&after, "not-a-token", "/customers_upc/v5/usage_points/contracts?usage_point_id=22516914714270").await;
+    assert_eq!((status, body), (404, retired));
+    assert_eq!(call(&after, &token, MESURE).await.0, 200);
+    assert_eq!(call(&after, &token, ITC).await.0, 200);
 }
 
 /// What one call ended as, for comparing fault sequences.

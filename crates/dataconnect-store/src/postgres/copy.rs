@@ -25,7 +25,7 @@ use crate::{
 };
 
 /// The tables of a store, in the order they are copied and reported.
-pub(super) const TABLES: [&str; 10] = [
+pub(super) const TABLES: [&str; 11] = [
     "reading",
     "coverage",
     "consent",
@@ -36,6 +36,7 @@ pub(super) const TABLES: [&str; 10] = [
     "quota_counter",
     "tempo_day",
     "tariff_row",
+    "index_reading",
 ];
 
 /// Readings per statement when copying.
@@ -160,6 +161,7 @@ pub fn copy_from_sqlite(source: &Path, target: &PgStore, progress: &mut dyn FnMu
 
     let source_digest = src.copy_readings(target, progress)?;
     src.copy_rest(target)?;
+    copy_index_readings(source, target)?;
     let mut source_counts = Vec::new();
     for table in TABLES {
         let n: i64 = conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)).map_err(err)?;
@@ -191,6 +193,53 @@ pub fn copy_from_sqlite(source: &Path, target: &PgStore, progress: &mut dyn FnMu
         })
         .collect();
     Ok(CopyReport { tables, source_digest, target_digest: digest.sum })
+}
+
+/// Copies the index readings, one upsert per run of consecutive days of a
+/// meter and series (each such run was covered when it was written, so
+/// folding it into the target's coverage adds nothing that was not there).
+fn copy_index_readings(source: &Path, target: &PgStore) -> Result<()> {
+    let store = SqliteStore::open(&SqliteConfig { mode: OpenMode::ReadOnly, ..SqliteConfig::new(source) })?;
+    let mut run: Vec<dataconnect::IndexReading> = Vec::new();
+    let mut key: Option<(UsagePointId, Series)> = None;
+    let flush = |key: &Option<(UsagePointId, Series)>, run: &mut Vec<dataconnect::IndexReading>| -> Result<()> {
+        let (Some((prm, series)), Some(first), Some(last)) =
+            (key, run.iter().map(|r| r.day).min(), run.iter().map(|r| r.day).max())
+        else {
+            return Ok(());
+        };
+        let end = last.tomorrow().unwrap_or(last);
+        if let Ok(window) = DateRange::new(first, end) {
+            target.upsert_index_window(&crate::IndexWindowWrite { prm, series: *series, window, readings: run })?;
+        }
+        run.clear();
+        Ok(())
+    };
+    let mut days: std::collections::BTreeSet<Date> = std::collections::BTreeSet::new();
+    let mut failure: Option<StoreError> = None;
+    store.for_each_index_reading(&ReadingFilter::default(), &mut |r| {
+        let this = Some((r.usage_point_id.clone(), r.series));
+        // A new meter or series, or a day not next to the run's days, ends
+        // the run.
+        let contiguous = days.is_empty()
+            || days.contains(&r.reading.day)
+            || days.last().and_then(|d| d.tomorrow().ok()) == Some(r.reading.day)
+            || days.first().and_then(|d| d.yesterday().ok()) == Some(r.reading.day);
+        if this != key || !contiguous {
+            if let Err(e) = flush(&key, &mut run) {
+                failure.get_or_insert(e);
+            }
+            days.clear();
+            key = this;
+        }
+        days.insert(r.reading.day);
+        run.push(r.reading.clone());
+        Ok(())
+    })?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    flush(&key, &mut run)
 }
 
 struct Source<'c> {

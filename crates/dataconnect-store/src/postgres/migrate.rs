@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0002_work_queue.sql"),
     include_str!("../../migrations/postgres/0003_quota_lock_wait.sql"),
     include_str!("../../migrations/postgres/0004_costs.sql"),
+    include_str!("../../migrations/postgres/0005_index_reading.sql"),
 ];
 
 /// The advisory lock key that serialises migrations (the bytes of "dc-migr").

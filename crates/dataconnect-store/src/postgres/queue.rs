@@ -191,6 +191,10 @@ impl WorkQueue for PgStore {
         Ok(readings.len() as u64)
     }
 
+    fn complete_index(&self, lease: &Lease, readings: &[dataconnect::IndexReading]) -> Result<u64> {
+        self.complete_index_window(lease, readings)
+    }
+
     fn drop_window(&self, id: i64) -> Result<()> {
         let mut a = PgArguments::default();
         add(&mut a, id)?;

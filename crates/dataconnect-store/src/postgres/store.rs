@@ -28,7 +28,7 @@ const READING_COLUMNS: &str =
 
 /// The WHERE conditions of a reading filter, with their arguments numbered
 /// from `$1`; returns the conditions and the next free parameter number.
-fn filter_sql(filter: &ReadingFilter, a: &mut PgArguments) -> Result<(Vec<String>, usize)> {
+pub(super) fn filter_sql(filter: &ReadingFilter, a: &mut PgArguments) -> Result<(Vec<String>, usize)> {
     let mut clauses = Vec::new();
     let mut n = 1;
     if !filter.usage_points.is_empty() {
@@ -54,7 +54,7 @@ fn filter_sql(filter: &ReadingFilter, a: &mut PgArguments) -> Result<(Vec<String
     Ok((clauses, n))
 }
 
-fn where_sql(clauses: &[String]) -> String {
+pub(super) fn where_sql(clauses: &[String]) -> String {
     if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) }
 }
 
@@ -104,6 +104,18 @@ impl PgStore {
 }
 
 impl Store for PgStore {
+    fn upsert_index_window(&self, write: &crate::IndexWindowWrite<'_>) -> Result<u64> {
+        self.upsert_index(write)
+    }
+
+    fn for_each_index_reading(
+        &self,
+        filter: &ReadingFilter,
+        each: &mut dyn FnMut(&crate::StoredIndexReading) -> std::io::Result<()>,
+    ) -> Result<u64> {
+        self.each_index(filter, each)
+    }
+
     fn upsert_window(&self, write: &WindowWrite<'_>) -> Result<u64> {
         let arrays = Arrays::new(write.readings);
         let mut a = args2(write.prm.as_str(), write.series.as_str())?;

@@ -6,6 +6,7 @@
 
 mod costs;
 mod errors;
+mod index;
 #[cfg(feature = "postgres")]
 mod postgres_copy;
 #[cfg(feature = "postgres")]

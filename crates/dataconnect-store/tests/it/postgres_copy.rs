@@ -21,6 +21,28 @@ fn fill(store: &dyn Store) {
     store.upsert_window(&WindowWrite { prm: &other, series: CURVE, window: w, readings: &curve(w) }).unwrap();
     let later = range(d(2025, 11, 3), d(2025, 11, 5));
     store.upsert_window(&WindowWrite { prm: &p, series: CURVE, window: later, readings: &curve(later) }).unwrap();
+    // Index registers over two windows with a gap between them: the copy
+    // must not cover the gap.
+    for window in [range(d(2025, 10, 1), d(2025, 10, 4)), range(d(2025, 10, 10), d(2025, 10, 12))] {
+        let registers: Vec<dataconnect::IndexReading> = window
+            .iter_days()
+            .flat_map(|day| {
+                [("DI000003", "HPB"), ("FC000012", "HC")].map(|(calendar, class)| dataconnect::IndexReading {
+                    day,
+                    at: dataconnect::domain::paris_day_start(day),
+                    calendar_id: calendar.into(),
+                    calendar_label: None,
+                    class_id: class.into(),
+                    class_label: Some("Heures".into()),
+                    register: None,
+                    value_wh: Some(i64::from(day.day()) * 100),
+                    likelihood: None,
+                })
+            })
+            .collect();
+        let write = dataconnect_store::IndexWindowWrite { prm: &p, series: Series::ConsumptionIndex, window, readings: &registers };
+        store.upsert_index_window(&write).unwrap();
+    }
     let day = range(d(2025, 1, 1), d(2025, 1, 2));
     let peak = Reading {
         start: day.start_instant(),
@@ -107,11 +129,22 @@ fn assert_same(a: &dyn Store, b: &dyn Store) {
     assert_eq!(readings(a), readings(b));
     assert_eq!(a.summary(&ReadingFilter::default()).unwrap(), b.summary(&ReadingFilter::default()).unwrap());
     for m in [prm(), UsagePointId::new("10284856584123").unwrap()] {
-        for s in Series::ALL {
+        for s in Series::EVERY {
             assert_eq!(a.coverage(&m, s).unwrap(), b.coverage(&m, s).unwrap(), "{m} {s}");
         }
         assert_eq!(a.meter_info(&m).unwrap(), b.meter_info(&m).unwrap());
     }
+    let index = |store: &dyn Store| {
+        let mut out = Vec::new();
+        store
+            .for_each_index_reading(&ReadingFilter::default(), &mut |r| {
+                out.push(r.clone());
+                Ok(())
+            })
+            .unwrap();
+        out
+    };
+    assert_eq!(index(a), index(b));
     assert_eq!(a.consents().unwrap(), b.consents().unwrap());
     assert_eq!(a.pending_consents().unwrap(), b.pending_consents().unwrap());
     assert_eq!(a.series_states().unwrap(), b.series_states().unwrap());

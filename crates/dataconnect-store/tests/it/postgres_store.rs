@@ -77,7 +77,7 @@ fn all(store: &dyn Store, filter: &ReadingFilter) -> Vec<dataconnect_store::Stor
 #[test]
 fn pg_upsert_is_idempotent_and_keeps_nulls() {
     let Some(store) = pg("upsert") else { return };
-    assert_eq!(store.schema_version().unwrap(), 4);
+    assert_eq!(store.schema_version().unwrap(), 5);
     let p = prm();
     // The autumn DST day has 50 half-hours.
     let w = range(d(2025, 10, 26), d(2025, 10, 27));
@@ -260,7 +260,7 @@ fn pg_data_survives_reopening_and_migrations_run_once() {
     store.upsert_window(&WindowWrite { prm: &p, series: CURVE, window: w, readings: &curve(w) }).unwrap();
     store.reopen();
     assert_eq!(store.coverage(&p, CURVE).unwrap(), vec![w]);
-    assert_eq!(store.schema_version().unwrap(), 4);
+    assert_eq!(store.schema_version().unwrap(), 5);
     // Two more openers at once: the migration lock lets neither fail.
     std::thread::scope(|s| {
         for _ in 0..2 {

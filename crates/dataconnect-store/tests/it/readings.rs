@@ -106,7 +106,7 @@ fn data_survives_reopening() {
     }
     let store = open(&dir);
     assert_eq!(store.coverage(&p, CURVE).unwrap(), vec![w]);
-    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(store.schema_version().unwrap(), 3);
 }
 
 #[test]

@@ -232,6 +232,12 @@ impl WindowRequest {
     /// Sends the call; readings in order, those outside the window
     /// dropped, duplicates kept (the API's answer as it is).
     pub async fn send(self) -> Result<Vec<Reading>, Error> {
+        if self.series.is_index() {
+            return Err(Error::new(
+                crate::error::ErrorKind::Unsupported,
+                format!("{} holds register readings, not readings: read it with `Client::index`", self.series),
+            ));
+        }
         let generation = self.client.generation();
         let conso = self.client.config().conso_token.is_some();
         let call = if conso {

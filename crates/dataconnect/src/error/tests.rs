@@ -116,3 +116,25 @@ fn next_access_time_is_measured_against_the_server_clock() {
     assert_eq!(ErrorBody::parse_at(body, server_now).retry_after, Some(Duration::from_secs(30)));
 }
 
+
+#[test]
+fn retired_or_unknown_api_is_no_such_api() {
+    let e = err(404, r#"{"fault":{"code":404,"type":"Status report","message":"Runtime Error","description":"No matching resource found for given API Request"}}"#);
+    assert_eq!(e.kind(), &ErrorKind::NoSuchApi);
+    assert!(e.to_string().contains("--generation 2026"), "{e}");
+    let e = err(404, r#"{"code":"404","message":"No matching resource found for given API Request"}"#);
+    assert_eq!(e.kind(), &ErrorKind::NoSuchApi);
+    // "Pas de mesure" is still no data.
+    let e = err(404, r#"{"code":"no_data_found","message":"Pas de mesure trouvée pour ce point"}"#);
+    assert!(e.is_no_data());
+}
+
+#[test]
+fn not_subscribed_names_the_api_and_the_fix() {
+    let e = err(403, r#"{"code": "900908", "message": "Resource forbidden ", "description": "User is NOT authorized to access the Resource. API Subscription validation failed."}"#)
+        .with_api("comptage_auto/v1/22516914714270");
+    assert_eq!(e.api(), Some("comptage_auto"));
+    let text = e.to_string();
+    assert!(text.starts_with("the application is not subscribed to the API comptage_auto"), "{text}");
+    assert!(text.contains("developer portal"), "{text}");
+}

@@ -160,6 +160,14 @@ fn meta(names: &[String], values: &str) -> Result<Meta, ImportError> {
         (Measure::Daily, Direction::Consumption) => Series::ConsumptionDaily,
         (Measure::Daily, Direction::Production) => Series::ProductionDaily,
         (Measure::MaxPower, Direction::Consumption) => Series::ConsumptionMaxPower,
+        (Measure::Index, _) => {
+            return Err(ImportError::new(
+                ImportErrorKind::Unsupported,
+                Some("line 2".into()),
+                "index readings are not imported from the portal's files".into(),
+                "sync them from the API (`--series consumption-index`)",
+            ));
+        }
         (Measure::MaxPower, Direction::Production) => {
             return Err(ImportError::new(
                 ImportErrorKind::Unsupported,

@@ -120,7 +120,8 @@ fn read_sheet(sheet: &Sheet, table: &Table, prm: Option<UsagePointId>, productio
         (Measure::LoadCurve, true) => Series::ProductionCurve,
         (Measure::Daily, false) => Series::ConsumptionDaily,
         (Measure::Daily, true) => Series::ProductionDaily,
-        (Measure::MaxPower, _) => Series::ConsumptionMaxPower,
+        // No sheet is read as index readings.
+        (Measure::MaxPower | Measure::Index, _) => Series::ConsumptionMaxPower,
     };
     let readings = if table.measure == Measure::LoadCurve {
         common::curve(curve_rows, None, table.factor, &mut skipped).map_err(|e| in_sheet(e, sheet))?

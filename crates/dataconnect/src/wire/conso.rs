@@ -35,6 +35,8 @@ pub(crate) fn type_of(family: Generation, series: Series) -> Option<(&'static st
                 Series::ConsumptionMaxPower => "puissance_conso_max_quotidienne",
                 Series::ProductionDaily => "production_quotidienne",
                 Series::ProductionCurve => "courbe_de_charge_production",
+                // The gateway relays readings only.
+                Series::ConsumptionIndex | Series::ProductionIndex => return None,
             },
             NEW,
         )),
@@ -45,6 +47,7 @@ pub(crate) fn type_of(family: Generation, series: Series) -> Option<(&'static st
                 Series::ConsumptionMaxPower => "consumption_max_power",
                 Series::ProductionDaily => "daily_production",
                 Series::ProductionCurve => "production_load_curve",
+                Series::ConsumptionIndex | Series::ProductionIndex => return None,
             },
             OLD,
         )),

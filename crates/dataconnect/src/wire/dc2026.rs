@@ -8,6 +8,12 @@
 //!  "points":[{"v":"4078","d":"2026-09-29 00:30:00","p":"PT30M","n":"B","iv":"0","ec":"0"}],"calendrier":[]}],"contexte":[]}
 //! ```
 
+mod index;
+mod max_power;
+
+pub(crate) use index::decode_index;
+pub(crate) use max_power::decode_max_power;
+
 use std::borrow::Cow;
 
 use serde::Deserialize;
@@ -136,6 +142,10 @@ pub(crate) fn decode_readings(body: &[u8], series: Series, window: DateRange) ->
             }
             Ok(out)
         }
+        Measure::Index => Err(Error::new(
+            ErrorKind::Unsupported,
+            format!("{series} is read with `Client::index`, not as readings"),
+        )),
     }
 }
 
@@ -504,6 +514,22 @@ pub(crate) fn decode_subscribed(body: &[u8]) -> Result<Subscribed, Error> {
         end = end.or_else(|| opt_text(&svc.date_fin).and_then(|d| date_of(&d)));
     }
     Ok(Subscribed { usage_points, start, end })
+}
+
+/// Every service's PRM and state (`ACTIF`, `DEMANDE`, …, upper case), in
+/// order, for the caller to filter.
+pub(crate) fn decode_service_states(body: &[u8]) -> Result<Vec<(UsagePointId, String)>, Error> {
+    let s: Services = super::from_slice(body, "subscribed_services")?;
+    let mut out = Vec::new();
+    for (i, svc) in s.service_souscrit.unwrap_or_default().iter().enumerate() {
+        let Some(p) = opt_text(&svc.point_id) else { continue };
+        let prm = UsagePointId::new(&p).map_err(|e| {
+            Error::new(ErrorKind::Decode, format!("cannot decode the subscribed_services answer at `serviceSouscrit[{i}].pointId`"))
+                .with_source(e)
+        })?;
+        out.push((prm, opt_text(&svc.etat_code).unwrap_or_default().to_ascii_uppercase()));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -191,6 +191,10 @@ fn convert(mr: MeterReading<'_>, series: Series, window: DateRange) -> Result<Ve
             }
             Ok(out)
         }
+        Measure::Index => Err(Error::new(
+            ErrorKind::Unsupported,
+            format!("{series} is read with `Client::index`, not as readings"),
+        )),
     }
 }
 

@@ -9,11 +9,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod conso;
+mod collection;
 mod consent;
 mod customers;
 mod errors;
 mod faults;
 mod hardening_hostile;
+mod index;
+mod max_power;
 mod quota;
 mod readings;
 mod support;

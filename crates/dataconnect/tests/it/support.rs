@@ -26,6 +26,7 @@ pub fn config() -> SandboxConfig {
         today: Some(TODAY),
         quota_per_second: 10_000,
         quota_per_hour: 1_000_000,
+        quota_per_hour_api: 1_000_000,
         fault_delay: Duration::from_millis(1500),
         ..SandboxConfig::default()
     }

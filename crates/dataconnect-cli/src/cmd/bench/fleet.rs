@@ -115,6 +115,7 @@ async fn world(url: &str, sizes: &Sizes) -> Result<World, CliError> {
         today: Some(TODAY),
         quota_per_second: sizes.quota,
         quota_per_hour: 0,
+        quota_per_hour_api: 0,
         fleet: sizes.meters,
         ..SandboxConfig::default()
     })

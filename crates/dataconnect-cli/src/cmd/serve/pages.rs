@@ -150,6 +150,8 @@ pub fn series_fr(s: Series) -> &'static str {
         Series::ConsumptionMaxPower => "puissance maximale atteinte chaque jour",
         Series::ProductionCurve => "courbe de charge de production (si vous produisez de l'électricité)",
         Series::ProductionDaily => "production quotidienne (si vous produisez de l'électricité)",
+        Series::ConsumptionIndex => "index de consommation (relevés quotidiens de vos compteurs heures pleines / heures creuses)",
+        Series::ProductionIndex => "index de production (si vous produisez de l'électricité)",
     }
 }
 
@@ -161,6 +163,8 @@ fn series_short(s: Series) -> &'static str {
         Series::ConsumptionMaxPower => "Puissance maximale quotidienne",
         Series::ProductionCurve => "Courbe de charge (production)",
         Series::ProductionDaily => "Production quotidienne",
+        Series::ConsumptionIndex => "Index de consommation",
+        Series::ProductionIndex => "Index de production",
     }
 }
 

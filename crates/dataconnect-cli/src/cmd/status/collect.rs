@@ -105,7 +105,7 @@ fn series_rows(
     let mut rows = Vec::new();
     for prm in &meters {
         let activation = store.meter_info(prm)?.and_then(|m| m.activation);
-        for series in Series::ALL {
+        for series in Series::EVERY {
             let key = (prm.clone(), series);
             let coverage = store.coverage(prm, series)?;
             let summary = summaries.get(&key);
@@ -148,12 +148,23 @@ fn series_status(
     };
     let zone = paris();
     let day_of = |t: Timestamp| t.to_zoned_datetime(zone.clone()).date();
+    // Index series are register readings, not intervals: counted from
+    // their own table.
+    let index = if series.is_index() { Some(index_days(store, prm, series)?) } else { None };
+    let (points, first_day, last_day) = match &index {
+        Some((points, days)) => (*points, days.first().copied(), days.last().copied()),
+        None => (
+            summary.map_or(0, |s| s.points),
+            summary.map(|s| day_of(s.first_start)),
+            summary.map(|s| day_of(s.last_end - SignedDuration::from_secs(1))),
+        ),
+    };
     Ok(SeriesStatus {
         usage_point_id: prm.to_string(),
         series: series.to_string(),
-        points: summary.map_or(0, |s| s.points),
-        first_day: summary.map(|s| day_of(s.first_start)),
-        last_day: summary.map(|s| day_of(s.last_end - SignedDuration::from_secs(1))),
+        points,
+        first_day,
+        last_day,
         servable: servable.map(|s| Days { from: s.start(), to: s.end() }),
         missing_days: count(&missing),
         missing,
@@ -224,6 +235,20 @@ fn uncovered(range: DateRange, covered: &[DateRange]) -> Vec<Days> {
     dataconnect_sync::missing(range, covered).into_iter().map(|r| Days { from: r.start(), to: r.end() }).collect()
 }
 
+/// An index series' register readings: how many, and the days with a
+/// value, in order.
+fn index_days(store: &dyn Store, prm: &UsagePointId, series: Series) -> Result<(u64, Vec<Date>), CliError> {
+    let filter = ReadingFilter { usage_points: vec![prm.clone()], series: vec![series], ..ReadingFilter::default() };
+    let mut days = BTreeSet::new();
+    let points = store.for_each_index_reading(&filter, &mut |r| {
+        if r.reading.value_wh.is_some() {
+            days.insert(r.reading.day);
+        }
+        Ok(())
+    })?;
+    Ok((points, days.into_iter().collect()))
+}
+
 /// Covered days of `range` without any stored value, merged into stretches.
 fn empty_days(
     store: &dyn Store,
@@ -240,12 +265,16 @@ fn empty_days(
         from: Some(paris_day_start(range.start())),
         to: Some(paris_day_start(range.end())),
     };
-    store.for_each_reading(&filter, &mut |r| {
-        if r.reading.value.is_some() {
-            with_value.insert(r.reading.start.to_zoned_datetime(zone.clone()).date());
-        }
-        Ok(())
-    })?;
+    if series.is_index() {
+        with_value.extend(index_days(store, prm, series)?.1);
+    } else {
+        store.for_each_reading(&filter, &mut |r| {
+            if r.reading.value.is_some() {
+                with_value.insert(r.reading.start.to_zoned_datetime(zone.clone()).date());
+            }
+            Ok(())
+        })?;
+    }
     let mut out: Vec<Days> = Vec::new();
     for c in covered.iter().filter_map(|c| c.intersect(&range)) {
         for day in c.iter_days() {

@@ -117,6 +117,9 @@ pub(super) fn services_of(id: u64, share_index: usize, share: &Share, today: Dat
     } else {
         ("ACTIF", "Actif", Some("ACTIVE"))
     };
+    if filter.service_type == "CCDC" && etat_code == "ACTIF" {
+        return collection_of(id, share_index, share, filter, out);
+    }
     if !filter.etat_codes.iter().any(|c| c == etat_code) || filter.service_type != "ACCES" {
         return;
     }
@@ -167,6 +170,47 @@ pub(super) fn services_of(id: u64, share_index: usize, share: &Share, today: Dat
             });
         }
     }
+}
+
+/// The `CCDC` ("collecte de la courbe de charge") service of a consented
+/// consumption meter whose load curve is collected, asked for with
+/// `serviceType: "CCDC"` and the consent's `autorisationId`: active since
+/// the meter's activation, with no end. A meter whose curve is not
+/// collected (sandbox client 2) has none, which is how a client learns
+/// that the customer must switch on the hourly collection. The published
+/// description lists `CCDC` among the service types; what the real
+/// gateway answers a Data Connect application asking for it is not known
+/// (an inference).
+fn collection_of(id: u64, share_index: usize, share: &Share, filter: &Filter, out: &mut Vec<Service>) {
+    let meter = share.meter;
+    if !meter.consumption || !meter.curve_collected || !filter.etat_codes.iter().any(|c| c == "ACTIF") {
+        return;
+    }
+    if filter.point_ids.as_ref().is_some_and(|set| !set.contains(meter.prm)) {
+        return;
+    }
+    out.push(Service {
+        id: (81_000_000 + share_index * 100).to_string(),
+        injection: false,
+        soutirage: true,
+        service_code: "CCDC",
+        date_debut: meter.activation.to_string(),
+        date_fin: "9999-12-31".to_owned(),
+        etat_code: "ACTIF",
+        etat_libelle: "Actif",
+        point_id: meter.prm.to_owned(),
+        mesures_type_code: "CDC",
+        mesures_pas: "PT30M",
+        mesures_corrigees: false,
+        espace_dynamique: true,
+        publication_donnees: false,
+        autorisation: ServiceAutorisation {
+            autorisation_id: id,
+            autorisation_libelle: "DATACONNECT_C5_ACTIF",
+            autorisation_type: "EXPLICITE",
+            autorisation_statut: Some("ACTIVE"),
+        },
+    });
 }
 
 /// Reads the request body. `comptage` is the only required field; a Data
