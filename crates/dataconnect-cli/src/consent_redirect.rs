@@ -18,11 +18,13 @@ use url::Url;
 
 use crate::error::{Class, CliError, from_client};
 
-
 /// [`complete`] without printing: returns what was recorded.
 pub async fn complete_quiet(store: &dyn Store, client: &Client, url: &Url) -> Result<Completed, CliError> {
     let state = url.query_pairs().find(|(k, _)| k == "state").map(|(_, v)| v.into_owned()).ok_or_else(|| {
-        CliError::new(Class::Consent, "the redirect URL has no state parameter: paste the whole URL the browser ended on")
+        CliError::new(
+            Class::Consent,
+            "the redirect URL has no state parameter: paste the whole URL the browser ended on",
+        )
     })?;
     let pending = take_pending(store, &state, Timestamp::now())?;
     let consent = client.complete_consent(url, &pending.state).await.map_err(|e| from_client(&e))?;
@@ -231,9 +233,14 @@ mod tests {
     fn a_redirect_never_shortens_a_consent_nor_drops_its_id() {
         let today = date(2026, 11, 28);
         let long = record(date(2026, 1, 1), date(2029, 1, 1), Some("111111111"));
-        assert_eq!(reconcile(consent(Generation::Dc2026, today, Some("111111111")), Some(&long)), None, "a shorter consent is not written");
+        assert_eq!(
+            reconcile(consent(Generation::Dc2026, today, Some("111111111")), Some(&long)),
+            None,
+            "a shorter consent is not written"
+        );
         let short = record(date(2026, 1, 1), date(2027, 1, 1), Some("111111111"));
-        let written = reconcile(consent(Generation::V5, today, None), Some(&short)).expect("a longer consent is written");
+        let written =
+            reconcile(consent(Generation::V5, today, None), Some(&short)).expect("a longer consent is written");
         assert_eq!(written.autorisation_id.as_deref(), Some("111111111"), "the id on record is kept");
         assert_eq!(written.expiry(), date(2027, 11, 28));
         assert!(reconcile(consent(Generation::V5, today, None), None).is_some());

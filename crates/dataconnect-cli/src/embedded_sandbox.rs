@@ -26,10 +26,11 @@ impl Drop for Embedded {
 
 /// Starts the sandbox on a free port of 127.0.0.1.
 pub async fn start_sandbox(config: SandboxConfig) -> Result<Embedded, CliError> {
-    let sandbox = Sandbox::new(config).map_err(|e| CliError::internal(format!("cannot start the embedded sandbox: {e}")))?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| CliError::new(Class::Network, format!("cannot open a local port for the embedded sandbox: {e}")))?;
+    let sandbox =
+        Sandbox::new(config).map_err(|e| CliError::internal(format!("cannot start the embedded sandbox: {e}")))?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| {
+        CliError::new(Class::Network, format!("cannot open a local port for the embedded sandbox: {e}"))
+    })?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(dataconnect_sandbox::serve(listener, sandbox, async move {
@@ -41,7 +42,12 @@ pub async fn start_sandbox(config: SandboxConfig) -> Result<Embedded, CliError> 
 }
 
 /// Settings of a client of the embedded sandbox.
-pub fn sandbox_client_settings(base_url: Url, generation: dataconnect::Generation, today: Option<jiff::civil::Date>, per_second: u32) -> Result<ClientSettings, CliError> {
+pub fn sandbox_client_settings(
+    base_url: Url,
+    generation: dataconnect::Generation,
+    today: Option<jiff::civil::Date>,
+    per_second: u32,
+) -> Result<ClientSettings, CliError> {
     Ok(ClientSettings {
         base_url,
         generation,

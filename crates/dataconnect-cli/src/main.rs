@@ -76,11 +76,7 @@ fn main() -> ExitCode {
 /// the secrets audit test runs every command at `trace`.
 fn init_logging() {
     let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG") else { return };
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .try_init();
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(false).try_init();
 }
 
 fn fail(e: &CliError) -> ExitCode {

@@ -70,7 +70,8 @@ struct Row<'a> {
     peak_at: Option<String>,
 }
 
-const COLUMNS: [&str; 9] = ["usage_point_id", "series", "start", "end", "value", "unit", "step", "energy_wh", "peak_at"];
+const COLUMNS: [&str; 9] =
+    ["usage_point_id", "series", "start", "end", "value", "unit", "step", "energy_wh", "peak_at"];
 
 /// Writes readings in one format, one at a time.
 pub struct ReadingWriter<W: Write> {

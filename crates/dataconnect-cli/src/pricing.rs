@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use dataconnect::domain::paris_day_start;
 use dataconnect::{OffPeakRange, Series, UsagePointId};
 use dataconnect_costs::{
-    Catalogue, CostError, CostErrorKind, CostReport, Interval, OptionKind, Period, PriceRow,
-    TempoCalendar, TempoColour, parse_offer,
+    Catalogue, CostError, CostErrorKind, CostReport, Interval, OptionKind, Period, PriceRow, TempoCalendar,
+    TempoColour, parse_offer,
 };
 use dataconnect_store::{ReadingFilter, Store};
 use jiff::civil::Date;
@@ -23,10 +23,9 @@ use crate::error::{Class, CliError};
 /// what the store lacks (prices, colours, the curve) a range error (exit 3).
 pub fn cost_error(e: CostError) -> CliError {
     let class = match e.kind() {
-        CostErrorKind::NoPrice
-        | CostErrorKind::MissingColour
-        | CostErrorKind::NeedsCurve
-        | CostErrorKind::NoData => Class::Range,
+        CostErrorKind::NoPrice | CostErrorKind::MissingColour | CostErrorKind::NeedsCurve | CostErrorKind::NoData => {
+            Class::Range
+        }
         _ => Class::Usage,
     };
     CliError::new(class, e.to_string())
@@ -75,21 +74,16 @@ pub fn catalogue_with(rows: Vec<dataconnect_store::TariffRow>, extra: &[PathBuf]
     if let Some(dir) = offers_dir()
         && let Ok(entries) = std::fs::read_dir(&dir)
     {
-        let mut found: Vec<PathBuf> = entries
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-            .collect();
+        let mut found: Vec<PathBuf> =
+            entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect();
         found.sort();
         files.extend(found);
     }
     files.extend(extra.iter().cloned());
     for f in files {
-        let text = std::fs::read_to_string(&f).map_err(|e| {
-            CliError::usage(format!("cannot read the offer file {}: {e}", f.display()))
-        })?;
-        cat.add(parse_offer(&f.display().to_string(), &text).map_err(cost_error)?)
-            .map_err(cost_error)?;
+        let text = std::fs::read_to_string(&f)
+            .map_err(|e| CliError::usage(format!("cannot read the offer file {}: {e}", f.display())))?;
+        cat.add(parse_offer(&f.display().to_string(), &text).map_err(cost_error)?).map_err(cost_error)?;
     }
     Ok(cat)
 }
@@ -120,37 +114,21 @@ impl MeterFacts {
     /// off-peak hours, Base otherwise (the distribution tariff does not
     /// tell Tempo from HP/HC: that is the supplier's side).
     pub fn offer(&self) -> &'static str {
-        if self.offpeak.is_empty() {
-            "trv-base"
-        } else {
-            "trv-hphc"
-        }
+        if self.offpeak.is_empty() { "trv-base" } else { "trv-hphc" }
     }
 }
 
 /// Reads the meter's facts from its stored contract.
 pub fn meter_facts(store: &dyn Store, prm: &UsagePointId) -> Result<MeterFacts, CliError> {
-    let contract: Option<Value> = store
-        .meter_info(prm)?
-        .and_then(|m| m.contract_json)
-        .and_then(|j| serde_json::from_str(&j).ok());
+    let contract: Option<Value> =
+        store.meter_info(prm)?.and_then(|m| m.contract_json).and_then(|j| serde_json::from_str(&j).ok());
     let Some(c) = contract else {
         return Ok(MeterFacts::default());
     };
-    let label = c
-        .get("offpeak_hours")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
+    let label = c.get("offpeak_hours").and_then(Value::as_str).map(str::to_owned);
     Ok(MeterFacts {
-        kva: c
-            .get("subscribed_power_kva")
-            .and_then(Value::as_f64)
-            .filter(|k| *k > 0.0)
-            .map(|k| k.round() as u32),
-        offpeak: label
-            .as_deref()
-            .map(OffPeakRange::parse_label)
-            .unwrap_or_default(),
+        kva: c.get("subscribed_power_kva").and_then(Value::as_f64).filter(|k| *k > 0.0).map(|k| k.round() as u32),
+        offpeak: label.as_deref().map(OffPeakRange::parse_label).unwrap_or_default(),
         offpeak_label: label,
     })
 }
@@ -163,12 +141,7 @@ pub struct MeterEnergy {
 }
 
 /// Reads the curve and the daily energy of `prm` from the store.
-pub fn energy(
-    store: &dyn Store,
-    prm: &UsagePointId,
-    from: Date,
-    to: Date,
-) -> Result<MeterEnergy, CliError> {
+pub fn energy(store: &dyn Store, prm: &UsagePointId, from: Date, to: Date) -> Result<MeterEnergy, CliError> {
     let filter = |series| ReadingFilter {
         usage_points: vec![prm.clone()],
         series: vec![series],
@@ -178,11 +151,7 @@ pub fn energy(
     let mut curve = Vec::new();
     store.for_each_reading(&filter(Series::ConsumptionCurve), &mut |r| {
         if let Some(wh) = r.reading.energy_wh() {
-            curve.push(Interval {
-                start: r.reading.start,
-                end: r.reading.end,
-                wh,
-            });
+            curve.push(Interval { start: r.reading.start, end: r.reading.end, wh });
         }
         Ok(())
     })?;
@@ -209,10 +178,7 @@ fn kwh(x: f64) -> f64 {
 fn periods(list: &[(Period, dataconnect_costs::PeriodTotal)]) -> Value {
     let mut m = Map::new();
     for (p, t) in list {
-        m.insert(
-            p.name().to_owned(),
-            json!({"kwh": kwh(t.kwh), "eur": eur(t.eur)}),
-        );
+        m.insert(p.name().to_owned(), json!({"kwh": kwh(t.kwh), "eur": eur(t.eur)}));
     }
     Value::Object(m)
 }

@@ -28,9 +28,8 @@ struct Entry {
 impl Reporter {
     /// Bars when standard error is a terminal, lines otherwise.
     pub fn new() -> Self {
-        let bars = std::io::stderr()
-            .is_terminal()
-            .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
+        let bars =
+            std::io::stderr().is_terminal().then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
         Reporter { bars, series: Mutex::new(HashMap::new()) }
     }
 

@@ -32,11 +32,7 @@ pub fn meters(store: &dyn Store, named: &[UsagePointId]) -> Result<Vec<UsagePoin
     if !named.is_empty() {
         return Ok(named.to_vec());
     }
-    let mut prms: Vec<UsagePointId> = store
-        .consents()?
-        .into_iter()
-        .map(|c| c.usage_point_id)
-        .collect();
+    let mut prms: Vec<UsagePointId> = store.consents()?.into_iter().map(|c| c.usage_point_id).collect();
     prms.dedup();
     Ok(prms)
 }
@@ -75,22 +71,15 @@ pub fn install_tls_provider() {
 pub fn secret_from(path: Option<&Path>, flag: &str, env: &str) -> Result<Option<Secret>, CliError> {
     match path {
         Some(p) => read_secret_file(p, flag).map(Some),
-        None => Ok(std::env::var(env)
-            .ok()
-            .filter(|s| !s.trim().is_empty())
-            .map(|s| Secret::new(s.trim()))),
+        None => Ok(std::env::var(env).ok().filter(|s| !s.trim().is_empty()).map(|s| Secret::new(s.trim()))),
     }
 }
 
 /// Reads a secret (a token, a password) from a file named by `flag`: the
 /// first line, trimmed. The file's content never appears in a message.
 pub fn read_secret_file(path: &Path, flag: &str) -> Result<Secret, CliError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        CliError::config(format!(
-            "cannot read {} ({flag}): {e}: check the path",
-            path.display()
-        ))
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::config(format!("cannot read {} ({flag}): {e}: check the path", path.display())))?;
     let secret = text.lines().next().unwrap_or_default().trim().to_owned();
     if secret.is_empty() {
         return Err(CliError::config(format!(

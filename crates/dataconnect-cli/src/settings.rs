@@ -192,7 +192,9 @@ impl Settings {
     pub fn resolve(args: &GlobalArgs) -> Result<Settings, CliError> {
         let file = load_file(args.config.as_deref())?;
         let generation = match args.generation.as_deref().or(file.generation.as_deref()) {
-            Some(g) => g.parse::<Generation>().map_err(|e| CliError::usage(format!("{e} (--generation or DATACONNECT_GENERATION)")))?,
+            Some(g) => g
+                .parse::<Generation>()
+                .map_err(|e| CliError::usage(format!("{e} (--generation or DATACONNECT_GENERATION)")))?,
             None => Generation::default(),
         };
         let today = match args.today.as_deref().or(file.today.as_deref()) {
@@ -200,16 +202,17 @@ impl Settings {
             None => None,
         };
         let secret_file = args.client_secret_file.clone().or(file.client_secret_file.clone());
-        let client_secret = match (std::env::var("DATACONNECT_CLIENT_SECRET").ok().filter(|s| !s.is_empty()), secret_file) {
-            (Some(s), _) => Some(Secret(s)),
-            (None, Some(path)) => Some(read_secret_file(&path)?),
-            (None, None) => file.client_secret.clone().map(Secret),
-        };
+        let client_secret =
+            match (std::env::var("DATACONNECT_CLIENT_SECRET").ok().filter(|s| !s.is_empty()), secret_file) {
+                (Some(s), _) => Some(Secret(s)),
+                (None, Some(path)) => Some(read_secret_file(&path)?),
+                (None, None) => file.client_secret.clone().map(Secret),
+            };
         let db = match args.db.clone().or(file.db.clone()) {
             Some(p) => p,
-            None => project_dirs()
-                .map(|d| d.data_dir().join("dataconnect.db"))
-                .ok_or_else(|| CliError::config("cannot find a data directory for the database: pass --db PATH or set DATACONNECT_DB"))?,
+            None => project_dirs().map(|d| d.data_dir().join("dataconnect.db")).ok_or_else(|| {
+                CliError::config("cannot find a data directory for the database: pass --db PATH or set DATACONNECT_DB")
+            })?,
         };
         let source = match args.source.as_deref().or(file.source.as_deref()) {
             Some(s) => Source::parse(s)?,
@@ -226,7 +229,9 @@ impl Settings {
         let quota_per_second = file.quota_per_second.unwrap_or(default_per_second);
         let quota_per_hour = file.quota_per_hour.unwrap_or(default_per_hour);
         if quota_per_second == 0 || quota_per_hour == 0 {
-            return Err(CliError::config("quota_per_second and quota_per_hour must be at least 1: fix the config file"));
+            return Err(CliError::config(
+                "quota_per_second and quota_per_hour must be at least 1: fix the config file",
+            ));
         }
         Ok(Settings {
             base_url: args.base_url.clone().or(file.base_url),
@@ -256,7 +261,9 @@ impl Settings {
         })?;
         let base_url = parse_url("base URL", base)?;
         let client_id = self.client_id.clone().ok_or_else(|| {
-            CliError::config("no client id: pass --client-id, set DATACONNECT_CLIENT_ID or client_id in the config file")
+            CliError::config(
+                "no client id: pass --client-id, set DATACONNECT_CLIENT_ID or client_id in the config file",
+            )
         })?;
         let client_secret = self.client_secret.clone().ok_or_else(|| {
             CliError::config(
@@ -307,37 +314,54 @@ impl Settings {
 
 fn parse_url(what: &str, s: &str) -> Result<Url, CliError> {
     let shown: String = s.chars().take(80).collect();
-    let url = Url::parse(s.trim())
-        .map_err(|e| CliError::config(format!("{what} {shown:?} is not a URL ({e}): write it like http://127.0.0.1:8080")))?;
+    let url = Url::parse(s.trim()).map_err(|e| {
+        CliError::config(format!("{what} {shown:?} is not a URL ({e}): write it like http://127.0.0.1:8080"))
+    })?;
     if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
-        return Err(CliError::config(format!("{what} {shown:?} is not an http(s) URL: write it like http://127.0.0.1:8080")));
+        return Err(CliError::config(format!(
+            "{what} {shown:?} is not an http(s) URL: write it like http://127.0.0.1:8080"
+        )));
     }
     Ok(url)
 }
 
 /// The Conso API token: `DATACONNECT_CONSO_TOKEN`, else the file given.
 fn conso_token(file: Option<&Path>) -> Result<Option<Secret>, CliError> {
-    if let Some(t) = std::env::var("DATACONNECT_CONSO_TOKEN").ok().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()) {
+    if let Some(t) =
+        std::env::var("DATACONNECT_CONSO_TOKEN").ok().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty())
+    {
         return Ok(Some(Secret(t)));
     }
     let Some(path) = file else { return Ok(None) };
     let text = std::fs::read_to_string(path).map_err(|e| {
-        CliError::config(format!("cannot read the Conso API token file {}: {e}: check --conso-token-file", path.display()))
+        CliError::config(format!(
+            "cannot read the Conso API token file {}: {e}: check --conso-token-file",
+            path.display()
+        ))
     })?;
     let token = text.trim().to_owned();
     if token.is_empty() {
-        return Err(CliError::config(format!("the Conso API token file {} is empty: write the token into it", path.display())));
+        return Err(CliError::config(format!(
+            "the Conso API token file {} is empty: write the token into it",
+            path.display()
+        )));
     }
     Ok(Some(Secret(token)))
 }
 
 fn read_secret_file(path: &Path) -> Result<Secret, CliError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        CliError::config(format!("cannot read the client secret file {}: {e}: check --client-secret-file", path.display()))
+        CliError::config(format!(
+            "cannot read the client secret file {}: {e}: check --client-secret-file",
+            path.display()
+        ))
     })?;
     let secret = text.trim().to_owned();
     if secret.is_empty() {
-        return Err(CliError::config(format!("the client secret file {} is empty: write the secret into it", path.display())));
+        return Err(CliError::config(format!(
+            "the client secret file {} is empty: write the secret into it",
+            path.display()
+        )));
     }
     Ok(Secret(secret))
 }
@@ -354,11 +378,17 @@ fn load_file(explicit: Option<&Path>) -> Result<FileConfig, CliError> {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => return Ok(FileConfig::default()),
         Err(e) => {
-            return Err(CliError::config(format!("cannot read the config file {}: {e}: check --config", path.display())));
+            return Err(CliError::config(format!(
+                "cannot read the config file {}: {e}: check --config",
+                path.display()
+            )));
         }
     };
     toml::from_str(&text).map_err(|e| {
         let first = e.message().lines().next().unwrap_or("invalid TOML").to_owned();
-        CliError::config(format!("config file {} is invalid: {first}: fix it or pass --config another file", path.display()))
+        CliError::config(format!(
+            "config file {} is invalid: {first}: fix it or pass --config another file",
+            path.display()
+        ))
     })
 }

@@ -11,7 +11,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use dataconnect::{Client, ClientConfig, ClientSecret, DateRange, FileTokenStore, QuotaConfig, Reading, Series, UsagePointId};
+use dataconnect::{
+    Client, ClientConfig, ClientSecret, DateRange, FileTokenStore, QuotaConfig, Reading, Series, UsagePointId,
+};
 use dataconnect_sync::{ErrorAction, FetchError, Source};
 use jiff::civil::Date;
 

@@ -55,7 +55,10 @@ pub fn open_rw(path: &Path) -> Result<AnyStore, CliError> {
     }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
         std::fs::create_dir_all(dir).map_err(|e| {
-            CliError::new(Class::Store, format!("cannot create the directory {} for the database: {e}: pass --db PATH", dir.display()))
+            CliError::new(
+                Class::Store,
+                format!("cannot create the directory {} for the database: {e}: pass --db PATH", dir.display()),
+            )
         })?;
     }
     Ok(Box::new(SqliteStore::open(&SqliteConfig::new(path))?))
@@ -106,7 +109,6 @@ pub fn api_range(from: Date, to: Date, today: Date) -> Result<DateRange, CliErro
     }
     Ok(range)
 }
-
 
 /// The flags that name one series of one meter over a range of days,
 /// shared by `fetch` and `plot` so that both spell and check them alike.

@@ -64,7 +64,11 @@ pub async fn shutdown_signal() {
 
 /// The consented meters to sync: all of them, or the ones named, each of
 /// which must have a consent that is neither lost nor expired.
-pub fn consented_meters(store: &dyn Store, only: &[UsagePointId], today: jiff::civil::Date) -> Result<Vec<UsagePointId>, CliError> {
+pub fn consented_meters(
+    store: &dyn Store,
+    only: &[UsagePointId],
+    today: jiff::civil::Date,
+) -> Result<Vec<UsagePointId>, CliError> {
     let consents = store.consents()?;
     let usable = |c: &&dataconnect_store::ConsentRecord| !c.needs_consent && c.expiry > today;
     if only.is_empty() {
@@ -82,7 +86,9 @@ pub fn consented_meters(store: &dyn Store, only: &[UsagePointId], today: jiff::c
             None => {
                 return Err(CliError::new(
                     Class::Consent,
-                    format!("no consent recorded for meter {prm}: ask its customer with `dataconnect consent`, or check the PRM"),
+                    format!(
+                        "no consent recorded for meter {prm}: ask its customer with `dataconnect consent`, or check the PRM"
+                    ),
                 ));
             }
             Some(c) if c.needs_consent => {
@@ -97,7 +103,10 @@ pub fn consented_meters(store: &dyn Store, only: &[UsagePointId], today: jiff::c
             Some(c) if c.expiry <= today => {
                 return Err(CliError::new(
                     Class::Consent,
-                    format!("the consent for meter {prm} expired on {}: ask its customer again with `dataconnect consent`", c.expiry),
+                    format!(
+                        "the consent for meter {prm} expired on {}: ask its customer again with `dataconnect consent`",
+                        c.expiry
+                    ),
                 ));
             }
             Some(_) => {}
@@ -121,13 +130,20 @@ pub async fn run_sync(
     let calls = data_calls(source.client()).saturating_sub(calls_before);
     // Bookkeeping failures must not hide the sync's own outcome.
     let _ = store.record_calls(started, calls);
-    let status = if report.is_complete() { "ok" } else if report.stored > 0 { "partial" } else { "failed" };
+    let status = if report.is_complete() {
+        "ok"
+    } else if report.stored > 0 {
+        "partial"
+    } else {
+        "failed"
+    };
     let message = report
         .stopped_run
         .clone()
         .or_else(|| report.failures.first().map(|f| f.message.clone()))
         .or_else(|| report.store_error.as_ref().map(|e| e.to_string()));
-    let outcome = SyncRunOutcome { finished_at: Timestamp::now(), status: status.into(), calls, points: report.points, message };
+    let outcome =
+        SyncRunOutcome { finished_at: Timestamp::now(), status: status.into(), calls, points: report.points, message };
     let _ = store.finish_sync_run(run, &outcome);
     let mut report = report;
     report.calls = calls;
@@ -147,14 +163,16 @@ pub fn status(report: &SyncReport, source: &ClientSource) -> Result<(), CliError
         return Err(CliError::new(Class::Store, e.to_string()));
     }
     if report.stopped_run.is_some() {
-        return Err(source.take_fatal().unwrap_or_else(|| {
-            CliError::new(Class::Network, report.stopped_run.clone().unwrap_or_default())
-        }));
+        return Err(source
+            .take_fatal()
+            .unwrap_or_else(|| CliError::new(Class::Network, report.stopped_run.clone().unwrap_or_default())));
     }
     if let Some((prm, why)) = report.needs_consent.first() {
         return Err(CliError::new(
             Class::Consent,
-            format!("meter {prm} needs a new consent ({why}): ask its customer again with `dataconnect consent`; other meters were synced"),
+            format!(
+                "meter {prm} needs a new consent ({why}): ask its customer again with `dataconnect consent`; other meters were synced"
+            ),
         ));
     }
     if let Some((_, why)) = report.stopped_everywhere.first() {

@@ -22,24 +22,16 @@ pub fn energy_eur(p: &Pricing<'_>, curve: &[Interval]) -> Option<f64> {
         if day < p.from || day >= p.to {
             continue;
         }
-        let row = p
-            .offer
-            .rows
-            .iter()
-            .filter(|r| r.kva == p.kva && r.covers(day))
-            .max_by_key(|r| (r.imported, r.start))?;
+        let row =
+            p.offer.rows.iter().filter(|r| r.kva == p.kva && r.covers(day)).max_by_key(|r| (r.imported, r.start))?;
         let period = match &p.offer.schedule {
             Schedule::Base => Period::Base,
-            Schedule::HpHc {
-                offpeak,
-                offpeak_days,
-            } => {
+            Schedule::HpHc { offpeak, offpeak_days } => {
                 let windows = match offpeak {
                     OffPeak::Fixed(w) => w.as_slice(),
                     OffPeak::Contract => p.contract_offpeak,
                 };
-                let off =
-                    offpeak_days.contains(&day.weekday()) || windows.iter().any(|w| w.contains(t));
+                let off = offpeak_days.contains(&day.weekday()) || windows.iter().any(|w| w.contains(t));
                 if off { Period::Hc } else { Period::Hp }
             }
             Schedule::Tempo => {

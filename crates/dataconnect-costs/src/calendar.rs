@@ -62,8 +62,7 @@ impl TempoCalendar {
     /// The colour a Tempo day is priced with: its colour, or blue for
     /// [`UNCOLOURED_DAY`]; `None` when unknown.
     pub fn priced(&self, day: Date) -> Option<TempoColour> {
-        self.get(day)
-            .or((day == UNCOLOURED_DAY).then_some(TempoColour::Blue))
+        self.get(day).or((day == UNCOLOURED_DAY).then_some(TempoColour::Blue))
     }
 
     /// The number of days with a colour.
@@ -123,18 +122,12 @@ pub fn parse_csv(name: &str, text: &str) -> Result<Vec<(Date, TempoColour)>> {
         }
         let mut cells = line.split(';');
         let (d, c) = (cells.next().unwrap_or(""), cells.next().unwrap_or(""));
-        let day = d.trim().parse::<Date>().map_err(|_| {
-            bad(format!(
-                "{name}, line {}: {d:?} is not a date (YYYY-MM-DD)",
-                i + 1
-            ))
-        })?;
-        let colour = TempoColour::parse(c).ok_or_else(|| {
-            bad(format!(
-                "{name}, line {}: {c:?} is not a Tempo colour (BLUE, WHITE or RED)",
-                i + 1
-            ))
-        })?;
+        let day = d
+            .trim()
+            .parse::<Date>()
+            .map_err(|_| bad(format!("{name}, line {}: {d:?} is not a date (YYYY-MM-DD)", i + 1)))?;
+        let colour = TempoColour::parse(c)
+            .ok_or_else(|| bad(format!("{name}, line {}: {c:?} is not a Tempo colour (BLUE, WHITE or RED)", i + 1)))?;
         out.push((day, colour));
     }
     Ok(out)
@@ -167,14 +160,13 @@ pub fn parse_rte(name: &str, text: &str) -> Result<Vec<(Date, TempoColour)>> {
     let mut out = Vec::with_capacity(answer.tempo_like_calendars.values.len());
     for (i, v) in answer.tempo_like_calendars.values.iter().enumerate() {
         let day = v.start_date.get(..10).and_then(|d| d.parse::<Date>().ok()).ok_or_else(|| {
-            bad(format!("{name}: values[{i}].start_date {:?} is not a date such as 2024-01-16T00:00:00+01:00", v.start_date))
-        })?;
-        let colour = TempoColour::parse(&v.value).ok_or_else(|| {
             bad(format!(
-                "{name}: values[{i}].value {:?} is not BLUE, WHITE or RED",
-                v.value
+                "{name}: values[{i}].start_date {:?} is not a date such as 2024-01-16T00:00:00+01:00",
+                v.start_date
             ))
         })?;
+        let colour = TempoColour::parse(&v.value)
+            .ok_or_else(|| bad(format!("{name}: values[{i}].value {:?} is not BLUE, WHITE or RED", v.value)))?;
         out.push((day, colour));
     }
     out.sort_by_key(|(d, _)| *d);
@@ -211,21 +203,13 @@ mod tests {
         // The 2022–2023 season: 22 red days, all on weekdays from November to March.
         let reds: Vec<Date> = cal
             .days()
-            .filter(|(d, c)| {
-                *c == TempoColour::Red && *d >= date(2022, 9, 1) && *d < date(2023, 9, 1)
-            })
+            .filter(|(d, c)| *c == TempoColour::Red && *d >= date(2022, 9, 1) && *d < date(2023, 9, 1))
             .map(|(d, _)| d)
             .collect();
         assert_eq!(reds.len(), 22);
-        assert!(
-            reds.iter()
-                .all(|d| d.weekday().to_monday_one_offset() <= 5 && !(4..=10).contains(&d.month()))
-        );
+        assert!(reds.iter().all(|d| d.weekday().to_monday_one_offset() <= 5 && !(4..=10).contains(&d.month())));
         assert!(cal.missing(date(2014, 9, 1), date(2024, 1, 9)).is_empty());
-        assert_eq!(
-            cal.missing(date(2024, 1, 8), date(2024, 1, 11)),
-            vec![date(2024, 1, 9), date(2024, 1, 10)]
-        );
+        assert_eq!(cal.missing(date(2024, 1, 8), date(2024, 1, 11)), vec![date(2024, 1, 9), date(2024, 1, 10)]);
     }
 
     #[test]
@@ -234,29 +218,21 @@ mod tests {
             {"start_date":"2024-01-16T00:00:00+01:00","end_date":"2024-01-17T00:00:00+01:00","value":"WHITE","updated_date":"2024-01-15T10:20:00+01:00"},
             {"start_date":"2024-01-15T00:00:00+01:00","end_date":"2024-01-16T00:00:00+01:00","value":"RED","updated_date":"2024-01-14T10:20:00+01:00"}]}}"#;
         let days = parse_rte("answer.json", json).unwrap();
-        assert_eq!(
-            days,
-            vec![
-                (date(2024, 1, 15), TempoColour::Red),
-                (date(2024, 1, 16), TempoColour::White)
-            ]
-        );
+        assert_eq!(days, vec![(date(2024, 1, 15), TempoColour::Red), (date(2024, 1, 16), TempoColour::White)]);
+        let e = parse_rte("a.json", r#"{"tempo_like_calendars":{"values":[{"start_date":"x","value":"RED"}]}}"#)
+            .unwrap_err();
+        assert!(e.message().contains("values[0].start_date"), "{e}");
         let e = parse_rte(
             "a.json",
-            r#"{"tempo_like_calendars":{"values":[{"start_date":"x","value":"RED"}]}}"#,
+            r#"{"tempo_like_calendars":{"values":[{"start_date":"2024-01-15T00:00:00+01:00","value":"PINK"}]}}"#,
         )
         .unwrap_err();
-        assert!(e.message().contains("values[0].start_date"), "{e}");
-        let e = parse_rte("a.json", r#"{"tempo_like_calendars":{"values":[{"start_date":"2024-01-15T00:00:00+01:00","value":"PINK"}]}}"#).unwrap_err();
         assert!(e.message().contains("\"PINK\""), "{e}");
     }
 
     #[test]
     fn missing_days_are_named_as_ranges() {
         let e = missing_error(&[date(2024, 1, 9), date(2024, 1, 10), date(2024, 2, 1)]);
-        assert!(
-            e.message().contains("2024-01-09..2024-01-10, 2024-02-01"),
-            "{e}"
-        );
+        assert!(e.message().contains("2024-01-09..2024-01-10, 2024-02-01"), "{e}");
     }
 }

@@ -8,22 +8,14 @@ use crate::tariff::{OptionKind, PriceRow, parse_table};
 
 /// The shipped tables: (file name, text).
 pub const SHIPPED_TABLES: [(&str, &str); 3] = [
-    (
-        "data/tariffs/trv-base.csv",
-        include_str!("../data/tariffs/trv-base.csv"),
-    ),
-    (
-        "data/tariffs/trv-hphc.csv",
-        include_str!("../data/tariffs/trv-hphc.csv"),
-    ),
-    (
-        "data/tariffs/trv-tempo.csv",
-        include_str!("../data/tariffs/trv-tempo.csv"),
-    ),
+    ("data/tariffs/trv-base.csv", include_str!("../data/tariffs/trv-base.csv")),
+    ("data/tariffs/trv-hphc.csv", include_str!("../data/tariffs/trv-hphc.csv")),
+    ("data/tariffs/trv-tempo.csv", include_str!("../data/tariffs/trv-tempo.csv")),
 ];
 
 /// Where the shipped tables come from (one line per option), for listings.
-pub const SHIPPED_SOURCE: &str = "CRE open data \"Historique des tarifs réglementés de vente d'électricité\" (data.gouv.fr); see data/SOURCES.md";
+pub const SHIPPED_SOURCE: &str =
+    "CRE open data \"Historique des tarifs réglementés de vente d'électricité\" (data.gouv.fr); see data/SOURCES.md";
 
 /// A set of offers, each name once.
 #[derive(Clone, Debug, Default)]
@@ -45,22 +37,13 @@ impl Catalogue {
                 }
             }
             rows.extend(
-                imported
-                    .iter()
-                    .filter(|(k, _)| *k == kind)
-                    .map(|(_, r)| PriceRow {
-                        imported: true,
-                        ..r.clone()
-                    }),
+                imported.iter().filter(|(k, _)| *k == kind).map(|(_, r)| PriceRow { imported: true, ..r.clone() }),
             );
             let (label, schedule) = match kind {
                 OptionKind::Base => ("Tarif Bleu, option Base", Schedule::Base),
                 OptionKind::HpHc => (
                     "Tarif Bleu, option Heures Creuses (the contract's off-peak hours)",
-                    Schedule::HpHc {
-                        offpeak: OffPeak::Contract,
-                        offpeak_days: Vec::new(),
-                    },
+                    Schedule::HpHc { offpeak: OffPeak::Contract, offpeak_days: Vec::new() },
                 ),
                 OptionKind::Tempo => ("Tarif Bleu, option Tempo (RTE's calendar)", Schedule::Tempo),
             };
@@ -80,10 +63,7 @@ impl Catalogue {
         if self.offers.iter().any(|o| o.name == offer.name) {
             return Err(CostError::new(
                 CostErrorKind::BadInput,
-                format!(
-                    "two offers are named {}: rename one of the offer files",
-                    offer.name
-                ),
+                format!("two offers are named {}: rename one of the offer files", offer.name),
             ));
         }
         self.offers.push(offer);
@@ -120,10 +100,7 @@ mod tests {
         let cat = Catalogue::regulated(Vec::new()).unwrap();
         let base = cat.get("trv-base").unwrap();
         let r = base.row_at(6, date(2025, 3, 1)).unwrap();
-        assert_eq!(
-            (r.fixed_eur_per_year, r.price(Period::Base)),
-            (165.17, Some(0.2016))
-        );
+        assert_eq!((r.fixed_eur_per_year, r.price(Period::Base)), (165.17, Some(0.2016)));
         assert_eq!(base.powers(), vec![3, 6, 9, 12, 15]);
         let imported = PriceRow {
             start: date(2025, 2, 1),
@@ -137,10 +114,7 @@ mod tests {
         let cat = Catalogue::regulated(vec![(OptionKind::Base, imported)]).unwrap();
         let base = cat.get("trv-base").unwrap();
         assert_eq!(base.row_at(6, date(2025, 3, 1)).unwrap().source, "mine.csv");
-        assert_eq!(
-            base.row_at(6, date(2025, 1, 31)).unwrap().source,
-            "cre-base-2025-12"
-        );
+        assert_eq!(base.row_at(6, date(2025, 1, 31)).unwrap().source, "cre-base-2025-12");
         let e = cat.get("edf-zen").unwrap_err();
         assert_eq!(e.kind(), CostErrorKind::UnknownOffer);
         assert!(e.message().contains("trv-base, trv-hphc, trv-tempo"), "{e}");

@@ -153,18 +153,14 @@ fn days_of(from: Date, to: Date) -> Result<Vec<Date>> {
     if from >= to {
         return Err(CostError::new(
             CostErrorKind::BadInput,
-            format!(
-                "invalid range {from} to {to}: the end is exclusive and must be after the start"
-            ),
+            format!("invalid range {from} to {to}: the end is exclusive and must be after the start"),
         ));
     }
     let mut days = Vec::new();
     let mut d = from;
     while d < to {
         days.push(d);
-        d = d
-            .tomorrow()
-            .map_err(|e| CostError::new(CostErrorKind::BadInput, e.to_string()))?;
+        d = d.tomorrow().map_err(|e| CostError::new(CostErrorKind::BadInput, e.to_string()))?;
     }
     Ok(days)
 }
@@ -212,13 +208,7 @@ fn price_daily(
             format!(
                 "offer {} prices {} separately, which needs the load curve: only daily energy is stored, and splitting it would be a guess",
                 p.offer.name,
-                p.offer
-                    .schedule
-                    .periods()
-                    .iter()
-                    .map(|p| p.name())
-                    .collect::<Vec<_>>()
-                    .join("/")
+                p.offer.schedule.periods().iter().map(|p| p.name()).collect::<Vec<_>>().join("/")
             ),
         ));
     }
@@ -283,14 +273,8 @@ fn price_curve(
 /// day `i` starts (and `midnights[n]` the end of the range).
 fn segments(p: &Pricing<'_>, days: &[Date], midnights: &[i64]) -> Result<Vec<Segment>> {
     let windows: &[OffPeakRange] = match &p.offer.schedule {
-        Schedule::HpHc {
-            offpeak: OffPeak::Fixed(w),
-            ..
-        } => w,
-        Schedule::HpHc {
-            offpeak: OffPeak::Contract,
-            ..
-        } => {
+        Schedule::HpHc { offpeak: OffPeak::Fixed(w), .. } => w,
+        Schedule::HpHc { offpeak: OffPeak::Contract, .. } => {
             if p.contract_offpeak.is_empty() {
                 return Err(CostError::new(
                     CostErrorKind::NoOffPeakHours,
@@ -308,22 +292,14 @@ fn segments(p: &Pricing<'_>, days: &[Date], midnights: &[i64]) -> Result<Vec<Seg
     let mut cuts: Vec<i32> = vec![0, 86_400];
     match &p.offer.schedule {
         Schedule::Tempo => cuts.extend([6 * 3600, 22 * 3600]),
-        Schedule::HpHc { .. } => cuts.extend(
-            windows
-                .iter()
-                .flat_map(|w| [seconds(w.start), seconds(w.end)]),
-        ),
+        Schedule::HpHc { .. } => cuts.extend(windows.iter().flat_map(|w| [seconds(w.start), seconds(w.end)])),
         Schedule::Base => {}
     }
     cuts.sort_unstable();
     cuts.dedup();
     let mids = cuts
         .windows(2)
-        .map(|w| {
-            Time::midnight()
-                .checked_add(i64::from((w[0] + w[1]) / 2).seconds())
-                .map_err(internal)
-        })
+        .map(|w| Time::midnight().checked_add(i64::from((w[0] + w[1]) / 2).seconds()).map_err(internal))
         .collect::<Result<Vec<Time>>>()?;
     let tz = paris();
     // A local time of day `i` as an instant: its midnight plus the seconds,
@@ -335,14 +311,8 @@ fn segments(p: &Pricing<'_>, days: &[Date], midnights: &[i64]) -> Result<Vec<Seg
         if midnights[i + 1] - midnights[i] == 86_400 {
             return Ok(midnights[i] + i64::from(secs));
         }
-        let t = Time::midnight()
-            .checked_add(i64::from(secs).seconds())
-            .map_err(internal)?;
-        Ok(d.to_datetime(t)
-            .to_zoned_datetime(tz.clone())
-            .map_err(internal)?
-            .timestamp()
-            .as_second())
+        let t = Time::midnight().checked_add(i64::from(secs).seconds()).map_err(internal)?;
+        Ok(d.to_datetime(t).to_zoned_datetime(tz.clone()).map_err(internal)?.timestamp().as_second())
     };
     let mut out = Vec::with_capacity(days.len() * mids.len());
     for (i, &d) in days.iter().enumerate() {
@@ -368,25 +338,14 @@ fn segments(p: &Pricing<'_>, days: &[Date], midnights: &[i64]) -> Result<Vec<Seg
 
 /// The instant each day starts, and the end of the last one.
 fn midnights(days: &[Date]) -> Result<Vec<i64>> {
-    let mut out: Vec<i64> = days
-        .iter()
-        .map(|&d| paris_day_start(d).as_second())
-        .collect();
-    let last = days
-        .last()
-        .copied()
-        .ok_or_else(|| internal("an empty range"))?;
+    let mut out: Vec<i64> = days.iter().map(|&d| paris_day_start(d).as_second()).collect();
+    let last = days.last().copied().ok_or_else(|| internal("an empty range"))?;
     out.push(paris_day_start(last.tomorrow().map_err(internal)?).as_second());
     Ok(out)
 }
 
 /// The period at local time `t` of day `d` (and the Tempo day it belongs to).
-fn period_at(
-    p: &Pricing<'_>,
-    d: Date,
-    t: Time,
-    windows: &[OffPeakRange],
-) -> Result<(Option<Period>, Date)> {
+fn period_at(p: &Pricing<'_>, d: Date, t: Time, windows: &[OffPeakRange]) -> Result<(Option<Period>, Date)> {
     Ok(match &p.offer.schedule {
         Schedule::Base => (Some(Period::Base), d),
         Schedule::HpHc { offpeak_days, .. } => {
@@ -395,18 +354,9 @@ fn period_at(
         }
         Schedule::Tempo => {
             let morning = t < jiff::civil::time(6, 0, 0, 0);
-            let tempo_day = if morning {
-                d.yesterday().map_err(internal)?
-            } else {
-                d
-            };
+            let tempo_day = if morning { d.yesterday().map_err(internal)? } else { d };
             let offpeak = morning || t >= jiff::civil::time(22, 0, 0, 0);
-            (
-                p.calendar
-                    .priced(tempo_day)
-                    .map(|c| Period::tempo(c, offpeak)),
-                tempo_day,
-            )
+            (p.calendar.priced(tempo_day).map(|c| Period::tempo(c, offpeak)), tempo_day)
         }
     })
 }
@@ -416,10 +366,7 @@ fn seconds(t: Time) -> i32 {
 }
 
 fn internal(e: impl std::fmt::Display) -> CostError {
-    CostError::new(
-        CostErrorKind::BadInput,
-        format!("a date or time out of range: {e}"),
-    )
+    CostError::new(CostErrorKind::BadInput, format!("a date or time out of range: {e}"))
 }
 
 /// Sums per day and period, then per month.
@@ -465,10 +412,7 @@ impl Accumulator {
                     month: format!("{:04}-{:02}", d.year(), d.month()),
                     days: 0,
                     missing_days: 0,
-                    periods: periods
-                        .iter()
-                        .map(|&p| (p, PeriodTotal::default()))
-                        .collect(),
+                    periods: periods.iter().map(|&p| (p, PeriodTotal::default())).collect(),
                     energy_eur: 0.0,
                     subscription_eur: 0.0,
                     total_eur: 0.0,
@@ -493,13 +437,8 @@ impl Accumulator {
         let energy_eur = months.iter().map(|m| m.energy_eur).sum();
         let subscription_eur = months.iter().map(|m| m.subscription_eur).sum();
         let mut notes = Vec::new();
-        if matches!(p.offer.schedule, Schedule::Tempo)
-            && p.from <= UNCOLOURED_DAY
-            && UNCOLOURED_DAY < p.to
-        {
-            notes.push(
-                "2022-12-28 has no colour in RTE's data: it is priced as a blue day".to_owned(),
-            );
+        if matches!(p.offer.schedule, Schedule::Tempo) && p.from <= UNCOLOURED_DAY && UNCOLOURED_DAY < p.to {
+            notes.push("2022-12-28 has no colour in RTE's data: it is priced as a blue day".to_owned());
         }
         if missing_total > 0 {
             notes.push(format!(

@@ -42,10 +42,7 @@ pub struct CostError {
 impl CostError {
     /// An error of `kind` with a message naming the problem and the fix.
     pub fn new(kind: CostErrorKind, message: impl Into<String>) -> Self {
-        CostError {
-            kind,
-            message: message.into(),
-        }
+        CostError { kind, message: message.into() }
     }
 
     /// What went wrong.
@@ -80,17 +77,8 @@ pub fn day_ranges(days: &[jiff::civil::Date], max: usize) -> String {
             _ => ranges.push((d, d)),
         }
     }
-    let mut parts: Vec<String> = ranges
-        .iter()
-        .take(max)
-        .map(|(a, b)| {
-            if a == b {
-                a.to_string()
-            } else {
-                format!("{a}..{b}")
-            }
-        })
-        .collect();
+    let mut parts: Vec<String> =
+        ranges.iter().take(max).map(|(a, b)| if a == b { a.to_string() } else { format!("{a}..{b}") }).collect();
     if ranges.len() > max {
         parts.push(format!("and {} more ranges", ranges.len() - max));
     }

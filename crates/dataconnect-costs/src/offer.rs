@@ -82,10 +82,7 @@ impl Offer {
     /// The row in force on `day` at `kva`: an imported row before a shipped
     /// one, then the latest-starting row that covers the day.
     pub fn row_at(&self, kva: u32, day: Date) -> Option<&PriceRow> {
-        self.rows
-            .iter()
-            .filter(|r| r.kva == kva && r.covers(day))
-            .max_by_key(|r| (r.imported, r.start))
+        self.rows.iter().filter(|r| r.kva == kva && r.covers(day)).max_by_key(|r| (r.imported, r.start))
     }
 
     /// Fails with the powers the offer has when it has none at `kva`.
@@ -110,10 +107,7 @@ impl Offer {
                 format!(
                     "offer {} has no prices at {kva} kVA; it has {} kVA: pass --kva with one of them",
                     self.name,
-                    has.iter()
-                        .map(u32::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    has.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
                 )
             },
         ))
@@ -140,29 +134,14 @@ struct OfferFile {
 
 /// Reads one market offer from TOML. `file` names it in errors.
 pub fn parse_offer(file: &str, text: &str) -> Result<Offer> {
-    let f: OfferFile =
-        toml::from_str(text).map_err(|e| bad(format!("{file}: {}", e.to_string().trim())))?;
+    let f: OfferFile = toml::from_str(text).map_err(|e| bad(format!("{file}: {}", e.to_string().trim())))?;
     let day = |key: &str, v: &toml::value::Datetime| -> Result<Date> {
-        v.to_string().parse::<Date>().map_err(|_| {
-            bad(format!(
-                "{file}: {key} = {v} is not a date such as 2025-02-01"
-            ))
-        })
+        v.to_string().parse::<Date>().map_err(|_| bad(format!("{file}: {key} = {v} is not a date such as 2025-02-01")))
     };
-    let (valid_from, valid_to) = (
-        day("valid_from", &f.valid_from)?,
-        f.valid_to
-            .as_ref()
-            .map(|v| day("valid_to", v))
-            .transpose()?,
-    );
+    let (valid_from, valid_to) =
+        (day("valid_from", &f.valid_from)?, f.valid_to.as_ref().map(|v| day("valid_to", v)).transpose()?);
     let source_date = day("source_date", &f.source_date)?;
-    if f.name.starts_with("trv-")
-        || f.name.is_empty()
-        || !f
-            .name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+    if f.name.starts_with("trv-") || f.name.is_empty() || !f.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
     {
         return Err(bad(format!(
             "{file}: name {:?} must be letters, digits and '-', and not start with trv- (the regulated offers' prefix)",
@@ -177,21 +156,12 @@ pub fn parse_offer(file: &str, text: &str) -> Result<Offer> {
         },
         "tempo" => Schedule::Tempo,
         other => {
-            return Err(bad(format!(
-                "{file}: kind {other:?} is not base, hphc or tempo"
-            )));
+            return Err(bad(format!("{file}: kind {other:?} is not base, hphc or tempo")));
         }
     };
     let mut rows = Vec::new();
     for (i, t) in f.prices.iter().enumerate() {
-        rows.push(price_row(
-            file,
-            i,
-            t,
-            &schedule,
-            (valid_from, valid_to),
-            &f.source,
-        )?);
+        rows.push(price_row(file, i, t, &schedule, (valid_from, valid_to), &f.source)?);
     }
     let supplier = f.supplier.map(|s| format!("{s}, ")).unwrap_or_default();
     Ok(Offer {
@@ -211,15 +181,13 @@ fn parse_offpeak(file: &str, v: Option<&toml::Value>) -> Result<OffPeak> {
             let mut out = Vec::new();
             for w in a {
                 let s = w.as_str().unwrap_or("");
-                out.push(parse_window(s).ok_or_else(|| {
-                    bad(format!("{file}: offpeak window {w} is not HH:MM-HH:MM"))
-                })?);
+                out.push(parse_window(s).ok_or_else(|| bad(format!("{file}: offpeak window {w} is not HH:MM-HH:MM")))?);
             }
             Ok(OffPeak::Fixed(out))
         }
-        Some(other) => Err(bad(format!(
-            "{file}: offpeak = {other} must be \"contract\" or a list such as [\"22:00-06:00\"]"
-        ))),
+        Some(other) => {
+            Err(bad(format!("{file}: offpeak = {other} must be \"contract\" or a list such as [\"22:00-06:00\"]")))
+        }
     }
 }
 
@@ -229,23 +197,13 @@ pub fn parse_window(s: &str) -> Option<OffPeakRange> {
     let t = |x: &str| -> Option<Time> {
         let x = x.trim().to_ascii_uppercase().replace('H', ":");
         let (h, m) = x.split_once(':').unwrap_or((&x, "0"));
-        let (h, m) = (
-            h.parse::<i8>().ok()?,
-            if m.is_empty() {
-                0
-            } else {
-                m.parse::<i8>().ok()?
-            },
-        );
+        let (h, m) = (h.parse::<i8>().ok()?, if m.is_empty() { 0 } else { m.parse::<i8>().ok()? });
         if h == 24 && m == 0 {
             return Some(Time::midnight());
         }
         Time::new(h, m, 0, 0).ok()
     };
-    Some(OffPeakRange {
-        start: t(a)?,
-        end: t(b)?,
-    })
+    Some(OffPeakRange { start: t(a)?, end: t(b)? })
 }
 
 fn weekdays(file: &str, names: &[String]) -> Result<Vec<Weekday>> {
@@ -259,9 +217,7 @@ fn weekdays(file: &str, names: &[String]) -> Result<Vec<Weekday>> {
             "friday" => Ok(Weekday::Friday),
             "saturday" => Ok(Weekday::Saturday),
             "sunday" => Ok(Weekday::Sunday),
-            _ => Err(bad(format!(
-                "{file}: offpeak_days has {n:?}, not a day name such as \"saturday\""
-            ))),
+            _ => Err(bad(format!("{file}: offpeak_days has {n:?}, not a day name such as \"saturday\""))),
         })
         .collect()
 }
@@ -295,12 +251,7 @@ fn price_row(
         if !known {
             return Err(bad(format!(
                 "{at} has an unknown key {k:?} (expected kva, subscription_eur_per_year and {})",
-                schedule
-                    .periods()
-                    .iter()
-                    .map(|p| p.name())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                schedule.periods().iter().map(|p| p.name()).collect::<Vec<_>>().join(", ")
             )));
         }
     }
@@ -346,26 +297,13 @@ HC = 0.18
     fn reads_a_market_offer() {
         let o = parse_offer("weekend.toml", WEEKEND).unwrap();
         assert_eq!(o.name, "example-weekend");
-        let Schedule::HpHc {
-            offpeak: OffPeak::Fixed(w),
-            offpeak_days,
-        } = &o.schedule
-        else {
+        let Schedule::HpHc { offpeak: OffPeak::Fixed(w), offpeak_days } = &o.schedule else {
             panic!("{:?}", o.schedule)
         };
-        assert_eq!(
-            w[0],
-            OffPeakRange {
-                start: time(22, 0, 0, 0),
-                end: time(6, 0, 0, 0)
-            }
-        );
+        assert_eq!(w[0], OffPeakRange { start: time(22, 0, 0, 0), end: time(6, 0, 0, 0) });
         assert_eq!(offpeak_days, &[Weekday::Saturday, Weekday::Sunday]);
         let r = o.row_at(6, date(2026, 1, 1)).unwrap();
-        assert_eq!(
-            (r.price(Period::Hp), r.fixed_eur_per_year),
-            (Some(0.25), 150.0)
-        );
+        assert_eq!((r.price(Period::Hp), r.fixed_eur_per_year), (Some(0.25), 150.0));
         assert!(o.row_at(6, date(2025, 1, 31)).is_none());
         assert_eq!(
             o.check_power(9).unwrap_err().message(),
@@ -379,11 +317,7 @@ HC = 0.18
         assert_eq!(e.message(), "w.toml: prices[0] has no HC");
         let e = parse_offer("w.toml", &WEEKEND.replace("\"hphc\"", "\"ejp\"")).unwrap_err();
         assert!(e.message().contains("kind \"ejp\""), "{e}");
-        let e = parse_offer(
-            "w.toml",
-            &WEEKEND.replace("HP = 0.25", "HP = 0.25\nHPBleu = 0.1"),
-        )
-        .unwrap_err();
+        let e = parse_offer("w.toml", &WEEKEND.replace("HP = 0.25", "HP = 0.25\nHPBleu = 0.1")).unwrap_err();
         assert!(e.message().contains("unknown key \"HPBleu\""), "{e}");
         let e = parse_offer("w.toml", &WEEKEND.replace("example-weekend", "trv-x")).unwrap_err();
         assert!(e.message().contains("trv-"), "{e}");
@@ -392,10 +326,7 @@ HC = 0.18
     #[test]
     fn the_shipped_examples_parse() {
         for (name, text) in [
-            (
-                "edf-zen-week-end-2023-01.toml",
-                include_str!("../offers/edf-zen-week-end-2023-01.toml"),
-            ),
+            ("edf-zen-week-end-2023-01.toml", include_str!("../offers/edf-zen-week-end-2023-01.toml")),
             (
                 "edf-zen-week-end-plus-wednesday-2023-01.toml",
                 include_str!("../offers/edf-zen-week-end-plus-wednesday-2023-01.toml"),
@@ -409,17 +340,8 @@ HC = 0.18
 
     #[test]
     fn windows_read_both_spellings() {
-        assert_eq!(
-            parse_window("6H30-14H00"),
-            Some(OffPeakRange {
-                start: time(6, 30, 0, 0),
-                end: time(14, 0, 0, 0)
-            })
-        );
-        assert_eq!(
-            parse_window("22:00-24:00").map(|w| w.end),
-            Some(time(0, 0, 0, 0))
-        );
+        assert_eq!(parse_window("6H30-14H00"), Some(OffPeakRange { start: time(6, 30, 0, 0), end: time(14, 0, 0, 0) }));
+        assert_eq!(parse_window("22:00-24:00").map(|w| w.end), Some(time(0, 0, 0, 0)));
         assert_eq!(parse_window("22-6").map(|w| w.end), Some(time(6, 0, 0, 0)));
         assert_eq!(parse_window("x"), None);
     }

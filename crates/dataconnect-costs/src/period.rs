@@ -58,9 +58,7 @@ impl Period {
 
     /// The period of a name (as outputs and offer files write it; case is ignored).
     pub fn from_name(s: &str) -> Option<Period> {
-        Period::ALL
-            .into_iter()
-            .find(|p| p.name().eq_ignore_ascii_case(s))
+        Period::ALL.into_iter().find(|p| p.name().eq_ignore_ascii_case(s))
     }
 
     /// A dense index (0..9) for arrays indexed by period.

@@ -63,10 +63,8 @@ pub fn advise(
             "no daily maximum power stored: run `dataconnect sync --series consumption-max-power` first",
         ));
     };
-    let recommended_kva = STANDARD_KVA
-        .into_iter()
-        .find(|&k| peak_va <= f64::from(k) * 1000.0 * (1.0 - margin))
-        .unwrap_or(36);
+    let recommended_kva =
+        STANDARD_KVA.into_iter().find(|&k| peak_va <= f64::from(k) * 1000.0 * (1.0 - margin)).unwrap_or(36);
     let fixed = |kva: u32| offer.row_at(kva, at).map(|r| r.fixed_eur_per_year);
     let top = current_kva.max(recommended_kva);
     let steps = STANDARD_KVA
@@ -74,10 +72,7 @@ pub fn advise(
         .filter(|&k| k <= top)
         .map(|kva| PowerStep {
             kva,
-            days_over: daily_max
-                .iter()
-                .filter(|(_, va)| *va > f64::from(kva) * 1000.0)
-                .count() as u32,
+            days_over: daily_max.iter().filter(|(_, va)| *va > f64::from(kva) * 1000.0).count() as u32,
             subscription_eur_per_year: fixed(kva),
         })
         .collect();
@@ -89,9 +84,7 @@ pub fn advise(
         margin,
         recommended_kva,
         steps,
-        yearly_saving_eur: fixed(current_kva)
-            .zip(fixed(recommended_kva))
-            .map(|(now, rec)| now - rec),
+        yearly_saving_eur: fixed(current_kva).zip(fixed(recommended_kva)).map(|(now, rec)| now - rec),
     })
 }
 
@@ -106,16 +99,9 @@ mod tests {
         let cat = Catalogue::regulated(Vec::new()).unwrap();
         let base = cat.get("trv-base").unwrap();
         // Peaks of 4.2, 5.0 and 7.9 kVA: 9 kVA keeps 7.9 under 8.1 (90 %).
-        let max = [
-            (date(2025, 1, 1), 4200.0),
-            (date(2025, 1, 2), 5000.0),
-            (date(2025, 1, 3), 7900.0),
-        ];
+        let max = [(date(2025, 1, 1), 4200.0), (date(2025, 1, 2), 5000.0), (date(2025, 1, 3), 7900.0)];
         let a = advise(&max, 12, DEFAULT_MARGIN, base, date(2025, 3, 1)).unwrap();
-        assert_eq!(
-            (a.recommended_kva, a.peak_va, a.peak_day),
-            (9, 7900.0, date(2025, 1, 3))
-        );
+        assert_eq!((a.recommended_kva, a.peak_va, a.peak_day), (9, 7900.0, date(2025, 1, 3)));
         let over: Vec<(u32, u32)> = a.steps.iter().map(|s| (s.kva, s.days_over)).collect();
         assert_eq!(over, vec![(3, 3), (6, 1), (9, 0), (12, 0)]);
         // 12 kVA 252.53 €/year, 9 kVA 208.55 €/year (01/02/2025 prices).

@@ -33,14 +33,9 @@ impl OptionKind {
         match self {
             OptionKind::Base => &[Period::Base],
             OptionKind::HpHc => &[Period::Hp, Period::Hc],
-            OptionKind::Tempo => &[
-                Period::HpBleu,
-                Period::HcBleu,
-                Period::HpBlanc,
-                Period::HcBlanc,
-                Period::HpRouge,
-                Period::HcRouge,
-            ],
+            OptionKind::Tempo => {
+                &[Period::HpBleu, Period::HcBleu, Period::HpBlanc, Period::HcBlanc, Period::HpRouge, Period::HcRouge]
+            }
         }
     }
 
@@ -64,9 +59,7 @@ impl OptionKind {
 
     /// The option of a short name or an offer name.
     pub fn from_key(s: &str) -> Option<OptionKind> {
-        OptionKind::ALL
-            .into_iter()
-            .find(|k| k.key() == s || k.offer_name() == s)
+        OptionKind::ALL.into_iter().find(|k| k.key() == s || k.offer_name() == s)
     }
 
     /// The regulator's column holding the price of `period` with all taxes.
@@ -127,23 +120,15 @@ pub struct PriceTable {
 /// the source of rows without a `SOURCE` column.
 pub fn parse_table(name: &str, text: &str) -> Result<PriceTable> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().trim_matches(';').is_empty());
+    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().trim_matches(';').is_empty());
     let Some((_, header)) = lines.next() else {
         return Err(bad(format!(
             "{name}: the file is empty; expected the regulator's header row DATE_DEBUT;DATE_FIN;P_SOUSCRITE;…"
         )));
     };
-    let header: Vec<String> = split(header)
-        .into_iter()
-        .map(|h| h.to_ascii_uppercase())
-        .collect();
+    let header: Vec<String> = split(header).into_iter().map(|h| h.to_ascii_uppercase()).collect();
     let col = |want: &str| header.iter().position(|h| h == &want.to_ascii_uppercase());
-    let kind = if col("PART_VARIABLE_HCBleu_TTC").is_some()
-        || col("PART_VARIABLE_HPBleu_TTC").is_some()
-    {
+    let kind = if col("PART_VARIABLE_HCBleu_TTC").is_some() || col("PART_VARIABLE_HPBleu_TTC").is_some() {
         OptionKind::Tempo
     } else if col("PART_VARIABLE_HC_TTC").is_some() || col("PART_VARIABLE_HP_TTC").is_some() {
         OptionKind::HpHc
@@ -155,19 +140,11 @@ pub fn parse_table(name: &str, text: &str) -> Result<PriceTable> {
         )));
     };
     let need = |c: &str| {
-        col(c).ok_or_else(|| {
-            bad(format!(
-                "{name}, line 1: column {c} is missing (the header has {})",
-                header.join(";")
-            ))
-        })
+        col(c)
+            .ok_or_else(|| bad(format!("{name}, line 1: column {c} is missing (the header has {})", header.join(";"))))
     };
-    let (c_start, c_end, c_kva, c_fixed) = (
-        need("DATE_DEBUT")?,
-        need("DATE_FIN")?,
-        need("P_SOUSCRITE")?,
-        need("PART_FIXE_TTC")?,
-    );
+    let (c_start, c_end, c_kva, c_fixed) =
+        (need("DATE_DEBUT")?, need("DATE_FIN")?, need("P_SOUSCRITE")?, need("PART_FIXE_TTC")?);
     let mut price_cols = Vec::new();
     for &p in kind.periods() {
         price_cols.push((p, need(&OptionKind::column(p))?));
@@ -189,11 +166,7 @@ pub fn parse_table(name: &str, text: &str) -> Result<PriceTable> {
         let end = at(c_end);
         rows.push(PriceRow {
             start: at(c_start).date()?,
-            end: if end.value.trim().is_empty() {
-                None
-            } else {
-                Some(end.date()?)
-            },
+            end: if end.value.trim().is_empty() { None } else { Some(end.date()?) },
             kva: at(c_kva).kva()?,
             fixed_eur_per_year: at(c_fixed).number()?,
             prices,
@@ -213,9 +186,7 @@ fn bad(message: String) -> CostError {
 
 /// Splits a line on `;`, trimming blanks and surrounding quotes.
 fn split(line: &str) -> Vec<String> {
-    line.split(';')
-        .map(|c| c.trim().trim_matches('"').trim().to_owned())
-        .collect()
+    line.split(';').map(|c| c.trim().trim_matches('"').trim().to_owned()).collect()
 }
 
 /// One cell, with what an error message needs to point at it.
@@ -228,10 +199,7 @@ struct Cell<'a> {
 
 impl Cell<'_> {
     fn fail(&self, what: &str) -> CostError {
-        bad(format!(
-            "{}, line {}, column {}: {:?} is not {what}",
-            self.file, self.line, self.column, self.value
-        ))
+        bad(format!("{}, line {}, column {}: {:?} is not {what}", self.file, self.line, self.column, self.value))
     }
 
     fn number(&self) -> Result<f64> {
@@ -279,10 +247,7 @@ mod tests {
         .unwrap();
         assert_eq!(t.kind, OptionKind::Base);
         let r = &t.rows[0];
-        assert_eq!(
-            (r.start, r.end, r.kva, r.fixed_eur_per_year),
-            (date(2025, 8, 1), None, 6, 185.94)
-        );
+        assert_eq!((r.start, r.end, r.kva, r.fixed_eur_per_year), (date(2025, 8, 1), None, 6, 185.94));
         assert_eq!(r.price(Period::Base), Some(0.1952));
         assert_eq!(r.source, "Option_Base.csv");
     }
@@ -296,10 +261,7 @@ mod tests {
         .unwrap();
         assert_eq!(t.kind, OptionKind::HpHc);
         let r = &t.rows[0];
-        assert_eq!(
-            (r.price(Period::Hp), r.price(Period::Hc), r.kva),
-            (Some(0.27), Some(0.2068), 9)
-        );
+        assert_eq!((r.price(Period::Hp), r.price(Period::Hc), r.kva), (Some(0.27), Some(0.2068), 9));
         assert_eq!(r.end, Some(date(2024, 7, 31)));
     }
 
@@ -318,25 +280,24 @@ mod tests {
 
     #[test]
     fn errors_name_the_file_line_and_column() {
-        let e = parse_table("x.csv", "DATE_DEBUT;DATE_FIN;P_SOUSCRITE;PART_FIXE_TTC;PART_VARIABLE_TTC\n01/02/2024;;6;abc;0,2\n").unwrap_err();
+        let e = parse_table(
+            "x.csv",
+            "DATE_DEBUT;DATE_FIN;P_SOUSCRITE;PART_FIXE_TTC;PART_VARIABLE_TTC\n01/02/2024;;6;abc;0,2\n",
+        )
+        .unwrap_err();
         assert_eq!(
             e.message(),
             "x.csv, line 2, column PART_FIXE_TTC: \"abc\" is not a price (a number such as 0,1952)"
         );
+        let e = parse_table("x.csv", "DATE_DEBUT;P_SOUSCRITE;PART_FIXE_TTC;PART_VARIABLE_TTC\n").unwrap_err();
+        assert!(e.message().starts_with("x.csv, line 1: column DATE_FIN is missing"), "{e}");
+        let e = parse_table("x.csv", "DATE_DEBUT;DATE_FIN;P_SOUSCRITE;PART_FIXE_TTC\n").unwrap_err();
+        assert!(e.message().contains("no variable-price column"), "{e}");
         let e = parse_table(
             "x.csv",
-            "DATE_DEBUT;P_SOUSCRITE;PART_FIXE_TTC;PART_VARIABLE_TTC\n",
+            "DATE_DEBUT;DATE_FIN;P_SOUSCRITE;PART_FIXE_TTC;PART_VARIABLE_TTC\n31/02/2024;;6;1;0,2\n",
         )
         .unwrap_err();
-        assert!(
-            e.message()
-                .starts_with("x.csv, line 1: column DATE_FIN is missing"),
-            "{e}"
-        );
-        let e =
-            parse_table("x.csv", "DATE_DEBUT;DATE_FIN;P_SOUSCRITE;PART_FIXE_TTC\n").unwrap_err();
-        assert!(e.message().contains("no variable-price column"), "{e}");
-        let e = parse_table("x.csv", "DATE_DEBUT;DATE_FIN;P_SOUSCRITE;PART_FIXE_TTC;PART_VARIABLE_TTC\n31/02/2024;;6;1;0,2\n").unwrap_err();
         assert!(e.message().contains("line 2, column DATE_DEBUT"), "{e}");
         assert_eq!(e.kind(), CostErrorKind::BadInput);
     }

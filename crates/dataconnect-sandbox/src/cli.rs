@@ -16,7 +16,9 @@ use std::path::PathBuf;
 
 use jiff::civil::Date;
 
-use crate::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REDIRECT_URI, FLEET_MAX, Sandbox, SandboxConfig, meters};
+use crate::{
+    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REDIRECT_URI, FLEET_MAX, Sandbox, SandboxConfig, meters,
+};
 
 /// Arguments of `dataconnect sandbox`: the offline Data Connect emulator,
 /// serving all three API generations on one base URL.
@@ -178,9 +180,17 @@ impl SandboxArgs {
             today: self.today,
             quota_per_second: self.quota_per_second,
             quota_per_hour: self.quota_per_hour.unwrap_or(defaults.quota_per_hour),
-            quota_per_hour_api: self.quota_per_hour_per_api.or(self.quota_per_hour).unwrap_or(defaults.quota_per_hour_api),
+            quota_per_hour_api: self
+                .quota_per_hour_per_api
+                .or(self.quota_per_hour)
+                .unwrap_or(defaults.quota_per_hour_api),
             quota_tolerance: std::time::Duration::from_millis(self.quota_tolerance_ms),
-            unsubscribed_apis: self.unsubscribed_apis.iter().map(|a| a.trim().to_owned()).filter(|a| !a.is_empty()).collect(),
+            unsubscribed_apis: self
+                .unsubscribed_apis
+                .iter()
+                .map(|a| a.trim().to_owned())
+                .filter(|a| !a.is_empty())
+                .collect(),
             retire_v5: self.retire_v5,
             out_of_spec_400: self.out_of_spec_400,
             fault_rate: self.fault_rate,
@@ -216,9 +226,7 @@ fn parse_rate(text: &str) -> Result<f64, String> {
 /// The end of `--help`: the sandbox test clients and the sandbox's own
 /// meters.
 fn long_help() -> String {
-    let mut help = String::from(
-        "Sandbox test clients (the last digit of `state` in the consent request picks one):\n",
-    );
+    let mut help = String::from("Sandbox test clients (the last digit of `state` in the consent request picks one):\n");
     for client in 0..=8u8 {
         let prms: Vec<&str> = meters::of_client(client).iter().map(|m| m.prm).collect();
         help.push_str(&format!("  {client}  {:<47} {}\n", prms.join(", "), client_behaviour(client)));

@@ -31,8 +31,8 @@ mod platform;
 mod rte;
 
 pub use meters::{FLEET_MAX, fleet_prm};
-pub use rte::{TEMPO_PATH, TOKEN_PATH, colour as tempo_colour};
 pub use platform::DEFAULT_QUOTA_TOLERANCE;
+pub use rte::{TEMPO_PATH, TOKEN_PATH, colour as tempo_colour};
 
 use std::future::Future;
 use std::path::PathBuf;

@@ -441,7 +441,9 @@ fn not_subscribed(config: &SandboxConfig, route: Route, path: &str) -> Option<Re
     const DESCRIPTION: &str = "User is NOT authorized to access the Resource. API Subscription validation failed.";
     let body = match route.family() {
         Family::Y2026 => serde_json::json!({"code": "900908", "message": MESSAGE, "description": DESCRIPTION}),
-        Family::Classic => serde_json::json!({"fault": {"code": 900908, "message": MESSAGE, "description": DESCRIPTION}}),
+        Family::Classic => {
+            serde_json::json!({"fault": {"code": 900908, "message": MESSAGE, "description": DESCRIPTION}})
+        }
     };
     Some(json(StatusCode::FORBIDDEN, &body))
 }
@@ -519,7 +521,10 @@ async fn gateway(State(sandbox): State<Sandbox>, request: Request, next: Next) -
     if sandbox.config().octet_stream
         && method == Method::GET
         && matches!(route, Route::Data { family: Family::Y2026, .. })
-        && response.headers().get(axum::http::header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"))
+        && response
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"application/json"))
     {
         response
             .headers_mut()
@@ -529,8 +534,11 @@ async fn gateway(State(sandbox): State<Sandbox>, request: Request, next: Next) -
     // real time when the header is missing). With `--today` the clock is
     // shifted, and a client needs the server's "now" to turn the hourly
     // 429's `nextAccessTime` (written in that clock) into a wait.
-    if let Ok(v) = axum::http::HeaderValue::from_str(&jiff::fmt::rfc2822::DateTimePrinter::new().timestamp_to_rfc9110_string(&sandbox.clock().now()).unwrap_or_default())
-        && !v.is_empty()
+    if let Ok(v) = axum::http::HeaderValue::from_str(
+        &jiff::fmt::rfc2822::DateTimePrinter::new()
+            .timestamp_to_rfc9110_string(&sandbox.clock().now())
+            .unwrap_or_default(),
+    ) && !v.is_empty()
     {
         response.headers_mut().insert(axum::http::header::DATE, v);
     }

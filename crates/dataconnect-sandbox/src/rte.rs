@@ -45,17 +45,13 @@ pub(crate) struct Rte {
 }
 
 pub(crate) fn routes() -> Router<Sandbox> {
-    Router::new().route("/token/oauth/", post(token)).route(
-        "/open_api/tempo_like_supply_contract/v1/tempo_like_calendars",
-        get(calendar),
-    )
+    Router::new()
+        .route("/token/oauth/", post(token))
+        .route("/open_api/tempo_like_supply_contract/v1/tempo_like_calendars", get(calendar))
 }
 
 fn error(status: StatusCode, code: &str, description: &str) -> Response {
-    json(
-        status,
-        &json!({"error": code, "error_description": description}),
-    )
+    json(status, &json!({"error": code, "error_description": description}))
 }
 
 async fn token(State(sandbox): State<Sandbox>, headers: HeaderMap) -> Response {
@@ -64,41 +60,23 @@ async fn token(State(sandbox): State<Sandbox>, headers: HeaderMap) -> Response {
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Basic "))
-        .and_then(|b| {
-            base64::engine::general_purpose::STANDARD
-                .decode(b.trim())
-                .ok()
-        })
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b.trim()).ok())
         .and_then(|b| String::from_utf8(b).ok());
     let expected = format!("{}:{}", config.client_id, config.client_secret);
     if given.as_deref() != Some(expected.as_str()) {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "Bad credentials",
-        );
+        return error(StatusCode::UNAUTHORIZED, "invalid_client", "Bad credentials");
     }
     let mut bytes = [0u8; 24];
     if getrandom::fill(&mut bytes).is_err() {
-        return error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
-            "no randomness",
-        );
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "no randomness");
     }
     let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     let now = sandbox.clock().now();
     if let Ok(mut tokens) = sandbox.rte().tokens.lock() {
         tokens.retain(|_, exp| *exp > now);
-        tokens.insert(
-            token.clone(),
-            now + SignedDuration::from_secs(TOKEN_TTL_SECS),
-        );
+        tokens.insert(token.clone(), now + SignedDuration::from_secs(TOKEN_TTL_SECS));
     }
-    json(
-        StatusCode::OK,
-        &json!({"access_token": token, "token_type": "Bearer", "expires_in": TOKEN_TTL_SECS}),
-    )
+    json(StatusCode::OK, &json!({"access_token": token, "token_type": "Bearer", "expires_in": TOKEN_TTL_SECS}))
 }
 
 #[derive(Deserialize)]
@@ -107,44 +85,23 @@ struct Params {
     end_date: Option<String>,
 }
 
-async fn calendar(
-    State(sandbox): State<Sandbox>,
-    headers: HeaderMap,
-    Query(q): Query<Params>,
-) -> Response {
+async fn calendar(State(sandbox): State<Sandbox>, headers: HeaderMap, Query(q): Query<Params>) -> Response {
     let now = sandbox.clock().now();
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+    let bearer =
+        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
     let valid = bearer.is_some_and(|t| {
-        sandbox
-            .rte()
-            .tokens
-            .lock()
-            .map(|tokens| tokens.get(t.trim()).is_some_and(|exp| *exp > now))
-            .unwrap_or(false)
+        sandbox.rte().tokens.lock().map(|tokens| tokens.get(t.trim()).is_some_and(|exp| *exp > now)).unwrap_or(false)
     });
     if !valid {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_token",
-            "The access token is missing, invalid or expired",
-        );
+        return error(StatusCode::UNAUTHORIZED, "invalid_token", "The access token is missing, invalid or expired");
     }
     let local = now.to_zoned_datetime(paris());
     let today = local.date();
     // Tomorrow's colour is published at 10:40 Paris.
-    let published_until = if local.time() >= jiff::civil::time(10, 40, 0, 0) {
-        today.tomorrow().ok()
-    } else {
-        Some(today)
-    };
+    let published_until =
+        if local.time() >= jiff::civil::time(10, 40, 0, 0) { today.tomorrow().ok() } else { Some(today) };
     let (start, end) = match (q.start_date.as_deref(), q.end_date.as_deref()) {
-        (None, None) => (
-            today,
-            today.tomorrow().and_then(|t| t.tomorrow()).unwrap_or(today),
-        ),
+        (None, None) => (today, today.tomorrow().and_then(|t| t.tomorrow()).unwrap_or(today)),
         (Some(s), Some(e)) => match (parse_date(s), parse_date(e)) {
             (Some(s), Some(e)) => (s, e),
             _ => {
@@ -164,22 +121,12 @@ async fn calendar(
         }
     };
     if end <= start {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "TMPLIKSUPCON_TMPLIKCAL_F02",
-            "end_date must be after start_date",
-        );
+        return error(StatusCode::BAD_REQUEST, "TMPLIKSUPCON_TMPLIKCAL_F02", "end_date must be after start_date");
     }
     if (end - start).get_days() > 366 {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "TMPLIKSUPCON_TMPLIKCAL_F03",
-            "The period must not exceed 366 days",
-        );
+        return error(StatusCode::BAD_REQUEST, "TMPLIKSUPCON_TMPLIKCAL_F03", "The period must not exceed 366 days");
     }
-    let limit = today
-        .checked_add(jiff::Span::new().days(2))
-        .unwrap_or(today);
+    let limit = today.checked_add(jiff::Span::new().days(2)).unwrap_or(today);
     if end > limit {
         return error(
             StatusCode::BAD_REQUEST,
@@ -240,11 +187,7 @@ pub fn colour(d: Date) -> Option<&'static str> {
     if d == date(2022, 12, 28) {
         return None;
     }
-    let season = if d.month() >= 9 {
-        d.year()
-    } else {
-        d.year() - 1
-    };
+    let season = if d.month() >= 9 { d.year() } else { d.year() - 1 };
     let (red, white) = season_days(season);
     Some(if red.contains(&d) {
         "RED"
@@ -271,21 +214,13 @@ fn season_days(year: i16) -> (Vec<Date>, Vec<Date>) {
     }
     let winter = |d: &Date| d.month() >= 11 || d.month() <= 3;
     let weekday = |d: &Date| !matches!(d.weekday(), Weekday::Saturday | Weekday::Sunday);
-    let mut red: Vec<Date> = days
-        .iter()
-        .copied()
-        .filter(|d| winter(d) && weekday(d))
-        .collect();
+    let mut red: Vec<Date> = days.iter().copied().filter(|d| winter(d) && weekday(d)).collect();
     red.sort_by_key(|d| mix(d, 1));
     red.truncate(22);
     let mut white: Vec<Date> = days
         .iter()
         .copied()
-        .filter(|d| {
-            d.weekday() != Weekday::Sunday
-                && !red.contains(d)
-                && (d.month() >= 10 || d.month() <= 5)
-        })
+        .filter(|d| d.weekday() != Weekday::Sunday && !red.contains(d) && (d.month() >= 10 || d.month() <= 5))
         .collect();
     white.sort_by_key(|d| mix(d, 2));
     white.truncate(43);
@@ -314,10 +249,7 @@ mod tests {
                 match colour(d) {
                     Some("RED") => {
                         red += 1;
-                        assert!(
-                            !matches!(d.weekday(), Weekday::Saturday | Weekday::Sunday),
-                            "{d}"
-                        );
+                        assert!(!matches!(d.weekday(), Weekday::Saturday | Weekday::Sunday), "{d}");
                         assert!(d.month() >= 11 || d.month() <= 3, "{d}");
                     }
                     Some("WHITE") => {

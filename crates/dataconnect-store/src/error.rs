@@ -80,16 +80,17 @@ impl StoreError {
             ),
             Some(C::CannotOpen) | Some(C::PermissionDenied) => (
                 StoreErrorKind::CannotOpen,
-                format!("cannot open database {shown}: check that its directory exists and is writable, or pass --db PATH"),
+                format!(
+                    "cannot open database {shown}: check that its directory exists and is writable, or pass --db PATH"
+                ),
             ),
             Some(C::DatabaseBusy) | Some(C::DatabaseLocked) => (
                 StoreErrorKind::Busy,
                 format!("database {shown} is locked by another process: wait for it to finish and try again"),
             ),
-            Some(C::DiskFull) => (
-                StoreErrorKind::Other,
-                format!("the disk holding {shown} is full: free some space and try again"),
-            ),
+            Some(C::DiskFull) => {
+                (StoreErrorKind::Other, format!("the disk holding {shown} is full: free some space and try again"))
+            }
             _ => (StoreErrorKind::Other, format!("database {shown}: {e}")),
         };
         StoreError { kind, message, source: Some(Box::new(e)) }
@@ -98,7 +99,10 @@ impl StoreError {
     pub(crate) fn bad_data(path: &Path, what: impl fmt::Display) -> Self {
         StoreError::new(
             StoreErrorKind::BadData,
-            format!("database {} holds a value this version cannot read ({what}): was it written by another tool?", path.display()),
+            format!(
+                "database {} holds a value this version cannot read ({what}): was it written by another tool?",
+                path.display()
+            ),
         )
     }
 }

@@ -47,15 +47,16 @@ mod sqlite;
 
 pub use error::{StoreError, StoreErrorKind};
 pub use pg_url::{is_postgres_url, redact_url};
-pub use records::{
-    ConsentRecord, ImportWrite, IndexWindowWrite, MeterInfo, PendingConsent, ReadingFilter, SeriesState,
-    SeriesSummary, StoredIndexReading, StoredReading, SyncRun, SyncRunId, SyncRunOutcome, TariffRow, TempoDay,
-    WindowWrite,
-};
-pub use queue::{Lease, PlanningView, Planner, QueueCounts, QueueFilter, QueuedWindow, WorkQueue};
-pub use sqlite::{OpenMode, SqliteConfig, SqliteStore};
 #[cfg(feature = "postgres")]
-pub use postgres::{CopyReport, PgConfig, PgSharedQuota, PgStore, SharedQuotaState, TableCount, TimescaleMode, copy_from_sqlite};
+pub use postgres::{
+    CopyReport, PgConfig, PgSharedQuota, PgStore, SharedQuotaState, TableCount, TimescaleMode, copy_from_sqlite,
+};
+pub use queue::{Lease, Planner, PlanningView, QueueCounts, QueueFilter, QueuedWindow, WorkQueue};
+pub use records::{
+    ConsentRecord, ImportWrite, IndexWindowWrite, MeterInfo, PendingConsent, ReadingFilter, SeriesState, SeriesSummary,
+    StoredIndexReading, StoredReading, SyncRun, SyncRunId, SyncRunOutcome, TariffRow, TempoDay, WindowWrite,
+};
+pub use sqlite::{OpenMode, SqliteConfig, SqliteStore};
 
 use std::sync::Arc;
 

@@ -33,8 +33,8 @@ pub use copy::{CopyReport, TableCount, copy_from_sqlite};
 pub use quota::{PgSharedQuota, SharedQuotaState};
 
 use config::check_schema;
-pub(crate) use errors::{encode_error, pg_error};
 use errors::open_error;
+pub(crate) use errors::{encode_error, pg_error};
 
 use std::fmt;
 use std::future::Future;

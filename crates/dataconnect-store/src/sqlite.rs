@@ -11,9 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use dataconnect::{
-    Consent, ConsentDuration, DateRange, Generation, IndexReading, Reading, Series, Unit, UsagePointId,
-};
+use dataconnect::{Consent, ConsentDuration, DateRange, Generation, IndexReading, Reading, Series, Unit, UsagePointId};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use rusqlite::types::Value;
@@ -87,7 +85,8 @@ const CHUNK: usize = 64;
 /// `INSERT … VALUES (?1, ?2, ?4, ?5, ?6, ?3, ?7), (?1, ?2, ?8, …, ?3, ?11) …`
 /// for [`CHUNK`] rows: meter, series and unit are shared.
 fn insert_many_sql() -> String {
-    let mut sql = String::from("INSERT INTO reading (usage_point_id, series, start, \"end\", value, unit, peak_at) VALUES ");
+    let mut sql =
+        String::from("INSERT INTO reading (usage_point_id, series, start, \"end\", value, unit, peak_at) VALUES ");
     for i in 0..CHUNK {
         let b = 4 + 4 * i;
         if i > 0 {
@@ -133,7 +132,10 @@ impl SqliteStore {
             create_private(&path).map_err(|e| {
                 StoreError::new(
                     StoreErrorKind::CannotOpen,
-                    format!("cannot create database {}: {e}: check that its folder exists and is writable", path.display()),
+                    format!(
+                        "cannot create database {}: {e}: check that its folder exists and is writable",
+                        path.display()
+                    ),
                 )
                 .with_source(e)
             })?;
@@ -186,7 +188,10 @@ impl SqliteStore {
                 if !mode.eq_ignore_ascii_case("wal") {
                     return Err(StoreError::new(
                         StoreErrorKind::Other,
-                        format!("database {} cannot use WAL (journal mode {mode}): use a local file system", path.display()),
+                        format!(
+                            "database {} cannot use WAL (journal mode {mode}): use a local file system",
+                            path.display()
+                        ),
                     ));
                 }
                 conn.pragma_update(None, "synchronous", "NORMAL").map_err(err)?;
@@ -221,7 +226,8 @@ impl SqliteStore {
                 .map_err(|e| StoreError::sqlite(&path, e))?;
             // Another process may have migrated between our version read and
             // this lock; re-read under the lock.
-            let now: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| StoreError::sqlite(&path, e))?;
+            let now: i64 =
+                tx.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| StoreError::sqlite(&path, e))?;
             if now > i as i64 {
                 continue;
             }
@@ -467,7 +473,8 @@ impl Store for SqliteStore {
                 },
             };
             each(&stored).map_err(|e| {
-                StoreError::new(StoreErrorKind::Output, format!("could not write the index readings out: {e}")).with_source(e)
+                StoreError::new(StoreErrorKind::Output, format!("could not write the index readings out: {e}"))
+                    .with_source(e)
             })?;
             n += 1;
         }
@@ -512,9 +519,7 @@ impl Store for SqliteStore {
                 .map_err(|e| self.err(e))?
         };
         rows.iter()
-            .map(|(s, e)| {
-                DateRange::new(self.day(s)?, self.day(e)?).map_err(|e| StoreError::bad_data(&self.path, e))
-            })
+            .map(|(s, e)| DateRange::new(self.day(s)?, self.day(e)?).map_err(|e| StoreError::bad_data(&self.path, e)))
             .collect()
     }
 
@@ -754,16 +759,16 @@ impl Store for SqliteStore {
 
     fn prune_pending_consents(&self, created_before: Timestamp) -> Result<u64> {
         self.write_tx(|tx| {
-            let n = tx.execute("DELETE FROM pending_consent WHERE created_at < ?1", params![created_before.as_second()])?;
+            let n =
+                tx.execute("DELETE FROM pending_consent WHERE created_at < ?1", params![created_before.as_second()])?;
             Ok(n as u64)
         })
     }
 
     fn count_pending_consents(&self) -> Result<u64> {
         let conn = self.lock();
-        let n: i64 = conn
-            .query_row("SELECT count(*) FROM pending_consent", [], |r| r.get(0))
-            .map_err(|e| self.err(e))?;
+        let n: i64 =
+            conn.query_row("SELECT count(*) FROM pending_consent", [], |r| r.get(0)).map_err(|e| self.err(e))?;
         Ok(n.max(0) as u64)
     }
 
@@ -852,10 +857,7 @@ impl Store for SqliteStore {
 
     fn begin_sync_run(&self, at: Timestamp) -> Result<SyncRunId> {
         self.write_tx(|tx| {
-            tx.execute(
-                "INSERT INTO sync_run (started_at, status) VALUES (?1, 'running')",
-                params![at.as_second()],
-            )?;
+            tx.execute("INSERT INTO sync_run (started_at, status) VALUES (?1, 'running')", params![at.as_second()])?;
             Ok(SyncRunId(tx.last_insert_rowid()))
         })
     }
@@ -942,7 +944,9 @@ impl Store for SqliteStore {
     fn tempo_days(&self) -> Result<Vec<TempoDay>> {
         let rows: Vec<(String, String, String)> = {
             let conn = self.lock();
-            let mut st = conn.prepare_cached("SELECT day, color, source FROM tempo_day ORDER BY day").map_err(|e| self.err(e))?;
+            let mut st = conn
+                .prepare_cached("SELECT day, color, source FROM tempo_day ORDER BY day")
+                .map_err(|e| self.err(e))?;
             st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
                 .map_err(|e| self.err(e))?
@@ -985,9 +989,11 @@ impl Store for SqliteStore {
                      FROM tariff_row ORDER BY option, kva, start_day",
                 )
                 .map_err(|e| self.err(e))?;
-            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?)))
-                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-                .map_err(|e| self.err(e))?
+            st.query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?))
+            })
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(|e| self.err(e))?
         };
         rows.into_iter()
             .map(|(option, kva, start, end, fixed, prices_json, source, at)| {
@@ -1007,7 +1013,10 @@ impl Store for SqliteStore {
 }
 
 impl SqliteStore {
-    fn pending_from_row(&self, (state, g, d, client, at): (String, String, String, Option<u8>, i64)) -> Result<PendingConsent> {
+    fn pending_from_row(
+        &self,
+        (state, g, d, client, at): (String, String, String, Option<u8>, i64),
+    ) -> Result<PendingConsent> {
         Ok(PendingConsent {
             state,
             generation: g.parse::<Generation>().map_err(|e| StoreError::bad_data(&self.path, e))?,

@@ -88,7 +88,8 @@ fn windows(series: Series, today: Date, since: Option<Date>, covered: &[DateRang
 fn steady(series: Series, freshness: Freshness, today: Date) -> f64 {
     let days = freshness.days.max(1);
     let gap_start = today.checked_sub(days.days()).unwrap_or(today);
-    let covered: Vec<DateRange> = DateRange::new(today.checked_sub(3.years()).unwrap_or(today), gap_start).into_iter().collect();
+    let covered: Vec<DateRange> =
+        DateRange::new(today.checked_sub(3.years()).unwrap_or(today), gap_start).into_iter().collect();
     windows(series, today, None, &covered) as f64 / f64::from(days)
 }
 
@@ -109,7 +110,13 @@ pub fn capacity(config: &CapacityConfig) -> Vec<ApiCapacity> {
     out
 }
 
-fn estimate(api: &'static str, per_meter: f64, backfill: u64, config: &CapacityConfig, quota_per_day: u64) -> ApiCapacity {
+fn estimate(
+    api: &'static str,
+    per_meter: f64,
+    backfill: u64,
+    config: &CapacityConfig,
+    quota_per_day: u64,
+) -> ApiCapacity {
     let backfill_day = (config.new_per_day * backfill) as f64;
     let updates = config.meters as f64 * per_meter;
     let quota = quota_per_day as f64;

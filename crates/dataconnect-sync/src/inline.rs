@@ -210,7 +210,13 @@ impl<S: Store + ?Sized, P: Progress + ?Sized> Shared<'_, S, P> {
 
     /// Fetches and stores one window; returns false when the series should
     /// not go on.
-    async fn window<Src: Source + ?Sized>(&self, source: &Src, prm: &UsagePointId, series: Series, window: DateRange) -> bool {
+    async fn window<Src: Source + ?Sized>(
+        &self,
+        source: &Src,
+        prm: &UsagePointId,
+        series: Series,
+        window: DateRange,
+    ) -> bool {
         let Ok(_permit) = self.permits.acquire().await else { return false };
         if self.is_stopped(prm, series) {
             return false;

@@ -31,13 +31,12 @@
 pub mod capacity;
 pub mod inline;
 pub mod plan;
-pub mod schedule;
 pub mod queue;
+pub mod schedule;
 
 pub use inline::{
-    ErrorAction, FetchError, Progress, QuietProgress, SeriesTarget, Source, SyncConfig, SyncReport, WindowFailure,
-    run,
+    ErrorAction, FetchError, Progress, QuietProgress, SeriesTarget, Source, SyncConfig, SyncReport, WindowFailure, run,
 };
 pub use plan::{PlanConfig, SeriesPlan, minimum_calls, missing, plan_series};
-pub use schedule::{DaemonConfig, ExpiryWarning, Schedule, expiry_warnings, run_daemon};
 pub use queue::{WorkOutcome, WorkerConfig, enqueue, lease_owner, queue_windows, run_workers};
+pub use schedule::{DaemonConfig, ExpiryWarning, Schedule, expiry_warnings, run_daemon};

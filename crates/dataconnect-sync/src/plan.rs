@@ -90,7 +90,12 @@ pub(crate) fn union(mut ranges: Vec<DateRange>) -> Vec<DateRange> {
 
 /// Plans one meter's series: the missing ranges plus the revision window,
 /// merged, split into the longest windows the API accepts.
-pub fn plan_series(series: Series, config: &PlanConfig, activation: Option<Date>, coverage: &[DateRange]) -> SeriesPlan {
+pub fn plan_series(
+    series: Series,
+    config: &PlanConfig,
+    activation: Option<Date>,
+    coverage: &[DateRange],
+) -> SeriesPlan {
     let Some(wanted) = wanted(series, config, activation) else {
         return SeriesPlan { wanted: None, missing: Vec::new(), windows: Vec::new() };
     };
@@ -137,8 +142,14 @@ mod tests {
             assert_eq!(plan.windows.iter().map(|w| w.days()).sum::<i32>(), wanted.days());
         }
         // The wanted range starts at the history deadline.
-        assert_eq!(plan_series(Series::ConsumptionCurve, &config(today), None, &[]).wanted.unwrap().start(), date(2024, 11, 13));
-        assert_eq!(plan_series(Series::ConsumptionDaily, &config(today), None, &[]).wanted.unwrap().start(), date(2023, 11, 13));
+        assert_eq!(
+            plan_series(Series::ConsumptionCurve, &config(today), None, &[]).wanted.unwrap().start(),
+            date(2024, 11, 13)
+        );
+        assert_eq!(
+            plan_series(Series::ConsumptionDaily, &config(today), None, &[]).wanted.unwrap().start(),
+            date(2023, 11, 13)
+        );
     }
 
     #[test]
@@ -165,7 +176,11 @@ mod tests {
     #[test]
     fn gaps_activation_and_bounds() {
         let wanted = r(date(2025, 1, 1), date(2025, 2, 1));
-        let cov = [r(date(2025, 1, 5), date(2025, 1, 10)), r(date(2024, 12, 1), date(2025, 1, 2)), r(date(2025, 1, 8), date(2025, 1, 12))];
+        let cov = [
+            r(date(2025, 1, 5), date(2025, 1, 10)),
+            r(date(2024, 12, 1), date(2025, 1, 2)),
+            r(date(2025, 1, 8), date(2025, 1, 12)),
+        ];
         assert_eq!(
             missing(wanted, &cov),
             vec![r(date(2025, 1, 2), date(2025, 1, 5)), r(date(2025, 1, 12), date(2025, 2, 1))]

@@ -364,7 +364,12 @@ async fn fetch_window<Src: Source + ?Sized>(source: &Src, lease: &Lease) -> Resu
     }
 }
 
-async fn complete<S, P>(store: &Arc<S>, shared: &Shared<'_, P>, lease: Lease, fetched: Fetched) -> Result<(), StoreError>
+async fn complete<S, P>(
+    store: &Arc<S>,
+    shared: &Shared<'_, P>,
+    lease: Lease,
+    fetched: Fetched,
+) -> Result<(), StoreError>
 where
     S: Store + WorkQueue + ?Sized + 'static,
     P: Progress + ?Sized,

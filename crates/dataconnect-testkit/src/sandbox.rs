@@ -61,7 +61,9 @@ impl Served {
                         sandbox
                     }
                     (Err(e), _) => return drop(addr_tx.send(Err(format!("the sandbox's address: {e}")))),
-                    (_, Err(e)) => return drop(addr_tx.send(Err(format!("the sandbox refused its configuration: {e}")))),
+                    (_, Err(e)) => {
+                        return drop(addr_tx.send(Err(format!("the sandbox refused its configuration: {e}"))));
+                    }
                 };
                 let _ = dataconnect_sandbox::serve(listener, sandbox, async move {
                     let _ = stop_rx.await;

@@ -140,7 +140,9 @@ fn bench(c: &mut Criterion) {
     g.bench_function(BenchmarkId::new("2026", n), |b| {
         b.iter(|| dataconnect::bench::decode_2026(black_box(&curve_2026), Series::ConsumptionCurve, week).unwrap())
     });
-    g.bench_function(BenchmarkId::new("baseline_value_jiff", n), |b| b.iter(|| baseline_v5(black_box(&curve_v5), true)));
+    g.bench_function(BenchmarkId::new("baseline_value_jiff", n), |b| {
+        b.iter(|| baseline_v5(black_box(&curve_v5), true))
+    });
     g.finish();
 
     let year_start = date(2024, 11, 1);

@@ -124,7 +124,12 @@ pub(crate) fn metering_call(
 
 /// The call for one window of `series` through the Conso API gateway, in
 /// the type family of `family` (2026 or v5).
-pub(crate) fn conso_call(family: Generation, prm: &UsagePointId, series: Series, window: DateRange) -> Result<Call, Error> {
+pub(crate) fn conso_call(
+    family: Generation,
+    prm: &UsagePointId,
+    series: Series,
+    window: DateRange,
+) -> Result<Call, Error> {
     let Some((name, [p, s, e])) = wire::conso::type_of(family, series) else {
         return Err(Error::new(
             ErrorKind::Unsupported,
@@ -141,7 +146,12 @@ pub(crate) fn conso_call(family: Generation, prm: &UsagePointId, series: Series,
 }
 
 /// Decodes one window's answer.
-pub(crate) fn decode_window(generation: Generation, body: &[u8], series: Series, window: DateRange) -> Result<Vec<Reading>, Error> {
+pub(crate) fn decode_window(
+    generation: Generation,
+    body: &[u8],
+    series: Series,
+    window: DateRange,
+) -> Result<Vec<Reading>, Error> {
     match generation {
         Generation::Legacy => wire::legacy::decode_readings(body, series, window),
         Generation::V5 => wire::v5::decode_readings(body, series, window),

@@ -96,7 +96,12 @@ pub struct ClientConfig {
 impl ClientConfig {
     /// A configuration with the usual defaults: no fixed today, the default
     /// quota (5/s, 10,000/h), a 30 s timeout, 4 attempts, no token store.
-    pub fn new(base_url: Url, generation: Generation, client_id: impl Into<String>, client_secret: ClientSecret) -> Self {
+    pub fn new(
+        base_url: Url,
+        generation: Generation,
+        client_id: impl Into<String>,
+        client_secret: ClientSecret,
+    ) -> Self {
         ClientConfig {
             base_url,
             generation,
@@ -287,7 +292,10 @@ impl Client {
             ));
         }
         if config.quota.per_second == 0 || config.quota.per_hour == 0 {
-            return Err(Error::new(ErrorKind::Config, "the quota must allow at least one call per second and per hour"));
+            return Err(Error::new(
+                ErrorKind::Config,
+                "the quota must allow at least one call per second and per hour",
+            ));
         }
         if config.timeout.is_zero() {
             return Err(Error::new(ErrorKind::Config, "the timeout must not be zero"));
@@ -434,7 +442,8 @@ impl Client {
                     if e.is_hourly_quota() && e.retry_after().is_none() {
                         return Err(e);
                     }
-                    let wait = e.retry_after().unwrap_or_else(|| Duration::from_secs(1) + jitter(Duration::from_millis(250)));
+                    let wait =
+                        e.retry_after().unwrap_or_else(|| Duration::from_secs(1) + jitter(Duration::from_millis(250)));
                     if wait > MAX_429_WAIT || throttled > MAX_429_IN_A_ROW {
                         return Err(e);
                     }
@@ -520,7 +529,10 @@ impl Client {
         // broken server (a huge or never-ending body) must not make the
         // client hold more than that in memory.
         let too_large = || {
-            Error::new(ErrorKind::Decode, format!("{context}: the answer is larger than {} MiB; refused", MAX_BODY >> 20))
+            Error::new(
+                ErrorKind::Decode,
+                format!("{context}: the answer is larger than {} MiB; refused", MAX_BODY >> 20),
+            )
         };
         if resp.content_length().is_some_and(|n| n > MAX_BODY as u64) {
             return Err(too_large());
@@ -530,7 +542,8 @@ impl Client {
         loop {
             let chunk = resp.chunk().await.map_err(|e| {
                 if e.is_timeout() {
-                    Error::new(ErrorKind::Timeout, format!("{context}: the answer did not arrive in time")).with_source(e)
+                    Error::new(ErrorKind::Timeout, format!("{context}: the answer did not arrive in time"))
+                        .with_source(e)
                 } else {
                     Error::new(ErrorKind::Truncated, format!("{context}: the answer was cut")).with_source(e)
                 }
@@ -631,7 +644,10 @@ impl Client {
     /// A generation 1 token call: `POST /v1/oauth2/token?redirect_uri=…`,
     /// with the grant and the client credentials in the form body, as the
     /// seed does it.
-    pub(crate) async fn legacy_token(&self, grant: Vec<(&'static str, String)>) -> Result<wire::legacy::TokenAnswer, Error> {
+    pub(crate) async fn legacy_token(
+        &self,
+        grant: Vec<(&'static str, String)>,
+    ) -> Result<wire::legacy::TokenAnswer, Error> {
         let cfg = &self.inner.config;
         let mut form = grant;
         form.push(("client_id", cfg.client_id.clone()));
@@ -661,10 +677,9 @@ impl Client {
         for prm in usage_points {
             map.insert(prm.clone(), cached.clone());
             if let Some(rt) = &answer.refresh_token {
-                self.inner.token_store.save(
-                    prm,
-                    &StoredToken { refresh_token: rt.clone(), issued_at: answer.refresh_token_issued_at },
-                )?;
+                self.inner
+                    .token_store
+                    .save(prm, &StoredToken { refresh_token: rt.clone(), issued_at: answer.refresh_token_issued_at })?;
             }
         }
         Ok(())
@@ -733,7 +748,8 @@ pub(crate) fn jitter(max: Duration) -> Duration {
 /// Exponential backoff with full jitter: 100 ms, 200 ms, 400 ms… (capped
 /// at 5 s), each multiplied by a random factor in [0.5, 1.5).
 fn backoff(attempt: u32) -> Duration {
-    let base = Duration::from_millis(100).saturating_mul(1 << attempt.saturating_sub(1).min(6)).min(Duration::from_secs(5));
+    let base =
+        Duration::from_millis(100).saturating_mul(1 << attempt.saturating_sub(1).min(6)).min(Duration::from_secs(5));
     base / 2 + jitter(base)
 }
 
@@ -791,7 +807,11 @@ mod tests {
         // The guide's spelling of the index path: the gateway (and the
         // sandbox) answer it with a bare 500, every time.
         let mut call = Call::get("mesure_synchrone_auto/v2/index_consumption", "mesure_synchrone_auto", Auth::App);
-        call.query = vec![("pointId", "22516914714270".into()), ("dateDebut", "2025-11-01".into()), ("dateFin", "2025-11-02".into())];
+        call.query = vec![
+            ("pointId", "22516914714270".into()),
+            ("dateDebut", "2025-11-01".into()),
+            ("dateFin", "2025-11-02".into()),
+        ];
         let e = client.call(&call, |b| Ok(b.to_vec())).await.err().expect("refused");
         assert_eq!(e.kind(), &ErrorKind::RequestRejected, "{e}");
         assert!(!e.is_retryable());
@@ -811,7 +831,12 @@ mod tests {
             "test".into(),
         );
         assert!(!technical.is_bare_500() && technical.is_retryable());
-        let adam = Error::from_response(500, None, br#"{"error":"ADAM-DC-0500","error_description":"Technical Exception"}"#, "t".into());
+        let adam = Error::from_response(
+            500,
+            None,
+            br#"{"error":"ADAM-DC-0500","error_description":"Technical Exception"}"#,
+            "t".into(),
+        );
         assert!(!adam.is_bare_500());
         let bare = Error::from_response(500, None, b"", "test".into());
         assert!(bare.is_bare_500() && bare.same_answer(&bare.clone_answer()));

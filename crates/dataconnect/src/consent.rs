@@ -90,7 +90,11 @@ impl Client {
     ///
     /// `sandbox_client`, 0 to 9, makes the state end with that digit, which
     /// selects the sandbox test client (Enedis' sandbox and ours).
-    pub fn consent_request(&self, duration: ConsentDuration, sandbox_client: Option<u8>) -> Result<ConsentRequest, Error> {
+    pub fn consent_request(
+        &self,
+        duration: ConsentDuration,
+        sandbox_client: Option<u8>,
+    ) -> Result<ConsentRequest, Error> {
         let mut state = random_state()?;
         if let Some(n) = sandbox_client {
             if n > 9 {
@@ -154,17 +158,29 @@ impl Client {
         self.complete(redirect, request.state(), Some(request.duration())).await
     }
 
-    async fn complete(&self, redirect: &Url, expected_state: &str, duration: Option<ConsentDuration>) -> Result<Consent, Error> {
+    async fn complete(
+        &self,
+        redirect: &Url,
+        expected_state: &str,
+        duration: Option<ConsentDuration>,
+    ) -> Result<Consent, Error> {
         let get = |k: &str| redirect.query_pairs().find(|(n, _)| n == k).map(|(_, v)| v.into_owned());
         let state = get("state");
         if let Some(s) = &state
             && !bool::from(s.as_bytes().ct_eq(expected_state.as_bytes()))
         {
-            return Err(Error::new(ErrorKind::StateMismatch, "the redirect's state is not the one the consent was asked with"));
+            return Err(Error::new(
+                ErrorKind::StateMismatch,
+                "the redirect's state is not the one the consent was asked with",
+            ));
         }
         if let Some(err) = get("error") {
             let desc = get("error_description").unwrap_or_default();
-            let kind = if normalize_code(&err) == "ACCESS-DENIED" { ErrorKind::ConsentDenied } else { ErrorKind::ConsentFailed };
+            let kind = if normalize_code(&err) == "ACCESS-DENIED" {
+                ErrorKind::ConsentDenied
+            } else {
+                ErrorKind::ConsentFailed
+            };
             return Err(Error::new(kind, format!("the consent page answered {err}: {desc}")));
         }
         if state.is_none() {
@@ -185,7 +201,9 @@ impl Client {
                     if get(foreign).is_some() {
                         return Err(Error::new(
                             ErrorKind::InvalidRedirect,
-                            format!("a generation 3 redirect carries no {foreign}: this one was not sent by the consent page"),
+                            format!(
+                                "a generation 3 redirect carries no {foreign}: this one was not sent by the consent page"
+                            ),
                         ));
                     }
                 }
@@ -244,7 +262,10 @@ impl Client {
         }
         if granted.is_empty() {
             if claimed.is_empty() {
-                return Err(Error::new(ErrorKind::InvalidRedirect, "neither the redirect nor the token names a usage point"));
+                return Err(Error::new(
+                    ErrorKind::InvalidRedirect,
+                    "neither the redirect nor the token names a usage point",
+                ));
             }
             self.keep_legacy_tokens(&answer, &claimed).await?;
             self.confirm_usage_points(&claimed).await?;
@@ -253,7 +274,9 @@ impl Client {
         if let Some(extra) = claimed.iter().find(|p| !granted.contains(p)) {
             return Err(Error::new(
                 ErrorKind::InvalidRedirect,
-                format!("the redirect names usage point {extra}, which the token exchanged for its code does not cover"),
+                format!(
+                    "the redirect names usage point {extra}, which the token exchanged for its code does not cover"
+                ),
             ));
         }
         self.keep_legacy_tokens(&answer, &granted).await?;
@@ -310,12 +333,9 @@ impl Client {
 
     async fn subscribed_services(&self, autorisation_id: &str) -> Result<wire::dc2026::Subscribed, Error> {
         // A positive int64, as LMDB checks it.
-        let id: i64 = autorisation_id
-            .trim()
-            .parse()
-            .ok()
-            .filter(|n| *n > 0)
-            .ok_or_else(|| Error::new(ErrorKind::InvalidRedirect, "the redirect's autorisation_id is not a positive integer"))?;
+        let id: i64 = autorisation_id.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+            Error::new(ErrorKind::InvalidRedirect, "the redirect's autorisation_id is not a positive integer")
+        })?;
         let body = serde_json::json!({
             "autorisationId": id,
             "comptage": false,
@@ -351,8 +371,9 @@ pub const MAX_REDIRECT_USAGE_POINTS: usize = 10;
 fn redirect_usage_points(list: Option<&str>) -> Result<Vec<UsagePointId>, Error> {
     let mut usage_points = Vec::new();
     for p in list.unwrap_or_default().split([';', ',']).map(str::trim).filter(|p| !p.is_empty()) {
-        let prm = UsagePointId::new(p)
-            .map_err(|e| Error::new(ErrorKind::InvalidRedirect, "the redirect's usage_point_id is invalid").with_source(e))?;
+        let prm = UsagePointId::new(p).map_err(|e| {
+            Error::new(ErrorKind::InvalidRedirect, "the redirect's usage_point_id is invalid").with_source(e)
+        })?;
         if !usage_points.contains(&prm) {
             usage_points.push(prm);
         }
@@ -360,7 +381,10 @@ fn redirect_usage_points(list: Option<&str>) -> Result<Vec<UsagePointId>, Error>
     if usage_points.len() > MAX_REDIRECT_USAGE_POINTS {
         return Err(Error::new(
             ErrorKind::InvalidRedirect,
-            format!("the redirect names {} usage points, more than the {MAX_REDIRECT_USAGE_POINTS} a consent is read with", usage_points.len()),
+            format!(
+                "the redirect names {} usage points, more than the {MAX_REDIRECT_USAGE_POINTS} a consent is read with",
+                usage_points.len()
+            ),
         ));
     }
     Ok(usage_points)

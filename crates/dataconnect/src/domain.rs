@@ -18,9 +18,9 @@ mod range;
 mod series;
 mod usage_point;
 
+pub use consent::{Consent, ConsentDuration, ConsentDurationError, Generation, ParseGenerationError};
 pub use customer::{Address, Contact, Contract, GeoPoint, Identity, LegalEntity, NaturalPerson, OffPeakRange};
 pub use index::{CalendarOwner, IndexReading, RegisterDelta, TOTAL_CALENDAR, register_deltas};
-pub use consent::{Consent, ConsentDuration, ConsentDurationError, Generation, ParseGenerationError};
 pub use range::{DateRange, DateRangeError, paris, paris_day_start, today_paris};
 pub use series::{Direction, Measure, ParseSeriesError, Series, Unit};
 pub use usage_point::{InvalidUsagePointId, UsagePointId};

@@ -283,7 +283,11 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self.inner.kind,
-            ErrorKind::RateLimited | ErrorKind::Server | ErrorKind::Timeout | ErrorKind::Transport | ErrorKind::Truncated
+            ErrorKind::RateLimited
+                | ErrorKind::Server
+                | ErrorKind::Timeout
+                | ErrorKind::Transport
+                | ErrorKind::Truncated
         )
     }
 
@@ -298,7 +302,10 @@ impl Error {
     pub fn needs_consent(&self) -> bool {
         matches!(
             self.inner.kind,
-            ErrorKind::ConsentRequired | ErrorKind::NoToken | ErrorKind::ConsentDenied | ErrorKind::UnconfirmedUsagePoint
+            ErrorKind::ConsentRequired
+                | ErrorKind::NoToken
+                | ErrorKind::ConsentDenied
+                | ErrorKind::UnconfirmedUsagePoint
         )
     }
 
@@ -393,7 +400,12 @@ impl Error {
     /// (the client itself passes the server's time to `from_response_at`;
     /// this form serves the fuzz entry points and the tests).
     #[cfg(any(test, feature = "internals"))]
-    pub(crate) fn from_response(status: u16, header_retry_after: Option<Duration>, body: &[u8], context: String) -> Self {
+    pub(crate) fn from_response(
+        status: u16,
+        header_retry_after: Option<Duration>,
+        body: &[u8],
+        context: String,
+    ) -> Self {
         Error::from_response_at(status, header_retry_after, body, context, Timestamp::now())
     }
 
@@ -432,9 +444,7 @@ impl Error {
             return Error::new(ErrorKind::Truncated, format!("the {what} answer ends early (at `{path}`)"))
                 .with_source(inner);
         }
-        let value = offending_value(body, &path)
-            .map(|v| format!(" (value: {v})"))
-            .unwrap_or_default();
+        let value = offending_value(body, &path).map(|v| format!(" (value: {v})")).unwrap_or_default();
         Error::new(ErrorKind::Decode, format!("cannot decode the {what} answer at `{path}`{value}")).with_source(inner)
     }
 }
@@ -581,7 +591,8 @@ fn classify(status: u16, code: Option<&str>, message: Option<&str>) -> ErrorKind
         400 => ErrorKind::InvalidRequest,
         401 => ErrorKind::Unauthorized,
         403 => {
-            if msg.contains("titulaire") || msg.contains("consent") || msg.contains("autoris") || msg.contains("owner") {
+            if msg.contains("titulaire") || msg.contains("consent") || msg.contains("autoris") || msg.contains("owner")
+            {
                 ErrorKind::ConsentRequired
             } else {
                 ErrorKind::Forbidden
@@ -592,7 +603,11 @@ fn classify(status: u16, code: Option<&str>, message: Option<&str>) -> ErrorKind
                 ErrorKind::NoSuchApi
             } else if msg.contains("prm non existant") || msg.contains("unknown or unauthorized") {
                 ErrorKind::UnknownUsagePoint
-            } else if msg.contains("mesure") || msg.contains("measure") || msg.contains("no data") || msg.contains("donnée") {
+            } else if msg.contains("mesure")
+                || msg.contains("measure")
+                || msg.contains("no data")
+                || msg.contains("donnée")
+            {
                 ErrorKind::NoData
             } else {
                 ErrorKind::Api
@@ -640,12 +655,12 @@ impl ErrorBody {
         // OAuth-style bodies put the text in `error_description` (EDDIE
         // reads `error_message`); faults have `message` and a longer
         // `description`, and the description is the more useful one.
-        let message = text("error_description")
-            .or_else(|| text("error_message"))
-            .or_else(|| match (text("message"), text("description")) {
+        let message = text("error_description").or_else(|| text("error_message")).or_else(|| {
+            match (text("message"), text("description")) {
                 (Some(m), Some(d)) => Some(format!("{}: {}", m.trim(), d.trim())),
                 (m, d) => m.or(d),
-            });
+            }
+        });
         let next = text("nextAccessTime").or_else(|| {
             let d = text("description")?;
             let i = d.find("access API after ")?;

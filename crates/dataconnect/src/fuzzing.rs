@@ -94,7 +94,10 @@ mod tests {
         }
     }
 
-    fn replay_wire(target: &str, decode: impl Fn(&[u8], Series, DateRange) -> Result<Vec<Reading>, crate::Error>) -> usize {
+    fn replay_wire(
+        target: &str,
+        decode: impl Fn(&[u8], Series, DateRange) -> Result<Vec<Reading>, crate::Error>,
+    ) -> usize {
         let all = inputs(target);
         for (path, data) in &all {
             if let [s, w, body @ ..] = data.as_slice()
@@ -142,7 +145,12 @@ mod tests {
         let clients: Vec<Client> = Generation::ALL
             .iter()
             .map(|g| {
-                let mut c = ClientConfig::new("http://127.0.0.1:1/".parse().expect("url"), *g, "fuzz-client", ClientSecret::new("fuzz-secret"));
+                let mut c = ClientConfig::new(
+                    "http://127.0.0.1:1/".parse().expect("url"),
+                    *g,
+                    "fuzz-client",
+                    ClientSecret::new("fuzz-secret"),
+                );
                 c.redirect_uri = "http://127.0.0.1:8081/callback".parse().ok();
                 c.max_attempts = 1;
                 c.timeout = Duration::from_millis(500);
@@ -161,7 +169,12 @@ mod tests {
             let client = &clients[usize::from(g) % clients.len()];
             if let Ok(consent) = client.complete_consent(&url, EXPECTED_STATE).await {
                 let first_state = url.query_pairs().find(|(k, _)| k == "state").map(|(_, v)| v.into_owned());
-                assert_eq!(first_state.as_deref(), Some(EXPECTED_STATE), "{}: consent accepted with another state", path.display());
+                assert_eq!(
+                    first_state.as_deref(),
+                    Some(EXPECTED_STATE),
+                    "{}: consent accepted with another state",
+                    path.display()
+                );
                 assert!(!consent.usage_points.is_empty(), "{}: consent without a usage point", path.display());
             }
         }

@@ -323,7 +323,10 @@ fn finish(
     let override_error = |problem: String, fix: &str| ImportError::new(ImportErrorKind::Override, None, problem, fix);
     if raw.len() > 1 {
         if options.prm.is_some() && raw.iter().any(|p| p.prm != raw[0].prm) {
-            return Err(override_error("--prm cannot rename a file that holds several meters".into(), "import it without --prm"));
+            return Err(override_error(
+                "--prm cannot rename a file that holds several meters".into(),
+                "import it without --prm",
+            ));
         }
         if options.series.is_some() && raw.iter().any(|p| p.series != raw[0].series) {
             return Err(override_error(

@@ -216,23 +216,23 @@ mod token_store;
 mod wire;
 
 pub use api::{
-    AddressRequest, ContactRequest, ContractRequest, CurveCollection, Fetched, IdentityRequest, IndexRequest, IndexWindowRequest, LegacyVersion, MaxPower,
-    MaxPowerRequest,
-    ReadingsRequest, WindowRequest,
+    AddressRequest, ContactRequest, ContractRequest, CurveCollection, Fetched, IdentityRequest, IndexRequest,
+    IndexWindowRequest, LegacyVersion, MaxPower, MaxPowerRequest, ReadingsRequest, WindowRequest,
 };
 pub use client::{
-    CONSO_API_BASE_URL, Client, ClientConfig, LEGACY_PRODUCTION_BASE_URL, LEGACY_SANDBOX_BASE_URL, PRODUCTION_AUTHORIZE_BASE_URL,
-    PRODUCTION_BASE_URL, SANDBOX_BASE_URL, Stats,
+    CONSO_API_BASE_URL, Client, ClientConfig, LEGACY_PRODUCTION_BASE_URL, LEGACY_SANDBOX_BASE_URL,
+    PRODUCTION_AUTHORIZE_BASE_URL, PRODUCTION_BASE_URL, SANDBOX_BASE_URL, Stats,
 };
 pub use consent::ConsentRequest;
 pub use domain::{
-    Address, CalendarOwner, Consent, ConsentDuration, Contact, Contract, DateRange, Direction, GeoPoint, Generation, Identity,
-    IndexReading, LegalEntity, Measure, NaturalPerson, OffPeakRange, Reading, Series, Unit, UsagePointId,
+    Address, CalendarOwner, Consent, ConsentDuration, Contact, Contract, DateRange, Direction, Generation, GeoPoint,
+    Identity, IndexReading, LegalEntity, Measure, NaturalPerson, OffPeakRange, Reading, Series, Unit, UsagePointId,
 };
 pub use error::{Error, ErrorKind};
 pub use plan::{Plan, history_deadline, plan_windows};
 pub use quota::{
-    QuotaConfig, QuotaFuture, Reservation, SHARED_MARGIN_STEP, SHARED_MAX_MARGIN, SHARED_SECOND_MARGIN, SharedQuota, SharedQuotaError,
+    QuotaConfig, QuotaFuture, Reservation, SHARED_MARGIN_STEP, SHARED_MAX_MARGIN, SHARED_SECOND_MARGIN, SharedQuota,
+    SharedQuotaError,
 };
 pub use secret::{AccessToken, AuthorizationCode, ClientSecret, RefreshToken};
 pub use token_store::{FileTokenStore, MemoryTokenStore, StoredToken, TokenStore};

@@ -235,7 +235,11 @@ impl Gate {
                 return Ok(admission);
             }
             admission.late_skips += 1;
-            tracing::debug!(api, late_ms = late.as_millis() as u64, "woke up too late for the quota slot: reserving another");
+            tracing::debug!(
+                api,
+                late_ms = late.as_millis() as u64,
+                "woke up too late for the quota slot: reserving another"
+            );
         }
     }
 

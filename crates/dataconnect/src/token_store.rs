@@ -110,7 +110,8 @@ impl FileTokenStore {
     }
 
     fn io(&self, what: &str, e: std::io::Error) -> Error {
-        Error::new(ErrorKind::TokenStore, format!("cannot {what} the token file {}", self.path.display())).with_source(e)
+        Error::new(ErrorKind::TokenStore, format!("cannot {what} the token file {}", self.path.display()))
+            .with_source(e)
     }
 
     fn read(&self) -> Result<FileBody, Error> {
@@ -147,9 +148,8 @@ impl FileTokenStore {
             _ => PathBuf::from("."),
         };
         let mut rnd = [0u8; 8];
-        getrandom::fill(&mut rnd).map_err(|e| {
-            Error::new(ErrorKind::TokenStore, format!("no randomness for a temporary file name: {e}"))
-        })?;
+        getrandom::fill(&mut rnd)
+            .map_err(|e| Error::new(ErrorKind::TokenStore, format!("no randomness for a temporary file name: {e}")))?;
         let name = self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "tokens".into());
         let tmp = dir.join(format!(".{name}.{:016x}.tmp", u64::from_le_bytes(rnd)));
         let json = serde_json::to_vec_pretty(body)
@@ -186,10 +186,10 @@ impl TokenStore for FileTokenStore {
     fn load(&self, usage_point: &UsagePointId) -> Result<Option<StoredToken>, Error> {
         let _g = self.lock.lock().map_err(|_| poisoned())?;
         let body = self.read()?;
-        Ok(body.tokens.get(usage_point.as_str()).map(|e| StoredToken {
-            refresh_token: RefreshToken::new(e.refresh_token.clone()),
-            issued_at: e.issued_at,
-        }))
+        Ok(body
+            .tokens
+            .get(usage_point.as_str())
+            .map(|e| StoredToken { refresh_token: RefreshToken::new(e.refresh_token.clone()), issued_at: e.issued_at }))
     }
 
     fn save(&self, usage_point: &UsagePointId, token: &StoredToken) -> Result<(), Error> {

@@ -369,7 +369,11 @@ impl CurveResolver {
                     match paris_fast::resolve(local) {
                         paris_fast::Resolved::One(t) => t,
                         paris_fast::Resolved::Fold(early, late) => {
-                            if early <= self.prev_end { late } else { early }
+                            if early <= self.prev_end {
+                                late
+                            } else {
+                                early
+                            }
                         }
                     }
                 }

@@ -87,7 +87,10 @@ impl Cmd {
         let costs = crate::cmd::bench_costs::NAMES;
         let names = || NAMES.iter().chain(costs.iter());
         if let Some(unknown) = self.only.iter().find(|o| !names().any(|n| n == o)) {
-            return Err(CliError::usage(format!("unknown figure {unknown:?} in --only: expected {}", names().copied().collect::<Vec<_>>().join(", "))));
+            return Err(CliError::usage(format!(
+                "unknown figure {unknown:?} in --only: expected {}",
+                names().copied().collect::<Vec<_>>().join(", ")
+            )));
         }
         if self.only.is_empty() {
             #[cfg(feature = "postgres")]
@@ -133,7 +136,12 @@ async fn calls() -> Result<(), CliError> {
         ..SandboxConfig::default()
     })
     .await?;
-    let settings = crate::embedded_sandbox::sandbox_client_settings(sandbox.base_url.clone(), dataconnect::Generation::default(), Some(today), 1000)?;
+    let settings = crate::embedded_sandbox::sandbox_client_settings(
+        sandbox.base_url.clone(),
+        dataconnect::Generation::default(),
+        Some(today),
+        1000,
+    )?;
     let dir = tempdir()?;
     let db = dir.join("calls.db");
     let store = crate::store::open_rw(&db)?;
@@ -148,7 +156,8 @@ async fn calls() -> Result<(), CliError> {
         .filter_map(|&s| dataconnect_sync::plan::wanted(s, &plan, None).map(|w| dataconnect_sync::minimum_calls(s, w)))
         .sum();
     let before = crate::sync_engine::data_calls(source.client());
-    let report = dataconnect_sync::run(&store, &source, &targets, &SyncConfig { plan, concurrency: 8 }, &QuietProgress).await;
+    let report =
+        dataconnect_sync::run(&store, &source, &targets, &SyncConfig { plan, concurrency: 8 }, &QuietProgress).await;
     let made = crate::sync_engine::data_calls(source.client()) - before;
     let retries = source.client().stats().retries;
     println!(
@@ -206,7 +215,9 @@ fn ingest(cmd: &Cmd) -> Result<(), CliError> {
     }
     let store_rate = total as f64 / t.elapsed().as_secs_f64();
     let cpu_rate = match (cpu, cpu_seconds()) {
-        (Some(a), Some(b)) if b > a => format!(" ({:.0} points per CPU second of this process)", total as f64 / (b - a)),
+        (Some(a), Some(b)) if b > a => {
+            format!(" ({:.0} points per CPU second of this process)", total as f64 / (b - a))
+        }
         _ => String::new(),
     };
 

@@ -8,8 +8,7 @@
 use std::time::Instant;
 
 use dataconnect_costs::{
-    Energy, Interval, OffPeak, Offer, Period, PriceRow, Pricing, Schedule, TempoCalendar, baseline,
-    parse_window, price,
+    Energy, Interval, OffPeak, Offer, Period, PriceRow, Pricing, Schedule, TempoCalendar, baseline, parse_window, price,
 };
 use jiff::civil::{Date, date};
 use jiff::{SignedDuration, Timestamp};
@@ -30,14 +29,10 @@ pub fn run(names: &[String]) -> Result<(), CliError> {
     let pricing = |o| for_offer(o, &calendar, from, to);
     if names.iter().any(|n| n == "costs-year") {
         let tempo = &offers[2];
-        let fast = best_of(20, || {
-            price(&pricing(tempo), Energy::Curve(&curve))
-                .map(|r| r.total_eur)
-                .map_err(cost_error)
-        })?;
+        let fast =
+            best_of(20, || price(&pricing(tempo), Energy::Curve(&curve)).map(|r| r.total_eur).map_err(cost_error))?;
         let slow = best_of(5, || {
-            baseline::energy_eur(&pricing(tempo), &curve)
-                .ok_or_else(|| CliError::internal("baseline failed"))
+            baseline::energy_eur(&pricing(tempo), &curve).ok_or_else(|| CliError::internal("baseline failed"))
         })?;
         line("costs-year", fast, slow);
     }
@@ -45,50 +40,29 @@ pub fn run(names: &[String]) -> Result<(), CliError> {
         let fast = best_of(5, || {
             let mut sum = 0.0;
             for o in &offers {
-                sum += price(&pricing(o), Energy::Curve(&curve))
-                    .map_err(cost_error)?
-                    .total_eur;
+                sum += price(&pricing(o), Energy::Curve(&curve)).map_err(cost_error)?.total_eur;
             }
             Ok(sum)
         })?;
         let slow = best_of(2, || {
             let mut sum = 0.0;
             for o in &offers {
-                sum += baseline::energy_eur(&pricing(o), &curve)
-                    .ok_or_else(|| CliError::internal("baseline failed"))?;
+                sum +=
+                    baseline::energy_eur(&pricing(o), &curve).ok_or_else(|| CliError::internal("baseline failed"))?;
             }
             Ok(sum)
         })?;
-        line(
-            &format!("costs-compare ({} offers)", offers.len()),
-            fast,
-            slow,
-        );
+        line(&format!("costs-compare ({} offers)", offers.len()), fast, slow);
     }
     Ok(())
 }
 
-fn for_offer<'a>(
-    offer: &'a Offer,
-    calendar: &'a TempoCalendar,
-    from: Date,
-    to: Date,
-) -> Pricing<'a> {
-    Pricing {
-        offer,
-        kva: 6,
-        from,
-        to,
-        contract_offpeak: &[],
-        calendar,
-    }
+fn for_offer<'a>(offer: &'a Offer, calendar: &'a TempoCalendar, from: Date, to: Date) -> Pricing<'a> {
+    Pricing { offer, kva: 6, from, to, contract_offpeak: &[], calendar }
 }
 
 fn line(name: &str, fast: f64, slow: f64) {
-    println!(
-        "{name}: {fast:.2} ms (baseline: {slow:.2} ms, {:.1}x)",
-        slow / fast.max(1e-9)
-    );
+    println!("{name}: {fast:.2} ms (baseline: {slow:.2} ms, {:.1}x)", slow / fast.max(1e-9));
 }
 
 /// The fastest of `n` runs, in milliseconds (the least disturbed by other load).
@@ -114,17 +88,9 @@ fn year_curve(from: Date, to: Date) -> Result<Vec<Interval>, CliError> {
         let hour = (i % 48) as f64 / 2.0;
         let day = (i / 48) as f64;
         let season = 1.0 + 0.6 * (day / 365.0 * std::f64::consts::TAU).cos();
-        let evening = if (18.0..22.0).contains(&hour) {
-            2.0
-        } else {
-            1.0
-        };
+        let evening = if (18.0..22.0).contains(&hour) { 2.0 } else { 1.0 };
         let noise = ((i.wrapping_mul(2_654_435_761) % 1000) as f64) / 1000.0;
-        out.push(Interval {
-            start: t,
-            end: next,
-            wh: 150.0 * season * evening + 100.0 * noise,
-        });
+        out.push(Interval { start: t, end: next, wh: 150.0 * season * evening + 100.0 * noise });
         t = next;
         i += 1;
     }
@@ -136,15 +102,7 @@ fn row(start: Date, fixed: f64, prices: &[(Period, f64)]) -> PriceRow {
     for &(k, v) in prices {
         p[k.index()] = Some(v);
     }
-    PriceRow {
-        start,
-        end: None,
-        kva: 6,
-        fixed_eur_per_year: fixed,
-        prices: p,
-        source: "bench".into(),
-        imported: false,
-    }
+    PriceRow { start, end: None, kva: 6, fixed_eur_per_year: fixed, prices: p, source: "bench".into(), imported: false }
 }
 
 /// 30 offers: Base, HP/HC with 1 to 3 windows (some crossing midnight),
@@ -163,15 +121,9 @@ fn offers(from: Date) -> Result<Vec<Offer>, CliError> {
         let (schedule, prices): (Schedule, Vec<(Period, f64)>) = match i % 6 {
             0 => (Schedule::Base, vec![(Period::Base, 0.19 + k)]),
             1..=3 => {
-                let w = windows[i % windows.len()]
-                    .iter()
-                    .filter_map(|s| parse_window(s))
-                    .collect();
+                let w = windows[i % windows.len()].iter().filter_map(|s| parse_window(s)).collect();
                 (
-                    Schedule::HpHc {
-                        offpeak: OffPeak::Fixed(w),
-                        offpeak_days: vec![],
-                    },
+                    Schedule::HpHc { offpeak: OffPeak::Fixed(w), offpeak_days: vec![] },
                     vec![(Period::Hp, 0.25 + k), (Period::Hc, 0.17 + k)],
                 )
             }
@@ -180,10 +132,7 @@ fn offers(from: Date) -> Result<Vec<Offer>, CliError> {
                     offpeak: OffPeak::Fixed(vec![
                         parse_window("22:00-06:00").ok_or_else(|| CliError::internal("window"))?,
                     ]),
-                    offpeak_days: vec![
-                        jiff::civil::Weekday::Saturday,
-                        jiff::civil::Weekday::Sunday,
-                    ],
+                    offpeak_days: vec![jiff::civil::Weekday::Saturday, jiff::civil::Weekday::Sunday],
                 },
                 vec![(Period::Hp, 0.26 + k), (Period::Hc, 0.16 + k)],
             ),

@@ -39,7 +39,8 @@ pub struct Cmd {
 fn days(text: &str, flag: &str) -> Result<i32, CliError> {
     let t = text.trim();
     let (n, unit) = t.split_at(t.len().saturating_sub(1));
-    let n: i32 = n.parse().map_err(|_| CliError::usage(format!("`{text}` is not a duration like 1d, 7d or 2y ({flag})")))?;
+    let n: i32 =
+        n.parse().map_err(|_| CliError::usage(format!("`{text}` is not a duration like 1d, 7d or 2y ({flag})")))?;
     match unit {
         "d" if n > 0 => Ok(n),
         "w" if n > 0 => Ok(n * 7),
@@ -80,9 +81,16 @@ impl Cmd {
     pub async fn run(self) -> Result<(), CliError> {
         let config = self.plan()?;
         let kept: Vec<String> = config.series.iter().map(|(s, f)| format!("{s} every {}d", f.days)).collect();
-        println!("{} meters ({}), {} new a day, {} calls per hour per API", config.meters, kept.join(", "), config.new_per_day, config.quota_per_hour);
+        println!(
+            "{} meters ({}), {} new a day, {} calls per hour per API",
+            config.meters,
+            kept.join(", "),
+            config.new_per_day,
+            config.quota_per_hour
+        );
         for a in capacity(&config) {
-            let max = a.max_meters.map_or_else(|| "no limit from updates".to_owned(), |m| format!("{m} meters at most"));
+            let max =
+                a.max_meters.map_or_else(|| "no limit from updates".to_owned(), |m| format!("{m} meters at most"));
             let backfill = match a.backfill_days {
                 Some(_) if config.new_per_day == 0 => String::new(),
                 Some(d) => format!(", a day's back-fill done in {:.1} h", d * 24.0),

@@ -96,10 +96,12 @@ impl Cmd {
             Some(Action::Import(c)) => return c.run(),
             None => {}
         }
-        let duration = ConsentDuration::parse(&self.duration).map_err(|e| CliError::usage(format!("{e} (--duration)")))?;
+        let duration =
+            ConsentDuration::parse(&self.duration).map_err(|e| CliError::usage(format!("{e} (--duration)")))?;
         let settings = Settings::resolve(&self.global)?;
         let client_settings = settings.client()?;
-        let listen_on = if self.listen { Some(local_listen_addr(client_settings.redirect_uri.as_ref())?) } else { None };
+        let listen_on =
+            if self.listen { Some(local_listen_addr(client_settings.redirect_uri.as_ref())?) } else { None };
         let store = crate::store::open_rw(&settings.db)?;
         let client = crate::source::client(&client_settings, &settings.db)?;
         let request = client.consent_request(duration, self.sandbox_client).map_err(|e| from_client(&e))?;
@@ -115,7 +117,9 @@ impl Cmd {
         // follow it always finds the listener.
         let listener = match &listen_on {
             Some(addr) => Some(tokio::net::TcpListener::bind(addr).await.map_err(|e| {
-                CliError::config(format!("cannot listen on {addr} for the redirect: {e}: free the port or change the redirect URI"))
+                CliError::config(format!(
+                    "cannot listen on {addr} for the redirect: {e}: free the port or change the redirect URI"
+                ))
             })?),
             None => None,
         };
@@ -130,12 +134,16 @@ impl Cmd {
             return Ok(());
         };
         eprintln!("waiting for the redirect on http://{}/ …", listen_on.as_deref().unwrap_or_default());
-        let base = client_settings.redirect_uri.clone().ok_or_else(|| CliError::config("--listen needs a redirect URI"))?;
+        let base =
+            client_settings.redirect_uri.clone().ok_or_else(|| CliError::config("--listen needs a redirect URI"))?;
         let url = tokio::time::timeout(Duration::from_secs(self.timeout), receive_redirect(listener, &base))
             .await
             .map_err(|_| {
-                CliError::new(Class::Consent, format!("no redirect arrived within {} s: run `dataconnect consent --listen` again", self.timeout))
-            })??;
+            CliError::new(
+                Class::Consent,
+                format!("no redirect arrived within {} s: run `dataconnect consent --listen` again", self.timeout),
+            )
+        })??;
         complete(&store, &client, &url).await
     }
 }
@@ -144,7 +152,9 @@ impl Complete {
     async fn run(self) -> Result<(), CliError> {
         let settings = Settings::resolve(&self.global)?;
         let url = Url::parse(self.url.trim()).map_err(|e| {
-            CliError::usage(format!("--url is not a URL ({e}): paste the whole address the browser ended on, in quotes"))
+            CliError::usage(format!(
+                "--url is not a URL ({e}): paste the whole address the browser ended on, in quotes"
+            ))
         })?;
         let client_settings = settings.client()?;
         let store = crate::store::open_rw(&settings.db)?;
@@ -218,7 +228,9 @@ fn read_input(file: &str) -> Result<(String, String), CliError> {
     } else {
         (std::fs::File::open(file).and_then(|mut f| f.read_to_end(&mut bytes)).map(|_| ()), file.to_owned())
     };
-    read.map_err(|e| CliError::usage(format!("cannot read {source}: {e}: give an existing file, or - for standard input")))?;
+    read.map_err(|e| {
+        CliError::usage(format!("cannot read {source}: {e}: give an existing file, or - for standard input"))
+    })?;
     let text = String::from_utf8(bytes)
         .map_err(|_| CliError::usage(format!("{source} is not UTF-8 text: save it as UTF-8 CSV or plain text")))?;
     Ok((text, source))
@@ -255,10 +267,13 @@ fn parse_import(text: &str, start: Date) -> Result<Vec<ImportLine>, CliError> {
             // A header line (`prm,expiry`, `usage_point_id;date_fin`…).
             continue;
         }
-        let checked = check_line(&fields, start, latest).and_then(|l| match seen.insert(l.prm.as_str().to_owned(), number) {
-            Some(earlier) => Err(format!("PRM {} is already on line {earlier}: keep one line per meter", l.prm.as_str())),
-            None => Ok(l),
-        });
+        let checked =
+            check_line(&fields, start, latest).and_then(|l| match seen.insert(l.prm.as_str().to_owned(), number) {
+                Some(earlier) => {
+                    Err(format!("PRM {} is already on line {earlier}: keep one line per meter", l.prm.as_str()))
+                }
+                None => Ok(l),
+            });
         match checked {
             Ok(l) => out.push(l),
             Err(problem) => {
@@ -286,15 +301,19 @@ fn parse_import(text: &str, start: Date) -> Result<Vec<ImportLine>, CliError> {
 /// Checks one line's fields: a PRM, then an optional expiry day.
 fn check_line(fields: &[&str], start: Date, latest: Date) -> Result<ImportLine, String> {
     if fields.len() > 2 {
-        return Err(format!("{} fields where `prm` or `prm,expiry` was expected: remove the extra columns", fields.len()));
+        return Err(format!(
+            "{} fields where `prm` or `prm,expiry` was expected: remove the extra columns",
+            fields.len()
+        ));
     }
     let prm = UsagePointId::new(fields[0]).map_err(|e| e.to_string())?;
     let expiry = match fields.get(1).filter(|f| !f.is_empty()) {
         None => latest,
         Some(text) => {
             let shown: String = text.chars().take(20).collect();
-            let day = strict_day(text)
-                .ok_or_else(|| format!("`{shown}` is not a date: write the expiry as YYYY-MM-DD, or leave it out for {latest}"))?;
+            let day = strict_day(text).ok_or_else(|| {
+                format!("`{shown}` is not a date: write the expiry as YYYY-MM-DD, or leave it out for {latest}")
+            })?;
             if day <= start {
                 return Err(format!(
                     "expiry {day} is not after the start {start} (--today): a consent that has ended cannot be imported; remove the line or fix the date"
@@ -398,13 +417,16 @@ async fn receive_redirect(listener: tokio::net::TcpListener, base: &Url) -> Resu
             }
         };
         if tokio::time::timeout(HEAD_TIMEOUT, head).await.is_err() {
-            let _ = stream.write_all(b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").await;
+            let _ = stream
+                .write_all(b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                .await;
             continue;
         }
         let head = String::from_utf8_lossy(&buf[..len]);
         let target = head.lines().next().and_then(|l| l.split_whitespace().nth(1)).unwrap_or("");
         let Ok(url) = base.join(target) else {
-            let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").await;
+            let _ =
+                stream.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").await;
             continue;
         };
         if url.path() != path || url.query().is_none() {
@@ -422,4 +444,3 @@ async fn receive_redirect(listener: tokio::net::TcpListener, base: &Url) -> Resu
         return Ok(url);
     }
 }
-

@@ -107,7 +107,10 @@ impl Cmd {
         if !crate::store::exists(&settings.db) {
             return Err(CliError::new(
                 Class::Store,
-                format!("no database at {}: run `dataconnect sync` first, or pass --db PATH", crate::store::shown(&settings.db)),
+                format!(
+                    "no database at {}: run `dataconnect sync` first, or pass --db PATH",
+                    crate::store::shown(&settings.db)
+                ),
             ));
         }
         let store = crate::store::open_rw(&settings.db)?;
@@ -215,7 +218,13 @@ impl Cmd {
                 imported: false,
             })
             .collect();
-        Ok(Some(Offer { name: "custom".into(), label: "hand-typed prices".into(), source: "command line".into(), schedule, rows }))
+        Ok(Some(Offer {
+            name: "custom".into(),
+            label: "hand-typed prices".into(),
+            source: "command line".into(),
+            schedule,
+            rows,
+        }))
     }
 
     fn current_offer(&self, ctx: &Context) -> String {
@@ -224,14 +233,20 @@ impl Cmd {
         }
         self.offer.clone().unwrap_or_else(|| {
             let o = ctx.facts.offer();
-            eprintln!("note: no --offer: {o}, from the contract's {}", if o == "trv-hphc" { "off-peak hours" } else { "lack of off-peak hours" });
+            eprintln!(
+                "note: no --offer: {o}, from the contract's {}",
+                if o == "trv-hphc" { "off-peak hours" } else { "lack of off-peak hours" }
+            );
             o.to_owned()
         })
     }
 
     fn kva(&self, ctx: &Context) -> Result<u32, CliError> {
         self.kva.or(ctx.facts.kva).ok_or_else(|| {
-            CliError::usage(format!("the stored contract of {} gives no subscribed power: pass it with --kva N (3 to 36)", ctx.prm))
+            CliError::usage(format!(
+                "the stored contract of {} gives no subscribed power: pass it with --kva N (3 to 36)",
+                ctx.prm
+            ))
         })
     }
 
@@ -262,7 +277,14 @@ impl Cmd {
 }
 
 /// Prices one meter with one offer: the curve when stored, else the daily energy.
-pub fn price_meter(ctx: &Context, offer: &Offer, kva: u32, from: Date, to: Date, e: &MeterEnergy) -> Result<CostReport, CliError> {
+pub fn price_meter(
+    ctx: &Context,
+    offer: &Offer,
+    kva: u32,
+    from: Date,
+    to: Date,
+    e: &MeterEnergy,
+) -> Result<CostReport, CliError> {
     let pricing = Pricing { offer, kva, from, to, contract_offpeak: &ctx.offpeak, calendar: &ctx.calendar };
     let energy = if e.curve.is_empty() { Energy::Daily(&e.daily) } else { Energy::Curve(&e.curve) };
     price(&pricing, energy).map_err(|err| {
@@ -270,7 +292,10 @@ pub fn price_meter(ctx: &Context, offer: &Offer, kva: u32, from: Date, to: Date,
         if err.kind() == dataconnect_costs::CostErrorKind::NeedsCurve {
             e = CliError::new(
                 Class::Range,
-                format!("{}: sync the load curve of {} (`dataconnect sync --prm {}`), or price it with --offer trv-base", err, ctx.prm, ctx.prm),
+                format!(
+                    "{}: sync the load curve of {} (`dataconnect sync --prm {}`), or price it with --offer trv-base",
+                    err, ctx.prm, ctx.prm
+                ),
             );
         }
         if err.kind() == dataconnect_costs::CostErrorKind::NoOffPeakHours && ctx.facts.offpeak_label.is_some() {
@@ -302,7 +327,9 @@ fn daily_max(store: &dyn Store, prm: &UsagePointId, from: Date, to: Date) -> Res
     if out.is_empty() {
         return Err(CliError::new(
             Class::Range,
-            format!("no daily maximum power stored for {prm} from {from} to {to}: run `dataconnect sync --prm {prm} --series consumption-max-power` first"),
+            format!(
+                "no daily maximum power stored for {prm} from {from} to {to}: run `dataconnect sync --prm {prm} --series consumption-max-power` first"
+            ),
         ));
     }
     Ok(out)
@@ -328,7 +355,14 @@ pub struct Comparison {
 }
 
 /// Prices every offer that has prices at `kva` and ranks them.
-pub fn compare(ctx: &Context, current: &str, kva: u32, from: Date, to: Date, e: &MeterEnergy) -> Result<Comparison, CliError> {
+pub fn compare(
+    ctx: &Context,
+    current: &str,
+    kva: u32,
+    from: Date,
+    to: Date,
+    e: &MeterEnergy,
+) -> Result<Comparison, CliError> {
     let mut offers: Vec<Ranked> = ctx
         .catalogue
         .offers()
@@ -346,7 +380,8 @@ pub fn compare(ctx: &Context, current: &str, kva: u32, from: Date, to: Date, e: 
         (Err(_), Ok(_)) => std::cmp::Ordering::Greater,
         _ => a.offer.cmp(&b.offer),
     });
-    let current_total = offers.iter().find(|r| r.offer == current).and_then(|r| r.result.as_ref().ok()).map(|r| r.total_eur);
+    let current_total =
+        offers.iter().find(|r| r.offer == current).and_then(|r| r.result.as_ref().ok()).map(|r| r.total_eur);
     Ok(Comparison { prm: ctx.prm.clone(), kva, from, to, current: current.to_owned(), current_total, offers })
 }
 
@@ -399,7 +434,8 @@ fn render_compare(c: &Comparison, format: CostsFormat) -> String {
 }
 
 fn render(ctx: &Context, offer: &Offer, r: &CostReport) -> String {
-    let mut out = format!("{} from {} to {} (exclusive), {} at {} kVA ({})", ctx.prm, r.from, r.to, r.offer, r.kva, offer.label);
+    let mut out =
+        format!("{} from {} to {} (exclusive), {} at {} kVA ({})", ctx.prm, r.from, r.to, r.offer, r.kva, offer.label);
     if matches!(offer.schedule, Schedule::HpHc { offpeak: OffPeak::Contract, .. }) {
         let hours: Vec<String> = ctx.offpeak.iter().map(ToString::to_string).collect();
         out.push_str(&format!("; off-peak hours {}", hours.join(";")));
@@ -415,10 +451,15 @@ fn render(ctx: &Context, offer: &Offer, r: &CostReport) -> String {
     for m in &r.months {
         let mut row = vec![m.month.clone(), m.days.to_string(), m.missing_days.to_string()];
         row.extend(m.periods.iter().map(|(_, x)| format!("{:.1}", x.kwh)));
-        row.extend([format!("{:.2}", m.energy_eur), format!("{:.2}", m.subscription_eur), format!("{:.2}", m.total_eur)]);
+        row.extend([
+            format!("{:.2}", m.energy_eur),
+            format!("{:.2}", m.subscription_eur),
+            format!("{:.2}", m.total_eur),
+        ]);
         t.add_row(row);
     }
-    let mut row = vec!["total".to_owned(), r.months.iter().map(|m| m.days).sum::<u32>().to_string(), r.missing_days.to_string()];
+    let mut row =
+        vec!["total".to_owned(), r.months.iter().map(|m| m.days).sum::<u32>().to_string(), r.missing_days.to_string()];
     for p in periods {
         let k: f64 = r.months.iter().flat_map(|m| &m.periods).filter(|(q, _)| q == p).map(|(_, x)| x.kwh).sum();
         row.push(format!("{k:.1}"));
@@ -430,7 +471,8 @@ fn render(ctx: &Context, offer: &Offer, r: &CostReport) -> String {
 }
 
 fn render_csv(r: &CostReport) -> String {
-    let periods: Vec<Period> = r.months.first().map(|m| m.periods.iter().map(|(p, _)| *p).collect()).unwrap_or_default();
+    let periods: Vec<Period> =
+        r.months.first().map(|m| m.periods.iter().map(|(p, _)| *p).collect()).unwrap_or_default();
     let mut out = String::from("month,days,missing_days");
     for p in &periods {
         out.push_str(&format!(",{p}_kwh,{p}_eur"));
@@ -445,7 +487,12 @@ fn render_csv(r: &CostReport) -> String {
     }
     out.push_str(&format!("total,{},{}", r.months.iter().map(|m| m.days).sum::<u32>(), r.missing_days));
     for p in &periods {
-        let (k, e) = r.months.iter().flat_map(|m| &m.periods).filter(|(q, _)| q == p).fold((0.0, 0.0), |(a, b), (_, x)| (a + x.kwh, b + x.eur));
+        let (k, e) = r
+            .months
+            .iter()
+            .flat_map(|m| &m.periods)
+            .filter(|(q, _)| q == p)
+            .fold((0.0, 0.0), |(a, b), (_, x)| (a + x.kwh, b + x.eur));
         out.push_str(&format!(",{k:.3},{e:.2}"));
     }
     out.push_str(&format!(",{:.2},{:.2},{:.2}\n", r.energy_eur, r.subscription_eur, r.total_eur));
@@ -479,14 +526,27 @@ fn render_advice(prm: &UsagePointId, offer: &str, from: Date, to: Date, a: &data
     t.load_style(presets::UTF8_FULL_CONDENSED);
     t.set_header(["kVA", "days over", &format!("{offer} subscription €/year")]);
     for s in &a.steps {
-        t.add_row([s.kva.to_string(), s.days_over.to_string(), s.subscription_eur_per_year.map(|x| format!("{x:.2}")).unwrap_or("-".into())]);
+        t.add_row([
+            s.kva.to_string(),
+            s.days_over.to_string(),
+            s.subscription_eur_per_year.map(|x| format!("{x:.2}")).unwrap_or("-".into()),
+        ]);
     }
     out.push_str(&format!("{t}\n"));
     match a.yearly_saving_eur {
-        Some(s) if s > 0.0 => out.push_str(&format!("moving to {} kVA saves {s:.2} € a year on the {offer} subscription\n", a.recommended_kva)),
-        Some(s) if s < 0.0 => out.push_str(&format!("the peaks need {} kVA: {:.2} € a year more on the {offer} subscription\n", a.recommended_kva, -s)),
+        Some(s) if s > 0.0 => out.push_str(&format!(
+            "moving to {} kVA saves {s:.2} € a year on the {offer} subscription\n",
+            a.recommended_kva
+        )),
+        Some(s) if s < 0.0 => out.push_str(&format!(
+            "the peaks need {} kVA: {:.2} € a year more on the {offer} subscription\n",
+            a.recommended_kva, -s
+        )),
         Some(_) => out.push_str("the subscribed power is the right one\n"),
-        None => out.push_str(&format!("{offer} has no subscription price at one of these powers on {}\n", to.yesterday().unwrap_or(to))),
+        None => out.push_str(&format!(
+            "{offer} has no subscription price at one of these powers on {}\n",
+            to.yesterday().unwrap_or(to)
+        )),
     }
     out
 }
@@ -502,7 +562,9 @@ async fn read_contract(settings: &Settings, prm: &UsagePointId) {
     let Ok(client) = crate::source::client(&client_settings, &settings.db) else { return };
     // Notes go to standard error: standard output holds the costs.
     let note = |l: &str| eprintln!("{l}");
-    if let Err(e) = crate::sync_engine::fetch_missing_contracts(&*store, &client, std::slice::from_ref(prm), &note).await {
+    if let Err(e) =
+        crate::sync_engine::fetch_missing_contracts(&*store, &client, std::slice::from_ref(prm), &note).await
+    {
         note(&format!("warning: the contract of {prm} could not be stored: {}", e.line()));
     }
 }

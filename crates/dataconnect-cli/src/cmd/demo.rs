@@ -21,10 +21,10 @@ use dataconnect_sync::{PlanConfig, SeriesTarget, SyncConfig};
 use jiff::Timestamp;
 use url::Url;
 
+use crate::embedded_sandbox::{sandbox_client_settings, start_sandbox};
 use crate::error::{Class, CliError, from_client};
 use crate::progress::Reporter;
 use crate::settings::parse_date;
-use crate::embedded_sandbox::{sandbox_client_settings, start_sandbox};
 use crate::source::ClientSource;
 
 /// The sandbox test client whose meters the demo uses.
@@ -54,7 +54,6 @@ pub struct Cmd {
     #[arg(long, hide = true, value_name = "FILE")]
     request_log: Option<PathBuf>,
 }
-
 
 impl Cmd {
     pub async fn run(self) -> Result<(), CliError> {
@@ -112,7 +111,10 @@ impl Cmd {
         let minimum: usize = targets
             .iter()
             .filter(|t| !report.stopped.iter().any(|(p, s, _)| *p == t.prm && *s == t.series))
-            .filter_map(|t| dataconnect_sync::plan::wanted(t.series, &plan, t.activation).map(|w| dataconnect_sync::minimum_calls(t.series, w)))
+            .filter_map(|t| {
+                dataconnect_sync::plan::wanted(t.series, &plan, t.activation)
+                    .map(|w| dataconnect_sync::minimum_calls(t.series, w))
+            })
             .sum();
         println!();
         println!("{}", summary_table(&store, &meters)?);
@@ -124,7 +126,11 @@ impl Cmd {
         );
         std::fs::create_dir_all(&self.out)
             .map_err(|e| CliError::usage(format!("cannot create {}: {e}: check --out", self.out.display())))?;
-        let charts = crate::chart_data::write_demo_charts(&crate::chart_data::DemoCharts { store: &store, out_dir: &self.out, today })?;
+        let charts = crate::chart_data::write_demo_charts(&crate::chart_data::DemoCharts {
+            store: &store,
+            out_dir: &self.out,
+            today,
+        })?;
         if charts.is_empty() {
             println!("charts: none written yet (charts::write_demo_charts is still a stub)");
         }
@@ -145,7 +151,8 @@ impl Cmd {
 async fn consent_all(store: &dyn Store, client: &Client, reporter: &Reporter) -> Result<Vec<UsagePointId>, CliError> {
     let mut meters: Vec<UsagePointId> = Vec::new();
     let per_meter = client.generation() == dataconnect::Generation::Dc2026;
-    let choices: Vec<Option<&str>> = if per_meter { DEMO_METERS.iter().map(|p| Some(*p)).collect() } else { vec![None] };
+    let choices: Vec<Option<&str>> =
+        if per_meter { DEMO_METERS.iter().map(|p| Some(*p)).collect() } else { vec![None] };
     for choice in choices {
         let duration = dataconnect::ConsentDuration::MAX;
         let request = client.consent_request(duration, Some(DEMO_CLIENT)).map_err(|e| from_client(&e))?;
@@ -171,7 +178,10 @@ async fn consent_all(store: &dyn Store, client: &Client, reporter: &Reporter) ->
         }
     }
     if meters.is_empty() {
-        return Err(CliError::new(Class::Consent, "the sandbox granted no meter: this is a bug in the sandbox or the client"));
+        return Err(CliError::new(
+            Class::Consent,
+            "the sandbox granted no meter: this is a bug in the sandbox or the client",
+        ));
     }
     Ok(meters)
 }
@@ -220,7 +230,9 @@ pub async fn play_browser(authorize: &Url, meter: Option<&str>) -> Result<Url, C
                 })?
             }
         };
-        let next = url.join(&location).map_err(|e| CliError::new(Class::Consent, format!("bad redirect {location:?}: {e}")))?;
+        let next = url
+            .join(&location)
+            .map_err(|e| CliError::new(Class::Consent, format!("bad redirect {location:?}: {e}")))?;
         // The redirect to the application's URI ends the journey.
         if next.as_str().starts_with(DEFAULT_REDIRECT_URI) {
             return Ok(next);

@@ -202,7 +202,10 @@ fn open_store(settings: &Settings, prm: &UsagePointId, today: Date, report: &mut
         ),
         Ok(None) => Check::warn(
             "stored consent",
-            format!("no consent for {prm} is recorded in {}, so `sync` does not fetch it", crate::store::shown(&settings.db)),
+            format!(
+                "no consent for {prm} is recorded in {}, so `sync` does not fetch it",
+                crate::store::shown(&settings.db)
+            ),
             "ask the customer with `dataconnect consent` (each meter, including a production meter, needs its own consent)",
         ),
         Ok(Some(c)) if c.needs_consent => Check::fail(
@@ -350,7 +353,8 @@ fn is_moved(e: &dataconnect::Error) -> bool {
 /// The API checks, in the order they run; when one fails in a way that
 /// leaves nothing to check after it, [`skip_after`] reports the rest as
 /// skipped.
-const API_CHECKS: [&str; 7] = ["connection", "credentials", "consent", "direction", "load curve", "activation", "publication"];
+const API_CHECKS: [&str; 7] =
+    ["connection", "credentials", "consent", "direction", "load curve", "activation", "publication"];
 
 /// Adds a "skip" line, saying `why`, for every API check after `last`
 /// (every one of them when `last` is `None`).
@@ -385,7 +389,12 @@ impl Probe<'_> {
         let _ = self.checks(report, store, paris_now).await;
     }
 
-    async fn checks(&self, report: &mut Report, store: Option<&dyn Store>, paris_now: jiff::ZonedDateTime) -> Option<()> {
+    async fn checks(
+        &self,
+        report: &mut Report,
+        store: Option<&dyn Store>,
+        paris_now: jiff::ZonedDateTime,
+    ) -> Option<()> {
         let contract = self.check_contract(report).await?;
         let week = self.daily_week(report).await?;
         self.check_consent(report, &week)?;
@@ -643,7 +652,13 @@ impl Probe<'_> {
     }
 
     /// Check 7, publication: day D appears on D+1 from 08:00 Paris.
-    fn check_publication(&self, report: &mut Report, week: &Week, measured: &[Direction], paris_now: jiff::ZonedDateTime) {
+    fn check_publication(
+        &self,
+        report: &mut Report,
+        week: &Week,
+        measured: &[Direction],
+        paris_now: jiff::ZonedDateTime,
+    ) {
         let yesterday = self.today.yesterday().unwrap_or(self.today);
         let has_yesterday = week
             .daily_of(measured)
@@ -702,7 +717,10 @@ fn gateway_checks(report: &mut Report, base: &str, prm: &UsagePointId, answers: 
             "connection",
             Class::Network,
             format!("{base} cannot be reached ({e})"),
-            format!("check --base-url / DATACONNECT_BASE_URL (the public gateway is {}) and the network", dataconnect::CONSO_API_BASE_URL),
+            format!(
+                "check --base-url / DATACONNECT_BASE_URL (the public gateway is {}) and the network",
+                dataconnect::CONSO_API_BASE_URL
+            ),
         ));
         for name in std::iter::once("token").chain(rest) {
             report.add(Check::skip(name, "the gateway cannot be reached"));

@@ -47,8 +47,7 @@ impl Cmd {
         let from = crate::store::date("--from", self.from.as_deref())?;
         let to = crate::store::date("--to", self.to.as_deref())?;
         if let (Some(f), Some(t)) = (from, to) {
-            dataconnect::DateRange::new(f, t)
-                .map_err(|e| CliError::new(crate::error::Class::Range, e.to_string()))?;
+            dataconnect::DateRange::new(f, t).map_err(|e| CliError::new(crate::error::Class::Range, e.to_string()))?;
         }
         let filter = ReadingFilter {
             usage_points: crate::store::prms(&self.prm)?,
@@ -58,9 +57,10 @@ impl Cmd {
         };
         let store = crate::store::open_ro(&settings.db)?;
         let out: Box<dyn Write> = match &self.out {
-            Some(path) => Box::new(std::fs::File::create(path).map_err(|e| {
-                CliError::usage(format!("cannot create {}: {e}: check --out", path.display()))
-            })?),
+            Some(path) => Box::new(
+                std::fs::File::create(path)
+                    .map_err(|e| CliError::usage(format!("cannot create {}: {e}: check --out", path.display())))?,
+            ),
             None => Box::new(std::io::stdout().lock()),
         };
         let out = std::io::BufWriter::with_capacity(1 << 16, out);
@@ -72,7 +72,8 @@ impl Cmd {
         }
         if indexes > 0 {
             let mut writer = IndexWriter::new(out, self.format, self.tz)?;
-            let result = store.for_each_index_reading(&filter, &mut |r| writer.write(&r.usage_point_id, r.series, &r.reading));
+            let result =
+                store.for_each_index_reading(&filter, &mut |r| writer.write(&r.usage_point_id, r.series, &r.reading));
             return finish(result, || writer.finish().map(|_| ()));
         }
         let mut writer = ReadingWriter::new(out, self.format, self.tz)?;

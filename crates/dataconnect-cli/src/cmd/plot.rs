@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use clap::{ArgGroup, Args};
 use dataconnect::{DateRange, Series, UsagePointId};
 
-use crate::chart_render::{self as chart, FileFormat, TermSize};
 use crate::chart_data::{chart_error, series_chart};
+use crate::chart_render::{self as chart, FileFormat, TermSize};
 use crate::error::{Class, CliError};
 use crate::output::print_stdout;
 use crate::settings::{GlobalArgs, Settings};

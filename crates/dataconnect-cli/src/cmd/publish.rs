@@ -73,10 +73,7 @@ impl FollowArgs {
     /// The flags that only make sense together: clap's own `requires`
     /// would print its report's first line only, without the flag's name.
     fn check(&self, daemon: bool) -> Result<(), CliError> {
-        for (flag, given) in [
-            ("--mqtt", self.mqtt.is_some()),
-            ("--influx", self.influx.is_some()),
-        ] {
+        for (flag, given) in [("--mqtt", self.mqtt.is_some()), ("--influx", self.influx.is_some())] {
             if given && !daemon {
                 return Err(CliError::usage(format!(
                     "{flag} publishes after each round of the daemon: add --daemon, or run `dataconnect publish` after the sync"
@@ -89,14 +86,8 @@ impl FollowArgs {
             ("--influx-org", self.influx_org.is_some()),
             ("--influx-bucket", self.influx_bucket.is_some()),
         ];
-        if let Some((flag, _)) = influx_flags
-            .iter()
-            .find(|(_, given)| *given)
-            .filter(|_| self.influx.is_none())
-        {
-            return Err(CliError::usage(format!(
-                "{flag} goes with --influx URL: add it, or drop {flag}"
-            )));
+        if let Some((flag, _)) = influx_flags.iter().find(|(_, given)| *given).filter(|_| self.influx.is_none()) {
+            return Err(CliError::usage(format!("{flag} goes with --influx URL: add it, or drop {flag}")));
         }
         Ok(())
     }
@@ -124,21 +115,15 @@ impl FollowArgs {
                     "--influx-token-file",
                     "DATACONNECT_INFLUX_TOKEN",
                 )?;
-                let target = crate::publish::influx::InfluxTarget::new(
-                    crate::publish::influx::TargetArgs {
-                        url,
-                        database: self.influx_database.as_deref(),
-                        org: self.influx_org.as_deref(),
-                        bucket: self.influx_bucket.as_deref(),
-                        token,
-                    },
-                )?;
+                let target = crate::publish::influx::InfluxTarget::new(crate::publish::influx::TargetArgs {
+                    url,
+                    database: self.influx_database.as_deref(),
+                    org: self.influx_org.as_deref(),
+                    bucket: self.influx_bucket.as_deref(),
+                    token,
+                })?;
                 let writer = crate::publish::influx::Writer::new(target)?;
-                Some(InfluxFollow {
-                    writer,
-                    db: db.to_path_buf(),
-                    revision_days,
-                })
+                Some(InfluxFollow { writer, db: db.to_path_buf(), revision_days })
             }
             None => None,
         };

@@ -13,8 +13,8 @@ pub struct Cmd {
 
 impl Cmd {
     pub async fn run(self) -> Result<(), CliError> {
-        dataconnect_sandbox::cli::run(self.args)
-            .await
-            .map_err(|e| CliError::new(Class::Network, format!("the sandbox stopped: {e}: is the --listen address free?")))
+        dataconnect_sandbox::cli::run(self.args).await.map_err(|e| {
+            CliError::new(Class::Network, format!("the sandbox stopped: {e}: is the --listen address free?"))
+        })
     }
 }

@@ -409,10 +409,12 @@ fn too_many_keys(path: &str, wait: Duration) -> axum::response::Response {
 
 impl Cmd {
     pub async fn run(self) -> Result<(), CliError> {
-        let duration = ConsentDuration::parse(&self.duration).map_err(|e| CliError::usage(format!("{e} (--duration)")))?;
+        let duration =
+            ConsentDuration::parse(&self.duration).map_err(|e| CliError::usage(format!("{e} (--duration)")))?;
         let series = crate::store::series(&self.series)?;
         let series = if series.is_empty() { Series::ALL.to_vec() } else { series };
-        let organisation = required(self.organisation, "--organisation NAME or DATACONNECT_ORGANISATION", "who collects the data")?;
+        let organisation =
+            required(self.organisation, "--organisation NAME or DATACONNECT_ORGANISATION", "who collects the data")?;
         let purpose = required(self.purpose, "--purpose TEXT or DATACONNECT_PURPOSE", "why the data is collected")?;
         let contact = self.contact.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
         let keys = ApiKeys::load(self.api_key_file.as_deref())?;
@@ -422,9 +424,9 @@ impl Cmd {
         let settings = Settings::resolve(&self.global)?;
         let (mqtt, influx) = self.publish.resolve(true, &settings.db, settings.revision_days)?;
         let mut client_settings = settings.client()?;
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|e| CliError::config(format!("cannot listen on {addr}: {e}: free the port or pass another --listen")))?;
+        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+            CliError::config(format!("cannot listen on {addr}: {e}: free the port or pass another --listen"))
+        })?;
         let bound = listener.local_addr().map_err(|e| CliError::internal(format!("no local address: {e}")))?;
         // Without a configured redirect URI, the consent comes back to this
         // server itself; it must then be registered as such (in the sandbox:
@@ -608,7 +610,13 @@ mod tests {
     use axum::http::HeaderValue;
 
     fn keys() -> ApiKeys {
-        ApiKeys(ApiKeys::parse("# ops\nkey-one-0123456789abcdef\n\nkey-two-0123456789abcdef, key-three-0123456789abc", "test").unwrap())
+        ApiKeys(
+            ApiKeys::parse(
+                "# ops\nkey-one-0123456789abcdef\n\nkey-two-0123456789abcdef, key-three-0123456789abc",
+                "test",
+            )
+            .unwrap(),
+        )
     }
 
     fn with_auth(value: &str) -> HeaderMap {

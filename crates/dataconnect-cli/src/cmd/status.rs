@@ -19,8 +19,8 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::Serialize;
 
-use collect::{StatusInput, collect};
 use collect::open_with_queue;
+use collect::{StatusInput, collect};
 use render::render;
 
 use crate::error::{Class, CliError};

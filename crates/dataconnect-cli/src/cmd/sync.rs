@@ -30,9 +30,9 @@ use dataconnect::{Direction, Series, UsagePointId};
 use dataconnect_store::Store;
 #[cfg(feature = "postgres")]
 use dataconnect_store::{QueueFilter, SyncRunOutcome};
-use dataconnect_sync::{PlanConfig, Schedule, SeriesTarget, SyncConfig, SyncReport};
 #[cfg(feature = "postgres")]
 use dataconnect_sync::{DaemonConfig, WorkOutcome, WorkerConfig};
+use dataconnect_sync::{PlanConfig, Schedule, SeriesTarget, SyncConfig, SyncReport};
 #[cfg(feature = "postgres")]
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -158,7 +158,12 @@ impl Cmd {
 
     /// `sync` on SQLite: one run of the in-process executor under the file's
     /// sync lock.
-    async fn run_sqlite(&self, settings: &Settings, client_settings: &ClientSettings, scope: &Scope) -> Result<(), CliError> {
+    async fn run_sqlite(
+        &self,
+        settings: &Settings,
+        client_settings: &ClientSettings,
+        scope: &Scope,
+    ) -> Result<(), CliError> {
         let _lock = sync_lock(&settings.db)?;
         let store = crate::store::open_rw(&settings.db)?;
         let meters = consented_meters(&store, &scope.only_prms, scope.today)?;
@@ -178,8 +183,12 @@ impl Cmd {
                 source.set_activation(prm, Direction::Production, day);
             }
         }
-        let plan =
-            PlanConfig { today: scope.today, revision_days: self.revision_days(settings), since: scope.since, until: scope.until };
+        let plan = PlanConfig {
+            today: scope.today,
+            revision_days: self.revision_days(settings),
+            since: scope.since,
+            until: scope.until,
+        };
         let config = SyncConfig { plan, concurrency: self.workers.clamp(1, 16) };
         let report = run_sync(&store, &source, &targets, &config, &reporter).await?;
         finish(&report, &source)
@@ -257,14 +266,26 @@ impl Cmd {
         let WorkOutcome { mut report, interrupted, released } = outcome;
         report.calls = calls;
         let _ = pg.store.record_calls(started, calls);
-        let run_status = if report.is_complete() { "ok" } else if report.stored > 0 { "partial" } else { "failed" };
+        let run_status = if report.is_complete() {
+            "ok"
+        } else if report.stored > 0 {
+            "partial"
+        } else {
+            "failed"
+        };
         let message = report
             .stopped_run
             .clone()
             .or_else(|| report.failures.first().map(|f| f.message.clone()))
             .or_else(|| report.store_error.as_ref().map(|e| e.to_string()))
             .or_else(|| interrupted.then(|| "stopped by a signal".to_owned()));
-        let outcome = SyncRunOutcome { finished_at: Timestamp::now(), status: run_status.into(), calls, points: report.points, message };
+        let outcome = SyncRunOutcome {
+            finished_at: Timestamp::now(),
+            status: run_status.into(),
+            calls,
+            points: report.points,
+            message,
+        };
         let _ = pg.store.finish_sync_run(run, &outcome);
         print_pg_summary(&report, &pg.source, interrupted, released);
         if interrupted && report.store_error.is_none() && report.stopped_run.is_none() {
@@ -304,13 +325,17 @@ impl Cmd {
                 self.jitter_seed.unwrap_or_else(|| seed_of(url)),
             )
         };
-        let planned =
-            if scope.only_prms.is_empty() { String::new() } else { format!(", planning {} meter(s) only", scope.only_prms.len()) };
+        let planned = if scope.only_prms.is_empty() {
+            String::new()
+        } else {
+            format!(", planning {} meter(s) only", scope.only_prms.len())
+        };
         reporter.line(&format!(
             "sync daemon: {workers} worker(s) on {}{planned}; stop with SIGTERM or Ctrl-C",
             crate::store::shown(&settings.db)
         ));
-        let daemon_run = dataconnect_sync::run_daemon(Arc::clone(&pg.store), &pg.source, &daemon, reporter, shutdown_signal());
+        let daemon_run =
+            dataconnect_sync::run_daemon(Arc::clone(&pg.store), &pg.source, &daemon, reporter, shutdown_signal());
         // Publication (--mqtt, --influx) beside the daemon, at its replanning pace.
         let (mqtt, influx) = self.publish.resolve(true, &settings.db, self.revision_days(settings))?;
         let followers = crate::publish::follow::Followers::start(mqtt, influx)?;
@@ -330,8 +355,12 @@ impl Cmd {
     ) -> Result<WorkOutcome, CliError> {
         let meters = consented_meters(&*pg.store, &scope.only_prms, scope.today)?;
         let targets = series_targets(&*pg.store, &meters, &scope.series(), self.retry_stopped, reporter)?;
-        let plan =
-            PlanConfig { today: scope.today, revision_days: self.revision_days(settings), since: scope.since, until: scope.until };
+        let plan = PlanConfig {
+            today: scope.today,
+            revision_days: self.revision_days(settings),
+            since: scope.since,
+            until: scope.until,
+        };
         let queued = {
             let store = Arc::clone(&pg.store);
             tokio::task::spawn_blocking(move || dataconnect_sync::enqueue(&*store, &targets, &plan))
@@ -343,7 +372,14 @@ impl Cmd {
             worker_config.workers,
             crate::store::shown(&settings.db)
         ));
-        Ok(dataconnect_sync::run_workers(Arc::clone(&pg.store), &pg.source, &worker_config, reporter, shutdown_signal()).await)
+        Ok(dataconnect_sync::run_workers(
+            Arc::clone(&pg.store),
+            &pg.source,
+            &worker_config,
+            reporter,
+            shutdown_signal(),
+        )
+        .await)
     }
 }
 
@@ -359,9 +395,17 @@ fn print_pg_summary(report: &SyncReport, source: &ClientSource, interrupted: boo
         stats.throttled_429,
         // Slots given up because a worker woke up too late for them:
         // a sign of a loaded machine, shown only when it happened.
-        if stats.late_slots == 0 { String::new() } else { format!(", {} late quota slot(s) given up", stats.late_slots) },
+        if stats.late_slots == 0 {
+            String::new()
+        } else {
+            format!(", {} late quota slot(s) given up", stats.late_slots)
+        },
         if report.stopped.is_empty() { String::new() } else { format!(", {} series stopped", report.stopped.len()) },
-        if interrupted { format!("; stopped by a signal: calls in flight stored, {released} lease(s) released") } else { String::new() },
+        if interrupted {
+            format!("; stopped by a signal: calls in flight stored, {released} lease(s) released")
+        } else {
+            String::new()
+        },
     );
 }
 
@@ -398,7 +442,12 @@ fn series_targets(
 
 /// `sync --daemon --prm`: every named meter must have a consent recorded;
 /// one that is lost or expired is reported and waited for.
-fn daemon_check_prms(store: &dyn Store, only: &[UsagePointId], today: jiff::civil::Date, reporter: &Reporter) -> Result<(), CliError> {
+fn daemon_check_prms(
+    store: &dyn Store,
+    only: &[UsagePointId],
+    today: jiff::civil::Date,
+    reporter: &Reporter,
+) -> Result<(), CliError> {
     if only.is_empty() {
         return Ok(());
     }

@@ -84,19 +84,10 @@ enum Action {
 impl Cmd {
     pub async fn run(self) -> Result<(), CliError> {
         match self.action {
-            Action::List {
-                global,
-                offers,
-                format,
-            } => list(&global, &offers, format),
-            Action::Show {
-                global,
-                name,
-                at,
-                kva,
-                offers,
-                format,
-            } => show(&global, &name, at.as_deref(), kva, &offers, format),
+            Action::List { global, offers, format } => list(&global, &offers, format),
+            Action::Show { global, name, at, kva, offers, format } => {
+                show(&global, &name, at.as_deref(), kva, &offers, format)
+            }
             Action::Import { global, files } => import(&global, &files),
         }
     }
@@ -113,7 +104,11 @@ fn store(global: &GlobalArgs) -> Result<(Settings, crate::store::AnyStore), CliE
 /// imported yet), the shipped rows alone, and no file is created.
 fn catalogue(global: &GlobalArgs, extra: &[PathBuf]) -> Result<(Settings, dataconnect_costs::Catalogue), CliError> {
     let settings = Settings::resolve(global)?;
-    let rows = if crate::store::exists(&settings.db) { crate::store::open_rw(&settings.db)?.tariff_rows()? } else { Vec::new() };
+    let rows = if crate::store::exists(&settings.db) {
+        crate::store::open_rw(&settings.db)?.tariff_rows()?
+    } else {
+        Vec::new()
+    };
     let cat = crate::pricing::catalogue_with(rows, extra)?;
     Ok((settings, cat))
 }
@@ -144,42 +139,17 @@ fn list(global: &GlobalArgs, extra: &[PathBuf], format: Format) -> Result<(), Cl
     }
     let mut t = Table::new();
     t.load_style(presets::UTF8_FULL_CONDENSED);
-    t.set_header([
-        "offer",
-        "periods",
-        "kVA",
-        "rows (imported)",
-        "prices from",
-        "to",
-        "source",
-    ]);
+    t.set_header(["offer", "periods", "kVA", "rows (imported)", "prices from", "to", "source"]);
     for o in cat.offers() {
         let (first, last, open) = span(o);
         let kva: Vec<String> = o.powers().iter().map(u32::to_string).collect();
         t.add_row([
             o.name.clone(),
-            o.schedule
-                .periods()
-                .iter()
-                .map(|p| p.name())
-                .collect::<Vec<_>>()
-                .join(" "),
-            if kva.is_empty() {
-                "none".to_owned()
-            } else {
-                kva.join(",")
-            },
-            format!(
-                "{} ({})",
-                o.rows.len(),
-                o.rows.iter().filter(|r| r.imported).count()
-            ),
+            o.schedule.periods().iter().map(|p| p.name()).collect::<Vec<_>>().join(" "),
+            if kva.is_empty() { "none".to_owned() } else { kva.join(",") },
+            format!("{} ({})", o.rows.len(), o.rows.iter().filter(|r| r.imported).count()),
             first.map(|d| d.to_string()).unwrap_or("-".into()),
-            if open {
-                "in force".into()
-            } else {
-                last.map(|d| d.to_string()).unwrap_or("-".into())
-            },
+            if open { "in force".into() } else { last.map(|d| d.to_string()).unwrap_or("-".into()) },
             o.source.clone(),
         ]);
     }
@@ -242,19 +212,8 @@ fn show(
     }
     let mut t = Table::new();
     t.load_style(presets::UTF8_FULL_CONDENSED);
-    let mut header = vec![
-        "kVA".to_owned(),
-        "from".into(),
-        "to".into(),
-        "subscription €/year".into(),
-    ];
-    header.extend(
-        offer
-            .schedule
-            .periods()
-            .iter()
-            .map(|p| format!("{p} €/kWh")),
-    );
+    let mut header = vec!["kVA".to_owned(), "from".into(), "to".into(), "subscription €/year".into()];
+    header.extend(offer.schedule.periods().iter().map(|p| format!("{p} €/kWh")));
     header.push("source".into());
     t.set_header(header);
     for r in &rows {
@@ -265,17 +224,9 @@ fn show(
             format!("{:.2}", r.fixed_eur_per_year),
         ];
         row.extend(
-            offer
-                .schedule
-                .periods()
-                .iter()
-                .map(|p| r.price(*p).map(|v| format!("{v:.5}")).unwrap_or("-".into())),
+            offer.schedule.periods().iter().map(|p| r.price(*p).map(|v| format!("{v:.5}")).unwrap_or("-".into())),
         );
-        row.push(format!(
-            "{}{}",
-            r.source,
-            if r.imported { " (imported)" } else { "" }
-        ));
+        row.push(format!("{}{}", r.source, if r.imported { " (imported)" } else { "" }));
         t.add_row(row);
     }
     let mut out = format!("{} — {}\n{t}\n", offer.name, offer.label);
@@ -292,8 +243,7 @@ fn import(global: &GlobalArgs, files: &[PathBuf]) -> Result<(), CliError> {
     let mut rows = Vec::new();
     let mut lines = Vec::new();
     for f in files {
-        let bytes = std::fs::read(f)
-            .map_err(|e| CliError::usage(format!("cannot read {}: {e}", f.display())))?;
+        let bytes = std::fs::read(f).map_err(|e| CliError::usage(format!("cannot read {}: {e}", f.display())))?;
         let text = String::from_utf8(bytes).map_err(|_| {
             CliError::usage(format!(
                 "{} is not UTF-8 text: save it as UTF-8 (the regulator publishes UTF-8)",
@@ -301,10 +251,7 @@ fn import(global: &GlobalArgs, files: &[PathBuf]) -> Result<(), CliError> {
             ))
         })?;
         let table = parse_table(&f.display().to_string(), &text).map_err(cost_error)?;
-        let name = f
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let first = table.rows.iter().map(|r| r.start).min();
         lines.push(format!(
             "{}: {} row(s) of {} from {}",
@@ -325,11 +272,7 @@ fn import(global: &GlobalArgs, files: &[PathBuf]) -> Result<(), CliError> {
                 end: r.end,
                 fixed_eur_per_year: r.fixed_eur_per_year,
                 prices_json: Value::Object(prices).to_string(),
-                source: if r.source == f.display().to_string() {
-                    name.clone()
-                } else {
-                    r.source
-                },
+                source: if r.source == f.display().to_string() { name.clone() } else { r.source },
                 imported_at: now,
             });
         }

@@ -66,18 +66,11 @@ fn import(global: &GlobalArgs, files: &[PathBuf]) -> Result<(), CliError> {
     // Every file is read and checked before anything is written.
     let mut days = Vec::new();
     for f in files {
-        let text = std::fs::read_to_string(f)
-            .map_err(|e| CliError::usage(format!("cannot read {}: {e}", f.display())))?;
-        let name = f
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let text =
+            std::fs::read_to_string(f).map_err(|e| CliError::usage(format!("cannot read {}: {e}", f.display())))?;
+        let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         for (day, c) in parse_rte(&f.display().to_string(), &text).map_err(cost_error)? {
-            days.push(TempoDay {
-                day,
-                color: c.name().to_owned(),
-                source: name.clone(),
-            });
+            days.push(TempoDay { day, color: c.name().to_owned(), source: name.clone() });
         }
     }
     let settings = Settings::resolve(global)?;
@@ -88,10 +81,7 @@ fn import(global: &GlobalArgs, files: &[PathBuf]) -> Result<(), CliError> {
 }
 
 fn summary(n: u64, days: &[TempoDay]) -> String {
-    match (
-        days.iter().map(|d| d.day).min(),
-        days.iter().map(|d| d.day).max(),
-    ) {
+    match (days.iter().map(|d| d.day).min(), days.iter().map(|d| d.day).max()) {
         (Some(a), Some(b)) => format!("stored {n} Tempo day(s) from {a} to {b}"),
         _ => "stored no Tempo day (the answer had none)".to_owned(),
     }
@@ -105,34 +95,19 @@ struct Credentials {
 
 impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credentials")
-            .field("id", &self.id)
-            .field("secret", &"[redacted]")
-            .finish()
+        f.debug_struct("Credentials").field("id", &self.id).field("secret", &"[redacted]").finish()
     }
 }
 
 fn credentials() -> Result<Credentials, CliError> {
-    let var = |k: &str| {
-        std::env::var(k)
-            .ok()
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-    };
+    let var = |k: &str| std::env::var(k).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     let missing = "RTE credentials are missing: set DATACONNECT_RTE_CLIENT_ID and DATACONNECT_RTE_CLIENT_SECRET (or DATACONNECT_RTE_CLIENT_SECRET_FILE, a file holding the secret) from your application on RTE's data portal; without them, Tempo costs use the shipped calendar and `dataconnect tempo import FILE`";
     let id = var("DATACONNECT_RTE_CLIENT_ID").ok_or_else(|| CliError::config(missing))?;
-    let secret = match (
-        var("DATACONNECT_RTE_CLIENT_SECRET"),
-        var("DATACONNECT_RTE_CLIENT_SECRET_FILE"),
-    ) {
+    let secret = match (var("DATACONNECT_RTE_CLIENT_SECRET"), var("DATACONNECT_RTE_CLIENT_SECRET_FILE")) {
         (Some(s), _) => s,
         (None, Some(path)) => std::fs::read_to_string(&path)
             .map(|s| s.trim().to_owned())
-            .map_err(|e| {
-                CliError::config(format!(
-                    "cannot read DATACONNECT_RTE_CLIENT_SECRET_FILE {path}: {e}"
-                ))
-            })?,
+            .map_err(|e| CliError::config(format!("cannot read DATACONNECT_RTE_CLIENT_SECRET_FILE {path}: {e}")))?,
         (None, None) => return Err(CliError::config(missing)),
     };
     Ok(Credentials { id, secret })
@@ -148,20 +123,14 @@ async fn update(global: &GlobalArgs) -> Result<(), CliError> {
     let settings = Settings::resolve(global)?;
     let store = crate::store::open_rw(&settings.db)?;
     let today = settings.today();
-    let end = today
-        .checked_add(jiff::Span::new().days(2))
-        .map_err(|e| CliError::internal(e.to_string()))?;
+    let end = today.checked_add(jiff::Span::new().days(2)).map_err(|e| CliError::internal(e.to_string()))?;
     let cal = crate::pricing::calendar(&*store)?;
     let runs = missing_runs(&cal.missing(FIRST_DAY, end));
     if runs.is_empty() {
-        println!(
-            "the Tempo calendar is complete up to {}",
-            end.yesterday().unwrap_or(end)
-        );
+        println!("the Tempo calendar is complete up to {}", end.yesterday().unwrap_or(end));
         return Ok(());
     }
-    let base =
-        std::env::var("DATACONNECT_RTE_BASE_URL").unwrap_or_else(|_| RTE_BASE_URL.to_owned());
+    let base = std::env::var("DATACONNECT_RTE_BASE_URL").unwrap_or_else(|_| RTE_BASE_URL.to_owned());
     let base = base.trim_end_matches('/').to_owned();
     let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::builder()
@@ -191,36 +160,21 @@ async fn token(http: &reqwest::Client, base: &str, c: &Credentials) -> Result<St
         .body("grant_type=client_credentials")
         .send()
         .await
-        .map_err(|e| {
-            CliError::new(
-                Class::Network,
-                format!("cannot reach RTE's token endpoint at {base}: {e}"),
-            )
-        })?;
+        .map_err(|e| CliError::new(Class::Network, format!("cannot reach RTE's token endpoint at {base}: {e}")))?;
     let status = r.status();
     let body = r.text().await.unwrap_or_default();
     if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::BAD_REQUEST {
         return Err(CliError::new(
             Class::Auth,
-            format!(
-                "RTE refused the credentials ({status}): check DATACONNECT_RTE_CLIENT_ID and the secret"
-            ),
+            format!("RTE refused the credentials ({status}): check DATACONNECT_RTE_CLIENT_ID and the secret"),
         ));
     }
     if !status.is_success() {
-        return Err(CliError::new(
-            Class::Network,
-            format!("RTE's token endpoint answered {status}: try again later"),
-        ));
+        return Err(CliError::new(Class::Network, format!("RTE's token endpoint answered {status}: try again later")));
     }
     serde_json::from_str::<Token>(&body)
         .map(|t| t.access_token)
-        .map_err(|e| {
-            CliError::new(
-                Class::Api,
-                format!("RTE's token answer has no access_token ({e})"),
-            )
-        })
+        .map_err(|e| CliError::new(Class::Api, format!("RTE's token answer has no access_token ({e})")))
 }
 
 async fn fetch(
@@ -236,29 +190,16 @@ async fn fetch(
             .map(|z| z.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string())
             .map_err(|e| CliError::internal(e.to_string()))
     };
-    let mut url = url::Url::parse(&format!(
-        "{base}/open_api/tempo_like_supply_contract/v1/tempo_like_calendars"
-    ))
-    .map_err(|e| {
-        CliError::config(format!(
-            "DATACONNECT_RTE_BASE_URL {base:?} is not a URL ({e})"
-        ))
-    })?;
-    url.query_pairs_mut()
-        .append_pair("start_date", &stamp(start)?)
-        .append_pair("end_date", &stamp(end)?);
+    let mut url = url::Url::parse(&format!("{base}/open_api/tempo_like_supply_contract/v1/tempo_like_calendars"))
+        .map_err(|e| CliError::config(format!("DATACONNECT_RTE_BASE_URL {base:?} is not a URL ({e})")))?;
+    url.query_pairs_mut().append_pair("start_date", &stamp(start)?).append_pair("end_date", &stamp(end)?);
     let r = http
         .get(url)
         .bearer_auth(token)
         .header("Accept", "application/json")
         .send()
         .await
-        .map_err(|e| {
-            CliError::new(
-                Class::Network,
-                format!("cannot reach RTE's Tempo API at {base}: {e}"),
-            )
-        })?;
+        .map_err(|e| CliError::new(Class::Network, format!("cannot reach RTE's Tempo API at {base}: {e}")))?;
     let status = r.status();
     let body = r.text().await.unwrap_or_default();
     if !status.is_success() {
@@ -272,11 +213,7 @@ async fn fetch(
     Ok(days
         .into_iter()
         .filter(|(d, _)| *d >= start && *d < end)
-        .map(|(day, c): (Date, TempoColour)| TempoDay {
-            day,
-            color: c.name().to_owned(),
-            source: "rte".to_owned(),
-        })
+        .map(|(day, c): (Date, TempoColour)| TempoDay { day, color: c.name().to_owned(), source: "rte".to_owned() })
         .collect())
 }
 
@@ -298,9 +235,7 @@ fn chunks(a: Date, b: Date) -> Vec<(Date, Date)> {
     let mut out = Vec::new();
     let mut s = a;
     while s < b {
-        let e = s
-            .checked_add(jiff::Span::new().days(MAX_DAYS))
-            .map_or(b, |e| e.min(b));
+        let e = s.checked_add(jiff::Span::new().days(MAX_DAYS)).map_or(b, |e| e.min(b));
         out.push((s, e));
         s = e;
     }
@@ -314,12 +249,7 @@ mod tests {
 
     #[test]
     fn runs_skip_the_uncoloured_day_and_chunks_stay_within_366_days() {
-        let days = [
-            date(2022, 12, 27),
-            date(2022, 12, 28),
-            date(2022, 12, 29),
-            date(2023, 1, 5),
-        ];
+        let days = [date(2022, 12, 27), date(2022, 12, 28), date(2022, 12, 29), date(2023, 1, 5)];
         assert_eq!(
             missing_runs(&days),
             vec![

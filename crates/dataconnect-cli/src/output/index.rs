@@ -61,7 +61,11 @@ pub struct IndexWriter<W: Write> {
 /// A CSV field: quoted when it holds a comma, a quote or a line break
 /// (labels are free text from the API).
 fn csv(field: &str) -> String {
-    if field.contains([',', '"', '\n', '\r']) { format!("\"{}\"", field.replace('"', "\"\"")) } else { field.to_owned() }
+    if field.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_owned()
+    }
 }
 
 impl<W: Write> IndexWriter<W> {

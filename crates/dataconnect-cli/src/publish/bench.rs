@@ -34,13 +34,10 @@ pub struct BenchConfig<'a> {
 }
 
 /// One meter's curve in a store of its own, under `dir`.
-fn curve_store(
-    dir: &std::path::Path,
-) -> Result<(Arc<crate::store::AnyStore>, UsagePointId), CliError> {
+fn curve_store(dir: &std::path::Path) -> Result<(Arc<crate::store::AnyStore>, UsagePointId), CliError> {
     let prm = UsagePointId::new("12345678901234").map_err(|e| CliError::internal(e.to_string()))?;
     let store = crate::store::open_rw(&dir.join("publish-bench.db"))?;
-    let origin =
-        Timestamp::from_second(1_640_991_600).map_err(|e| CliError::internal(e.to_string()))?;
+    let origin = Timestamp::from_second(1_640_991_600).map_err(|e| CliError::internal(e.to_string()))?;
     let points: Vec<Reading> = (0..POINTS)
         .map(|i| {
             let start = origin + SignedDuration::from_mins(30 * i as i64);
@@ -54,26 +51,17 @@ fn curve_store(
         })
         .collect();
     let window = DateRange::day(jiff::civil::date(2022, 1, 1));
-    store.upsert_window(&WindowWrite {
-        prm: &prm,
-        series: Series::ConsumptionCurve,
-        window,
-        readings: &points,
-    })?;
+    store.upsert_window(&WindowWrite { prm: &prm, series: Series::ConsumptionCurve, window, readings: &points })?;
     Ok((Arc::new(store), prm))
 }
 
 fn line(name: &str, value: f64, unit: &str, base: f64) {
-    println!(
-        "{name}: {value:.0} {unit} (baseline: {base:.0} {unit}, {:.1} x)",
-        value / base
-    );
+    println!("{name}: {value:.0} {unit} (baseline: {base:.0} {unit}, {:.1} x)", value / base);
 }
 
 /// Runs the figures named in `only` (`publish-influx`, `publish-mqtt`).
 pub async fn run(only: &[String], config: &BenchConfig<'_>) -> Result<(), CliError> {
-    let dir =
-        std::env::temp_dir().join(format!("dataconnect-publish-bench-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("dataconnect-publish-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let result = async {
         let (store, prm) = tokio::task::block_in_place(|| curve_store(&dir))?;
@@ -90,10 +78,7 @@ pub async fn run(only: &[String], config: &BenchConfig<'_>) -> Result<(), CliErr
     result
 }
 
-async fn influx_figure(
-    store: &Arc<crate::store::AnyStore>,
-    config: &BenchConfig<'_>,
-) -> Result<(), CliError> {
+async fn influx_figure(store: &Arc<crate::store::AnyStore>, config: &BenchConfig<'_>) -> Result<(), CliError> {
     let target = || {
         InfluxTarget::new(TargetArgs {
             url: config.influx_url,
@@ -105,13 +90,7 @@ async fn influx_figure(
     };
     let writer = Writer::new(target()?)?;
     let t = Instant::now();
-    let report = influx::publish(
-        Arc::clone(store),
-        ReadingFilter::default(),
-        &writer,
-        influx::BATCH_LINES,
-    )
-    .await?;
+    let report = influx::publish(Arc::clone(store), ReadingFilter::default(), &writer, influx::BATCH_LINES).await?;
     let rate = report.points as f64 / t.elapsed().as_secs_f64();
 
     // The baseline: the same lines, one POST each.
@@ -140,47 +119,19 @@ async fn mqtt_figure(
     config: &BenchConfig<'_>,
 ) -> Result<(), CliError> {
     let broker = Broker::parse(config.mqtt_broker, None, None)?;
-    let topic = format!(
-        "dataconnect-bench/{}/{}/curve",
-        std::process::id(),
-        prm.as_str()
-    );
+    let topic = format!("dataconnect-bench/{}/{}/curve", std::process::id(), prm.as_str());
     let mut messages = Vec::with_capacity(POINTS);
     store.for_each_reading(&ReadingFilter::default(), &mut |r| {
-        let payload =
-            serde_json::json!({ "start": r.reading.start.as_second(), "value": r.reading.value });
-        messages.push(Message {
-            topic: topic.clone(),
-            payload: payload.to_string().into_bytes(),
-        });
+        let payload = serde_json::json!({ "start": r.reading.start.as_second(), "value": r.reading.value });
+        messages.push(Message { topic: topic.clone(), payload: payload.to_string().into_bytes() });
         Ok(())
     })?;
-    let base_messages: Vec<Message> = messages
-        .iter()
-        .take(config.baseline_points)
-        .cloned()
-        .collect();
+    let base_messages: Vec<Message> = messages.iter().take(config.baseline_points).cloned().collect();
     let t = Instant::now();
-    let n = mqtt::send(
-        &broker,
-        messages,
-        mqtt::SendConfig {
-            retain: false,
-            inflight: 100,
-        },
-    )
-    .await?;
+    let n = mqtt::send(&broker, messages, mqtt::SendConfig { retain: false, inflight: 100 }).await?;
     let rate = n as f64 / t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let b = mqtt::send(
-        &broker,
-        base_messages,
-        mqtt::SendConfig {
-            retain: false,
-            inflight: 1,
-        },
-    )
-    .await?;
+    let b = mqtt::send(&broker, base_messages, mqtt::SendConfig { retain: false, inflight: 1 }).await?;
     let base = b as f64 / t.elapsed().as_secs_f64();
     line("publish-mqtt", rate, "messages/s", base);
     Ok(())

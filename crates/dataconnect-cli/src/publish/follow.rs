@@ -58,10 +58,7 @@ pub struct InfluxFollow {
 
 impl Followers {
     /// Starts the MQTT connection task, if asked.
-    pub fn start(
-        mqtt: Option<MqttFollow>,
-        influx: Option<InfluxFollow>,
-    ) -> Result<Followers, CliError> {
+    pub fn start(mqtt: Option<MqttFollow>, influx: Option<InfluxFollow>) -> Result<Followers, CliError> {
         let mqtt = mqtt.map(MqttFollower::start).transpose()?;
         let influx = influx.map(|f| InfluxFollower {
             follow: f,
@@ -92,10 +89,7 @@ impl Followers {
         if let Some(m) = &self.mqtt {
             match tokio::task::block_in_place(|| super::mqtt_messages(store, prms, &m.topics)) {
                 Ok((messages, _, _)) => m.update(messages),
-                Err(e) => say(&format!(
-                    "warning: cannot read the states to publish over MQTT: {}",
-                    e.line()
-                )),
+                Err(e) => say(&format!("warning: cannot read the states to publish over MQTT: {}", e.line())),
             }
         }
         if let Some(i) = &mut self.influx {
@@ -128,13 +122,10 @@ pub async fn alongside<F: std::future::Future>(
             // A PostgreSQL store's calls block on its own runtime.
             match tokio::task::block_in_place(|| store.consents()) {
                 Ok(consents) => {
-                    let prms: Vec<UsagePointId> =
-                        consents.into_iter().map(|c| c.usage_point_id).collect();
+                    let prms: Vec<UsagePointId> = consents.into_iter().map(|c| c.usage_point_id).collect();
                     followers.after_round(store, &prms, revised, say).await;
                 }
-                Err(e) => say(&format!(
-                    "warning: cannot read the consents to publish: {e}"
-                )),
+                Err(e) => say(&format!("warning: cannot read the consents to publish: {e}")),
             }
         }
     };
@@ -167,8 +158,7 @@ impl MqttFollower {
         let latest: Arc<Mutex<Vec<Message>>> = Arc::default();
         let connected = Arc::new(AtomicBool::new(false));
         let task = {
-            let (client, latest, connected) =
-                (client.clone(), Arc::clone(&latest), Arc::clone(&connected));
+            let (client, latest, connected) = (client.clone(), Arc::clone(&latest), Arc::clone(&connected));
             let shown = follow.broker.shown();
             tokio::spawn(async move {
                 let mut backoff = Duration::from_secs(1);
@@ -179,9 +169,7 @@ impl MqttFollower {
                             connected.store(true, Ordering::SeqCst);
                             backoff = Duration::from_secs(1);
                             if down_since.take().is_some() {
-                                println!(
-                                    "sync daemon: MQTT broker {shown} is back; publishing the sensors again"
-                                );
+                                println!("sync daemon: MQTT broker {shown} is back; publishing the sensors again");
                             }
                             let messages = lock(&latest).clone();
                             spawn_publish(&client, messages);
@@ -191,9 +179,7 @@ impl MqttFollower {
                             connected.store(false, Ordering::SeqCst);
                             if down_since.is_none() {
                                 down_since = Some(Instant::now());
-                                println!(
-                                    "warning: MQTT broker {shown} unreachable ({e}); reconnecting with back-off"
-                                );
+                                println!("warning: MQTT broker {shown} unreachable ({e}); reconnecting with back-off");
                             }
                             tokio::time::sleep(backoff).await;
                             backoff = (backoff * 2).min(MAX_BACKOFF);
@@ -202,13 +188,7 @@ impl MqttFollower {
                 }
             })
         };
-        Ok(MqttFollower {
-            client,
-            topics: follow.topics,
-            latest,
-            connected,
-            task,
-        })
+        Ok(MqttFollower { client, topics: follow.topics, latest, connected, task })
     }
 
     /// Keeps `messages` as the latest, and sends them now if connected
@@ -239,11 +219,7 @@ fn spawn_publish(client: &AsyncClient, messages: Vec<Message>) {
     let client = client.clone();
     tokio::spawn(async move {
         for m in messages {
-            if client
-                .publish(m.topic, QoS::AtLeastOnce, true, m.payload)
-                .await
-                .is_err()
-            {
+            if client.publish(m.topic, QoS::AtLeastOnce, true, m.payload).await.is_err() {
                 break;
             }
         }
@@ -277,26 +253,20 @@ impl InfluxFollower {
         let wanted = match tokio::task::block_in_place(|| self.wanted(store, prms, revised)) {
             Ok(w) => w,
             Err(e) => {
-                return say(&format!(
-                    "warning: cannot read the coverage to publish to InfluxDB: {}",
-                    e.line()
-                ));
+                return say(&format!("warning: cannot read the coverage to publish to InfluxDB: {}", e.line()));
             }
         };
-        let opened = self.reader.clone().map_or_else(
-            || tokio::task::block_in_place(|| crate::store::open_ro(&self.follow.db)).map(Arc::new),
-            Ok,
-        );
+        let opened = self
+            .reader
+            .clone()
+            .map_or_else(|| tokio::task::block_in_place(|| crate::store::open_ro(&self.follow.db)).map(Arc::new), Ok);
         let reader = match opened {
             Ok(s) => {
                 self.reader = Some(Arc::clone(&s));
                 s
             }
             Err(e) => {
-                return say(&format!(
-                    "warning: cannot open the store to publish to InfluxDB: {}",
-                    e.line()
-                ));
+                return say(&format!("warning: cannot open the store to publish to InfluxDB: {}", e.line()));
             }
         };
         let mut points = 0;
@@ -307,14 +277,7 @@ impl InfluxFollower {
                 from: from.map(dataconnect::domain::paris_day_start),
                 to: None,
             };
-            match influx::publish(
-                Arc::clone(&reader),
-                filter,
-                &self.follow.writer,
-                influx::BATCH_LINES,
-            )
-            .await
-            {
+            match influx::publish(Arc::clone(&reader), filter, &self.follow.writer, influx::BATCH_LINES).await {
                 Ok(r) => {
                     points += r.points;
                     self.published.insert((prm, series), coverage);
@@ -334,10 +297,7 @@ impl InfluxFollower {
         self.retry_at = None;
         self.backoff = Duration::ZERO;
         if points > 0 {
-            say(&format!(
-                "published {points} point(s) to {}",
-                self.follow.writer.target().shown()
-            ));
+            say(&format!("published {points} point(s) to {}", self.follow.writer.target().shown()));
         }
     }
 
@@ -362,9 +322,7 @@ impl InfluxFollower {
                     None => None,
                     Some(done) => {
                         let new = first_new_day(&coverage, done);
-                        let window = end
-                            .checked_sub(self.follow.revision_days.max(1).days())
-                            .unwrap_or(end);
+                        let window = end.checked_sub(self.follow.revision_days.max(1).days()).unwrap_or(end);
                         match (new, revised) {
                             (Some(d), true) => Some(d.min(window)),
                             (Some(d), false) => Some(d),
@@ -382,10 +340,7 @@ impl InfluxFollower {
 
 /// The first day of `coverage` that no range of `done` holds.
 fn first_new_day(coverage: &[DateRange], done: &[DateRange]) -> Option<Date> {
-    coverage
-        .iter()
-        .flat_map(|r| r.iter_days())
-        .find(|d| !done.iter().any(|p| p.start() <= *d && *d < p.end()))
+    coverage.iter().flat_map(|r| r.iter_days()).find(|d| !done.iter().any(|p| p.start() <= *d && *d < p.end()))
 }
 
 #[cfg(test)]
@@ -397,17 +352,8 @@ mod tests {
     fn new_days_are_those_not_published_yet() {
         let r = |a, b| DateRange::new(a, b).unwrap();
         let done = [r(date(2024, 1, 1), date(2024, 3, 1))];
-        assert_eq!(
-            first_new_day(&[r(date(2024, 1, 1), date(2024, 3, 1))], &done),
-            None
-        );
-        assert_eq!(
-            first_new_day(&[r(date(2023, 12, 1), date(2024, 3, 1))], &done),
-            Some(date(2023, 12, 1))
-        );
-        assert_eq!(
-            first_new_day(&[r(date(2024, 1, 1), date(2024, 3, 3))], &done),
-            Some(date(2024, 3, 1))
-        );
+        assert_eq!(first_new_day(&[r(date(2024, 1, 1), date(2024, 3, 1))], &done), None);
+        assert_eq!(first_new_day(&[r(date(2023, 12, 1), date(2024, 3, 1))], &done), Some(date(2023, 12, 1)));
+        assert_eq!(first_new_day(&[r(date(2024, 1, 1), date(2024, 3, 3))], &done), Some(date(2024, 3, 1)));
     }
 }

@@ -56,12 +56,7 @@ pub struct Rows {
 
 /// Hourly rows from the load curve of `curve`, or daily rows from `daily`
 /// when the meter has no curve; `None` when it has neither.
-pub fn rows(
-    store: &dyn Store,
-    prm: &UsagePointId,
-    curve: Series,
-    daily: Series,
-) -> Result<Option<Rows>, CliError> {
+pub fn rows(store: &dyn Store, prm: &UsagePointId, curve: Series, daily: Series) -> Result<Option<Rows>, CliError> {
     let mut hours: BTreeMap<i64, f64> = BTreeMap::new();
     read(store, prm, curve, &mut |start, r| {
         if let Some(wh) = r.energy_wh().filter(|e| e.is_finite()) {
@@ -69,10 +64,7 @@ pub fn rows(
         }
     })?;
     if !hours.is_empty() {
-        return Ok(Some(Rows {
-            rows: to_rows(hours),
-            hourly: true,
-        }));
+        return Ok(Some(Rows { rows: to_rows(hours), hourly: true }));
     }
     let mut days: BTreeMap<i64, f64> = BTreeMap::new();
     read(store, prm, daily, &mut |start, r| {
@@ -80,10 +72,7 @@ pub fn rows(
             days.insert(start, wh);
         }
     })?;
-    Ok((!days.is_empty()).then(|| Rows {
-        rows: to_rows(days),
-        hourly: false,
-    }))
+    Ok((!days.is_empty()).then(|| Rows { rows: to_rows(days), hourly: false }))
 }
 
 fn read(
@@ -92,12 +81,7 @@ fn read(
     series: Series,
     each: &mut dyn FnMut(i64, &dataconnect::Reading),
 ) -> Result<(), CliError> {
-    let filter = ReadingFilter {
-        usage_points: vec![prm.clone()],
-        series: vec![series],
-        from: None,
-        to: None,
-    };
+    let filter = ReadingFilter { usage_points: vec![prm.clone()], series: vec![series], from: None, to: None };
     store.for_each_reading(&filter, &mut |r| {
         each(r.reading.start.as_second(), &r.reading);
         Ok(())
@@ -107,12 +91,7 @@ fn read(
 
 fn to_rows(wh: BTreeMap<i64, f64>) -> Vec<Row> {
     wh.into_iter()
-        .filter_map(|(t, wh)| {
-            Some(Row {
-                start: Timestamp::from_second(t).ok()?,
-                kwh: round6(wh / 1000.0),
-            })
-        })
+        .filter_map(|(t, wh)| Some(Row { start: Timestamp::from_second(t).ok()?, kwh: round6(wh / 1000.0) }))
         .collect()
 }
 
@@ -161,29 +140,19 @@ pub struct Known {
 pub fn to_send(rows: &[Row], known: &[Known]) -> Vec<Value> {
     let by_start: BTreeMap<i64, &Known> = known.iter().map(|k| (k.start, k)).collect();
     let first_change = rows.iter().position(|r| {
-        by_start
-            .get(&r.start.as_second())
-            .is_none_or(|k| k.state.is_none_or(|s| (s - r.kwh).abs() > 1e-6))
+        by_start.get(&r.start.as_second()).is_none_or(|k| k.state.is_none_or(|s| (s - r.kwh).abs() > 1e-6))
     });
     let Some(first) = first_change else {
         return Vec::new();
     };
     let before = rows[first].start.as_second();
-    let mut sum = by_start
-        .range(..before)
-        .next_back()
-        .and_then(|(_, k)| k.sum)
-        .unwrap_or(0.0);
+    let mut sum = by_start.range(..before).next_back().and_then(|(_, k)| k.sum).unwrap_or(0.0);
     let paris = dataconnect::domain::paris();
     rows[first..]
         .iter()
         .map(|r| {
             sum = round6(sum + r.kwh);
-            let start = r
-                .start
-                .to_zoned_datetime(paris.clone())
-                .strftime("%Y-%m-%dT%H:%M:%S%:z")
-                .to_string();
+            let start = r.start.to_zoned_datetime(paris.clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string();
             json!({ "start": start, "state": r.kwh, "sum": sum })
         })
         .collect()
@@ -191,9 +160,7 @@ pub fn to_send(rows: &[Row], known: &[Known]) -> Vec<Value> {
 
 /// An open, authenticated WebSocket to Home Assistant.
 pub struct Session {
-    ws: tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >,
+    ws: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
     next_id: u64,
     shown: String,
 }
@@ -205,18 +172,11 @@ impl Session {
         let (ws_url, shown) = websocket_url(url)?;
         let connector = if ws_url.scheme() == "wss" {
             super::install_tls_provider();
-            Some(tokio_tungstenite::Connector::Rustls(
-                super::mqtt::tls_config()?,
-            ))
+            Some(tokio_tungstenite::Connector::Rustls(super::mqtt::tls_config()?))
         } else {
             None
         };
-        let connect = tokio_tungstenite::connect_async_tls_with_config(
-            ws_url.as_str(),
-            None,
-            true,
-            connector,
-        );
+        let connect = tokio_tungstenite::connect_async_tls_with_config(ws_url.as_str(), None, true, connector);
         let (ws, _) = tokio::time::timeout(ANSWER_TIMEOUT, connect)
             .await
             .map_err(|_| {
@@ -231,11 +191,7 @@ impl Session {
                     format!("cannot open Home Assistant's WebSocket at {shown}: {e}: check --url"),
                 )
             })?;
-        let mut session = Session {
-            ws,
-            next_id: 1,
-            shown,
-        };
+        let mut session = Session { ws, next_id: 1, shown };
         let hello = session.receive().await?;
         if hello["type"] != "auth_required" {
             return Err(session.unexpected(&hello, "auth_required"));
@@ -288,20 +244,13 @@ impl Session {
             };
             return Err(CliError::new(
                 Class::Api,
-                format!(
-                    "Home Assistant at {} refused {kind}: {code}: {message}: {fix}",
-                    self.shown
-                ),
+                format!("Home Assistant at {} refused {kind}: {code}: {message}: {fix}", self.shown),
             ));
         }
     }
 
     /// What Home Assistant holds of `statistic_id`, hourly, from `start` on.
-    pub async fn known(
-        &mut self,
-        statistic_id: &str,
-        start: Timestamp,
-    ) -> Result<Vec<Known>, CliError> {
+    pub async fn known(&mut self, statistic_id: &str, start: Timestamp) -> Result<Vec<Known>, CliError> {
         let result = self
             .command(json!({
                 "type": "recorder/statistics_during_period",
@@ -334,28 +283,17 @@ impl Session {
         self.ws
             .send(WsMessage::text(v.to_string()))
             .await
-            .map_err(|e| {
-                CliError::new(
-                    Class::Network,
-                    format!("Home Assistant at {shown} closed the WebSocket: {e}"),
-                )
-            })
+            .map_err(|e| CliError::new(Class::Network, format!("Home Assistant at {shown} closed the WebSocket: {e}")))
     }
 
     async fn receive(&mut self) -> Result<Value, CliError> {
         loop {
-            let next = tokio::time::timeout(ANSWER_TIMEOUT, self.ws.next())
-                .await
-                .map_err(|_| {
-                    CliError::new(
-                        Class::Network,
-                        format!(
-                            "Home Assistant at {} did not answer within {} s",
-                            self.shown,
-                            ANSWER_TIMEOUT.as_secs()
-                        ),
-                    )
-                })?;
+            let next = tokio::time::timeout(ANSWER_TIMEOUT, self.ws.next()).await.map_err(|_| {
+                CliError::new(
+                    Class::Network,
+                    format!("Home Assistant at {} did not answer within {} s", self.shown, ANSWER_TIMEOUT.as_secs()),
+                )
+            })?;
             let message = match next {
                 Some(Ok(m)) => m,
                 Some(Err(e)) => {
@@ -376,10 +314,7 @@ impl Session {
                     return serde_json::from_str(text.as_str()).map_err(|e| {
                         CliError::new(
                             Class::Api,
-                            format!(
-                                "Home Assistant at {} sent a message that is not JSON: {e}",
-                                self.shown
-                            ),
+                            format!("Home Assistant at {} sent a message that is not JSON: {e}", self.shown),
                         )
                     });
                 }
@@ -414,21 +349,13 @@ fn known_row(v: &Value) -> Option<Known> {
         Value::String(s) => s.parse::<Timestamp>().ok()?.as_second(),
         _ => return None,
     };
-    Some(Known {
-        start,
-        state: v["state"].as_f64(),
-        sum: v["sum"].as_f64(),
-    })
+    Some(Known { start, state: v["state"].as_f64(), sum: v["sum"].as_f64() })
 }
 
 /// `http(s)://HOST:PORT[/]` to `ws(s)://HOST:PORT/api/websocket`, and the
 /// URL as shown (no credentials, no query).
 fn websocket_url(url: &str) -> Result<(url::Url, String), CliError> {
-    let bad = || {
-        CliError::usage(
-            "--url must be Home Assistant's address, like http://homeassistant.local:8123",
-        )
-    };
+    let bad = || CliError::usage("--url must be Home Assistant's address, like http://homeassistant.local:8123");
     let mut u = url::Url::parse(url).map_err(|_| bad())?;
     let scheme = match u.scheme() {
         "http" | "ws" => "ws",
@@ -467,16 +394,8 @@ pub async fn publish_meter(
 ) -> Result<Vec<Sent>, CliError> {
     let mut sent = Vec::new();
     for (direction, curve, daily) in [
-        (
-            "consumption",
-            Series::ConsumptionCurve,
-            Series::ConsumptionDaily,
-        ),
-        (
-            "production",
-            Series::ProductionCurve,
-            Series::ProductionDaily,
-        ),
+        ("consumption", Series::ConsumptionCurve, Series::ConsumptionDaily),
+        ("production", Series::ProductionCurve, Series::ProductionDaily),
     ] {
         let Some(rows) = tokio::task::block_in_place(|| rows(&***store, prm, curve, daily))? else {
             continue;
@@ -486,18 +405,11 @@ pub async fn publish_meter(
         };
         let id = statistic_id(prm, direction);
         // From an hour before the first row, to read the sum that precedes it.
-        let from = first
-            .start
-            .checked_sub(jiff::SignedDuration::from_hours(1))
-            .unwrap_or(first.start);
+        let from = first.start.checked_sub(jiff::SignedDuration::from_hours(1)).unwrap_or(first.start);
         let known = session.known(&id, from).await?;
         let payload = to_send(&rows.rows, &known);
         session.import(&metadata(prm, direction), &payload).await?;
-        sent.push(Sent {
-            statistic_id: id,
-            rows: payload.len(),
-            hourly: rows.hourly,
-        });
+        sent.push(Sent { statistic_id: id, rows: payload.len(), hourly: rows.hourly });
     }
     Ok(sent)
 }
@@ -507,72 +419,36 @@ mod tests {
     use super::*;
 
     fn row(t: &str, kwh: f64) -> Row {
-        Row {
-            start: t.parse().unwrap(),
-            kwh,
-        }
+        Row { start: t.parse().unwrap(), kwh }
     }
 
     #[test]
     fn the_sum_continues_from_home_assistants_last_row() {
-        let rows = [
-            row("2024-01-01T00:00:00Z", 1.0),
-            row("2024-01-01T01:00:00Z", 2.0),
-            row("2024-01-01T02:00:00Z", 0.5),
-        ];
+        let rows =
+            [row("2024-01-01T00:00:00Z", 1.0), row("2024-01-01T01:00:00Z", 2.0), row("2024-01-01T02:00:00Z", 0.5)];
         let all = to_send(&rows, &[]);
         assert_eq!(all.len(), 3);
-        assert_eq!(
-            all[0],
-            json!({"start": "2024-01-01T01:00:00+01:00", "state": 1.0, "sum": 1.0})
-        );
+        assert_eq!(all[0], json!({"start": "2024-01-01T01:00:00+01:00", "state": 1.0, "sum": 1.0}));
         assert_eq!(all[2]["sum"], 3.5);
         let t = |s: &str| s.parse::<Timestamp>().unwrap().as_second();
         let known = [
-            Known {
-                start: t("2024-01-01T00:00:00Z"),
-                state: Some(1.0),
-                sum: Some(101.0),
-            },
-            Known {
-                start: t("2024-01-01T01:00:00Z"),
-                state: Some(2.0),
-                sum: Some(103.0),
-            },
+            Known { start: t("2024-01-01T00:00:00Z"), state: Some(1.0), sum: Some(101.0) },
+            Known { start: t("2024-01-01T01:00:00Z"), state: Some(2.0), sum: Some(103.0) },
         ];
         let rest = to_send(&rows, &known);
-        assert_eq!(
-            rest,
-            vec![json!({"start": "2024-01-01T03:00:00+01:00", "state": 0.5, "sum": 103.5})]
-        );
+        assert_eq!(rest, vec![json!({"start": "2024-01-01T03:00:00+01:00", "state": 0.5, "sum": 103.5})]);
         // A revised hour is sent again, with every later sum.
         let known = [
-            Known {
-                start: t("2024-01-01T00:00:00Z"),
-                state: Some(1.0),
-                sum: Some(101.0),
-            },
-            Known {
-                start: t("2024-01-01T01:00:00Z"),
-                state: Some(1.5),
-                sum: Some(102.5),
-            },
+            Known { start: t("2024-01-01T00:00:00Z"), state: Some(1.0), sum: Some(101.0) },
+            Known { start: t("2024-01-01T01:00:00Z"), state: Some(1.5), sum: Some(102.5) },
         ];
         let rest = to_send(&rows, &known);
         assert_eq!(rest.len(), 2);
         assert_eq!(rest[1]["sum"], 103.5);
         let everything = [
             known[0],
-            Known {
-                start: t("2024-01-01T01:00:00Z"),
-                state: Some(2.0),
-                sum: Some(103.0),
-            },
-            Known {
-                start: t("2024-01-01T02:00:00Z"),
-                state: Some(0.5),
-                sum: Some(103.5),
-            },
+            Known { start: t("2024-01-01T01:00:00Z"), state: Some(2.0), sum: Some(103.0) },
+            Known { start: t("2024-01-01T02:00:00Z"), state: Some(0.5), sum: Some(103.5) },
         ];
         assert!(to_send(&rows, &everything).is_empty());
     }
@@ -580,10 +456,7 @@ mod tests {
     #[test]
     fn urls_become_the_websocket_endpoint() {
         let (u, shown) = websocket_url("http://ha.local:8123").unwrap();
-        assert_eq!(
-            (u.as_str(), shown.as_str()),
-            ("ws://ha.local:8123/api/websocket", "http://ha.local:8123")
-        );
+        assert_eq!((u.as_str(), shown.as_str()), ("ws://ha.local:8123/api/websocket", "http://ha.local:8123"));
         let (u, _) = websocket_url("https://user:pw@ha.example/").unwrap();
         assert_eq!(u.as_str(), "wss://ha.example/api/websocket");
         assert!(websocket_url("ha.local:8123").is_err());

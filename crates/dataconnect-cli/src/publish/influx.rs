@@ -55,10 +55,7 @@ pub struct InfluxTarget {
 
 impl std::fmt::Debug for InfluxTarget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("InfluxTarget")
-            .field("url", &self.shown())
-            .field("flavor", &self.flavor)
-            .finish_non_exhaustive()
+        f.debug_struct("InfluxTarget").field("url", &self.shown()).field("flavor", &self.flavor).finish_non_exhaustive()
     }
 }
 
@@ -83,10 +80,7 @@ impl InfluxTarget {
         } else if path.ends_with("/write") {
             Flavor::V1
         } else {
-            url.set_path(&format!(
-                "{path}/{}",
-                if v2_asked { "api/v2/write" } else { "write" }
-            ));
+            url.set_path(&format!("{path}/{}", if v2_asked { "api/v2/write" } else { "write" }));
             if v2_asked { Flavor::V2 } else { Flavor::V1 }
         };
         let mut query: Vec<(String, String)> = url
@@ -102,10 +96,7 @@ impl InfluxTarget {
                         "--database is for InfluxDB 1.x and VictoriaMetrics (/write); InfluxDB 2 (/api/v2/write) takes --org and --bucket",
                     ));
                 }
-                for (flag, key, value) in [
-                    ("--org", "org", args.org),
-                    ("--bucket", "bucket", args.bucket),
-                ] {
+                for (flag, key, value) in [("--org", "org", args.org), ("--bucket", "bucket", args.bucket)] {
                     match value {
                         Some(v) => query.push((key.into(), v.into())),
                         None if has(&query, key) => {}
@@ -131,11 +122,7 @@ impl InfluxTarget {
         }
         query.push(("precision".into(), "s".into()));
         url.query_pairs_mut().clear().extend_pairs(query);
-        Ok(InfluxTarget {
-            write_url: url,
-            flavor,
-            token: args.token,
-        })
+        Ok(InfluxTarget { write_url: url, flavor, token: args.token })
     }
 
     /// The write URL without credentials, for messages.
@@ -157,10 +144,7 @@ fn shown_url(url: &Url) -> String {
 fn shown_text(text: &str) -> String {
     let text = text.split('?').next().unwrap_or_default();
     match text.rsplit_once('@') {
-        Some((scheme_user, host)) => format!(
-            "{}…@{host}",
-            scheme_user.split("//").next().unwrap_or_default()
-        ),
+        Some((scheme_user, host)) => format!("{}…@{host}", scheme_user.split("//").next().unwrap_or_default()),
         None => text.to_owned(),
     }
 }
@@ -216,20 +200,14 @@ impl Writer {
             request = match (self.target.flavor, token.expose().split_once(':')) {
                 // InfluxDB 1.x authenticates a user and a password.
                 (Flavor::V1, Some((user, password))) => request.basic_auth(user, Some(password)),
-                _ => request.header(
-                    reqwest::header::AUTHORIZATION,
-                    format!("Token {}", token.expose()),
-                ),
+                _ => request.header(reqwest::header::AUTHORIZATION, format!("Token {}", token.expose())),
             };
         }
         let shown = self.target.shown();
         let response = request.send().await.map_err(|e| {
             Failure::Retry(CliError::new(
                 Class::Network,
-                format!(
-                    "cannot write to {shown}: {}: check --url and that the server runs",
-                    without_url(&e)
-                ),
+                format!("cannot write to {shown}: {}: check --url and that the server runs", without_url(&e)),
             ))
         })?;
         let status = response.status();
@@ -237,13 +215,7 @@ impl Writer {
             return Ok(());
         }
         let text = response.text().await.unwrap_or_default();
-        let said: String = text
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-            .chars()
-            .take(300)
-            .collect();
+        let said: String = text.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(300).collect();
         let fix = match status.as_u16() {
             401 | 403 => "check --token-file (a token, or user:password for InfluxDB 1.x)",
             404 if said.contains("database") || said.contains("bucket") => {
@@ -258,15 +230,8 @@ impl Writer {
             429 | 500.. => Class::Network,
             _ => Class::Config,
         };
-        let e = CliError::new(
-            class,
-            format!("{shown} refused the write with {status}: {said}: {fix}"),
-        );
-        Err(if class == Class::Network {
-            Failure::Retry(e)
-        } else {
-            Failure::Final(e)
-        })
+        let e = CliError::new(class, format!("{shown} refused the write with {status}: {said}: {fix}"));
+        Err(if class == Class::Network { Failure::Retry(e) } else { Failure::Final(e) })
     }
 }
 
@@ -289,13 +254,7 @@ fn without_url(e: &reqwest::Error) -> String {
         last = Some(c.to_string());
         cause = c.source();
     }
-    last.unwrap_or_else(|| {
-        if e.is_timeout() {
-            "timed out".into()
-        } else {
-            "the connection failed".into()
-        }
-    })
+    last.unwrap_or_else(|| if e.is_timeout() { "timed out".into() } else { "the connection failed".into() })
 }
 
 /// What a publication wrote.
@@ -320,8 +279,7 @@ pub async fn publish(
     batch_lines: usize,
 ) -> Result<Report, CliError> {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<(Vec<u8>, u64)>(4);
-    let reader =
-        tokio::task::spawn_blocking(move || encode_all(&**store, &filter, batch_lines, &tx));
+    let reader = tokio::task::spawn_blocking(move || encode_all(&**store, &filter, batch_lines, &tx));
     let mut report = Report::default();
     let mut failed = None;
     while let Some((body, points)) = rx.recv().await {
@@ -334,9 +292,7 @@ pub async fn publish(
     }
     // Dropping the receiver makes the reader's next send fail, so it stops.
     drop(rx);
-    let read = reader
-        .await
-        .map_err(|e| CliError::internal(format!("the store reader stopped: {e}")))?;
+    let read = reader.await.map_err(|e| CliError::internal(format!("the store reader stopped: {e}")))?;
     if let Some(e) = failed {
         return Err(e);
     }
@@ -390,47 +346,23 @@ mod tests {
         org: Option<&str>,
         bucket: Option<&str>,
     ) -> Result<InfluxTarget, CliError> {
-        InfluxTarget::new(TargetArgs {
-            url,
-            database,
-            org,
-            bucket,
-            token: None,
-        })
+        InfluxTarget::new(TargetArgs { url, database, org, bucket, token: None })
     }
 
     #[test]
     fn the_url_and_flags_pick_the_api() {
         let t = target("http://127.0.0.1:8428", None, None, None).unwrap();
-        assert_eq!(
-            (t.flavor, t.write_url.as_str()),
-            (Flavor::V1, "http://127.0.0.1:8428/write?precision=s")
-        );
+        assert_eq!((t.flavor, t.write_url.as_str()), (Flavor::V1, "http://127.0.0.1:8428/write?precision=s"));
         let t = target("http://h:8086/", Some("linky"), None, None).unwrap();
-        assert_eq!(
-            t.write_url.as_str(),
-            "http://h:8086/write?db=linky&precision=s"
-        );
+        assert_eq!(t.write_url.as_str(), "http://h:8086/write?db=linky&precision=s");
         let t = target("http://h:8086/influx/write?precision=ns", None, None, None).unwrap();
-        assert_eq!(
-            t.write_url.as_str(),
-            "http://h:8086/influx/write?precision=s"
-        );
+        assert_eq!(t.write_url.as_str(), "http://h:8086/influx/write?precision=s");
         let t = target("https://h:8086", None, Some("home"), Some("linky")).unwrap();
         assert_eq!(
             (t.flavor, t.write_url.as_str()),
-            (
-                Flavor::V2,
-                "https://h:8086/api/v2/write?org=home&bucket=linky&precision=s"
-            )
+            (Flavor::V2, "https://h:8086/api/v2/write?org=home&bucket=linky&precision=s")
         );
-        let t = target(
-            "http://h:8086/api/v2/write?org=a&bucket=b",
-            None,
-            None,
-            None,
-        )
-        .unwrap();
+        let t = target("http://h:8086/api/v2/write?org=a&bucket=b", None, None, None).unwrap();
         assert_eq!(t.flavor, Flavor::V2);
     }
 
@@ -441,11 +373,7 @@ mod tests {
         let e = target("http://h:8086/write", None, Some("o"), Some("b")).unwrap_err();
         assert!(e.line().contains("drop /write"), "{}", e.line());
         let e = target("ftp://user:pw@h/x?token=1", None, None, None).unwrap_err();
-        assert!(
-            !e.line().contains("pw") && !e.line().contains("token=1"),
-            "{}",
-            e.line()
-        );
+        assert!(!e.line().contains("pw") && !e.line().contains("token=1"), "{}", e.line());
     }
 
     #[test]

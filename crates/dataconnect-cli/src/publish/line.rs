@@ -26,22 +26,11 @@ pub const MEASUREMENT: &str = "dataconnect";
 /// Neither tag value can hold a character line protocol would need to
 /// escape (a PRM is 14 digits, a series name is lowercase letters and
 /// dashes), so none is escaped.
-pub fn write_point(
-    out: &mut impl Write,
-    prm: &UsagePointId,
-    series: Series,
-    r: &Reading,
-) -> std::io::Result<bool> {
+pub fn write_point(out: &mut impl Write, prm: &UsagePointId, series: Series, r: &Reading) -> std::io::Result<bool> {
     let Some(value) = r.value.filter(|v| v.is_finite()) else {
         return Ok(false);
     };
-    write!(
-        out,
-        "{MEASUREMENT},prm={},series={} value={}",
-        prm.as_str(),
-        series.as_str(),
-        float(value)
-    )?;
+    write!(out, "{MEASUREMENT},prm={},series={} value={}", prm.as_str(), series.as_str(), float(value))?;
     if series.is_curve()
         && let Some(e) = r.energy_wh().filter(|e| e.is_finite())
     {
@@ -99,13 +88,7 @@ mod tests {
 
     #[test]
     fn max_power_carries_the_peak_instant_as_an_integer() {
-        let r = reading(
-            1_700_000_000,
-            1_700_086_400,
-            Some(6120.0),
-            Unit::VA,
-            Some(1_700_030_000),
-        );
+        let r = reading(1_700_000_000, 1_700_086_400, Some(6120.0), Unit::VA, Some(1_700_030_000));
         assert_eq!(
             line(Series::ConsumptionMaxPower, &r),
             "dataconnect,prm=12345678901234,series=consumption-max-power value=6120,peak_at=1700030000i 1700000000\n"

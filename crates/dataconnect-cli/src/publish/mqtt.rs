@@ -18,10 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dataconnect::UsagePointId;
-use rumqttc::{
-    AsyncClient, ConnectionError, Event, MqttOptions, Outgoing, Packet, QoS, TlsConfiguration,
-    Transport,
-};
+use rumqttc::{AsyncClient, ConnectionError, Event, MqttOptions, Outgoing, Packet, QoS, TlsConfiguration, Transport};
 use serde_json::json;
 
 use super::sensors::{Sensor, State};
@@ -41,25 +38,18 @@ pub struct Broker {
 
 impl std::fmt::Debug for Broker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Broker")
-            .field("url", &self.shown())
-            .field("username", &self.username)
-            .finish_non_exhaustive()
+        f.debug_struct("Broker").field("url", &self.shown()).field("username", &self.username).finish_non_exhaustive()
     }
 }
 
 impl Broker {
     /// Parses `mqtt://HOST[:PORT]` (1883 by default) or `mqtts://HOST[:PORT]`
     /// (TLS with the system's roots, 8883 by default).
-    pub fn parse(
-        url: &str,
-        username: Option<String>,
-        password: Option<Secret>,
-    ) -> Result<Broker, CliError> {
+    pub fn parse(url: &str, username: Option<String>, password: Option<Secret>) -> Result<Broker, CliError> {
         let parsed = url::Url::parse(url).ok();
-        let Some(u) = parsed.filter(|u| {
-            matches!(u.scheme(), "mqtt" | "mqtts") && u.host_str().is_some_and(|h| !h.is_empty())
-        }) else {
+        let Some(u) =
+            parsed.filter(|u| matches!(u.scheme(), "mqtt" | "mqtts") && u.host_str().is_some_and(|h| !h.is_empty()))
+        else {
             return Err(CliError::usage(
                 "the MQTT broker URL must be mqtt://HOST[:PORT] or mqtts://HOST[:PORT] (TLS), e.g. mqtt://127.0.0.1:1883",
             ));
@@ -70,34 +60,17 @@ impl Broker {
             ));
         }
         if password.is_some() && username.is_none() && u.username().is_empty() {
-            return Err(CliError::usage(
-                "a password was given without --username: pass --username USER",
-            ));
+            return Err(CliError::usage("a password was given without --username: pass --username USER"));
         }
         let tls = u.scheme() == "mqtts";
         let username = username.or_else(|| Some(u.username().to_owned()).filter(|s| !s.is_empty()));
-        let host = u
-            .host_str()
-            .unwrap_or_default()
-            .trim_matches(['[', ']'])
-            .to_owned();
-        Ok(Broker {
-            host,
-            port: u.port().unwrap_or(if tls { 8883 } else { 1883 }),
-            tls,
-            username,
-            password,
-        })
+        let host = u.host_str().unwrap_or_default().trim_matches(['[', ']']).to_owned();
+        Ok(Broker { host, port: u.port().unwrap_or(if tls { 8883 } else { 1883 }), tls, username, password })
     }
 
     /// The broker's URL as shown in messages (no credentials).
     pub fn shown(&self) -> String {
-        format!(
-            "{}://{}:{}",
-            if self.tls { "mqtts" } else { "mqtt" },
-            self.host,
-            self.port
-        )
+        format!("{}://{}:{}", if self.tls { "mqtts" } else { "mqtt" }, self.host, self.port)
     }
 
     pub(super) fn options(&self) -> Result<MqttOptions, CliError> {
@@ -109,16 +82,11 @@ impl Broker {
         if let Some(user) = &self.username {
             options.set_credentials(
                 user.clone(),
-                self.password
-                    .as_ref()
-                    .map(|p| p.expose().to_owned())
-                    .unwrap_or_default(),
+                self.password.as_ref().map(|p| p.expose().to_owned()).unwrap_or_default(),
             );
         }
         if self.tls {
-            options.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(
-                tls_config()?,
-            )));
+            options.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(tls_config()?)));
         }
         Ok(options)
     }
@@ -128,10 +96,8 @@ impl Broker {
 /// older of two clients with the same id, so two runs at once (a daemon and
 /// a manual `publish`) must not share one.
 fn client_id() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     format!("dataconnect-{}-{nanos:08x}", std::process::id())
 }
 
@@ -146,13 +112,11 @@ pub(super) fn tls_config() -> Result<Arc<rustls::ClientConfig>, CliError> {
             "no trusted root certificate found on this system for mqtts://: install ca-certificates, or name a PEM file in SSL_CERT_FILE",
         ));
     }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| CliError::internal(format!("cannot set up TLS: {e}")))?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| CliError::internal(format!("cannot set up TLS: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
     Ok(Arc::new(config))
 }
 
@@ -168,44 +132,24 @@ pub struct Topics {
 impl Topics {
     /// Checks both prefixes: not empty, no wildcard, no leading or trailing `/`.
     pub fn new(discovery_prefix: &str, topic_prefix: &str) -> Result<Topics, CliError> {
-        for (flag, p) in [
-            ("--discovery-prefix", discovery_prefix),
-            ("--topic-prefix", topic_prefix),
-        ] {
-            if p.is_empty()
-                || p.contains(['+', '#', '\0'])
-                || p.starts_with('/')
-                || p.ends_with('/')
-            {
+        for (flag, p) in [("--discovery-prefix", discovery_prefix), ("--topic-prefix", topic_prefix)] {
+            if p.is_empty() || p.contains(['+', '#', '\0']) || p.starts_with('/') || p.ends_with('/') {
                 return Err(CliError::usage(format!(
                     "{flag} {p:?} is not a usable topic prefix: no wildcards (+ #), no leading or trailing /, e.g. dataconnect"
                 )));
             }
         }
-        Ok(Topics {
-            discovery_prefix: discovery_prefix.to_owned(),
-            topic_prefix: topic_prefix.to_owned(),
-        })
+        Ok(Topics { discovery_prefix: discovery_prefix.to_owned(), topic_prefix: topic_prefix.to_owned() })
     }
 
     /// The state topic of one sensor of one meter.
     pub fn state(&self, prm: &UsagePointId, sensor: Sensor) -> String {
-        format!(
-            "{}/{}/{}",
-            self.topic_prefix,
-            prm.as_str(),
-            sensor.spec().key
-        )
+        format!("{}/{}/{}", self.topic_prefix, prm.as_str(), sensor.spec().key)
     }
 
     /// The discovery config topic of one sensor of one meter.
     pub fn config(&self, prm: &UsagePointId, sensor: Sensor) -> String {
-        format!(
-            "{}/sensor/dataconnect_{}/{}/config",
-            self.discovery_prefix,
-            prm.as_str(),
-            sensor.spec().key
-        )
+        format!("{}/sensor/dataconnect_{}/{}/config", self.discovery_prefix, prm.as_str(), sensor.spec().key)
     }
 }
 
@@ -256,10 +200,7 @@ pub fn messages(prm: &UsagePointId, states: &[State], topics: &Topics) -> Vec<Me
             topic: topics.config(prm, s.sensor),
             payload: config(prm, s.sensor, topics).to_string().into_bytes(),
         });
-        out.push(Message {
-            topic: topics.state(prm, s.sensor),
-            payload: state_payload(s).into_bytes(),
-        });
+        out.push(Message { topic: topics.state(prm, s.sensor), payload: state_payload(s).into_bytes() });
     }
     out
 }
@@ -279,19 +220,12 @@ pub struct SendConfig {
 
 impl SendConfig {
     /// Retained, up to 100 messages in flight.
-    pub const RETAINED: SendConfig = SendConfig {
-        retain: true,
-        inflight: 100,
-    };
+    pub const RETAINED: SendConfig = SendConfig { retain: true, inflight: 100 };
 }
 
 /// Connects, publishes every message at QoS 1, waits for each
 /// acknowledgement, and disconnects.
-pub async fn send(
-    broker: &Broker,
-    messages: Vec<Message>,
-    config: SendConfig,
-) -> Result<usize, CliError> {
+pub async fn send(broker: &Broker, messages: Vec<Message>, config: SendConfig) -> Result<usize, CliError> {
     let total = messages.len();
     if total == 0 {
         return Ok(0);
@@ -304,11 +238,7 @@ pub async fn send(
         let client = client.clone();
         tokio::spawn(async move {
             for m in messages {
-                if client
-                    .publish(m.topic, QoS::AtLeastOnce, retain, m.payload)
-                    .await
-                    .is_err()
-                {
+                if client.publish(m.topic, QoS::AtLeastOnce, retain, m.payload).await.is_err() {
                     break;
                 }
             }
@@ -361,9 +291,7 @@ fn connection_error(broker: &Broker, e: &ConnectionError, acked: usize, total: u
         ),
         _ if acked == 0 => CliError::new(
             Class::Network,
-            format!(
-                "cannot publish to the MQTT broker at {shown}: {e}: check the broker URL and that the broker runs"
-            ),
+            format!("cannot publish to the MQTT broker at {shown}: {e}: check the broker URL and that the broker runs"),
         ),
         _ => CliError::new(
             Class::Network,
@@ -393,12 +321,7 @@ mod tests {
     fn broker_urls_and_their_mistakes() {
         let b = Broker::parse("mqtt://127.0.0.1", None, None).unwrap();
         assert_eq!(b.shown(), "mqtt://127.0.0.1:1883");
-        let b = Broker::parse(
-            "mqtts://broker.example:8884",
-            Some("ha".into()),
-            Some(Secret::new("pw")),
-        )
-        .unwrap();
+        let b = Broker::parse("mqtts://broker.example:8884", Some("ha".into()), Some(Secret::new("pw"))).unwrap();
         assert_eq!(b.shown(), "mqtts://broker.example:8884");
         assert!(!format!("{b:?}").contains("pw"));
         let e = Broker::parse("mqtt://u:hunter2@h", None, None).unwrap_err();
@@ -413,10 +336,7 @@ mod tests {
         assert!(Topics::new("homeassistant/", "dataconnect").is_err());
         let t = Topics::new("homeassistant", "home/linky").unwrap();
         let prm = UsagePointId::new("12345678901234").unwrap();
-        assert_eq!(
-            t.state(&prm, Sensor::ConsumptionTotal),
-            "home/linky/12345678901234/consumption_total"
-        );
+        assert_eq!(t.state(&prm, Sensor::ConsumptionTotal), "home/linky/12345678901234/consumption_total");
         assert_eq!(
             t.config(&prm, Sensor::MaxPower),
             "homeassistant/sensor/dataconnect_12345678901234/max_power/config"
@@ -428,49 +348,23 @@ mod tests {
         let t = Topics::new("homeassistant", "dataconnect").unwrap();
         let prm = UsagePointId::new("12345678901234").unwrap();
         let c = config(&prm, Sensor::ConsumptionTotal, &t);
-        assert_eq!(
-            c["unique_id"],
-            "dataconnect_12345678901234_consumption_total"
-        );
-        assert_eq!(
-            c["object_id"],
-            "dataconnect_12345678901234_consumption_total"
-        );
-        assert_eq!(
-            c["state_topic"],
-            "dataconnect/12345678901234/consumption_total"
-        );
+        assert_eq!(c["unique_id"], "dataconnect_12345678901234_consumption_total");
+        assert_eq!(c["object_id"], "dataconnect_12345678901234_consumption_total");
+        assert_eq!(c["state_topic"], "dataconnect/12345678901234/consumption_total");
         assert_eq!(c["value_template"], "{{ value_json.value }}");
         assert_eq!(
-            (
-                &c["unit_of_measurement"],
-                &c["device_class"],
-                &c["state_class"]
-            ),
+            (&c["unit_of_measurement"], &c["device_class"], &c["state_class"]),
             (&json!("kWh"), &json!("energy"), &json!("total_increasing"))
         );
         assert_eq!(c["device"]["manufacturer"], "Enedis");
         assert_eq!(c["device"]["model"], "Linky");
-        assert!(
-            c["device"]["identifiers"][0]
-                .as_str()
-                .unwrap()
-                .contains("12345678901234")
-        );
+        assert!(c["device"]["identifiers"][0].as_str().unwrap().contains("12345678901234"));
         let p = config(&prm, Sensor::ConsumptionPower, &t);
         assert_eq!(
-            (
-                &p["unit_of_measurement"],
-                &p["device_class"],
-                &p["state_class"]
-            ),
+            (&p["unit_of_measurement"], &p["device_class"], &p["state_class"]),
             (&json!("W"), &json!("power"), &json!("measurement"))
         );
-        let s = State {
-            sensor: Sensor::MaxPower,
-            value: 6120.0,
-            last_day: jiff::civil::date(2021, 1, 14),
-        };
+        let s = State { sensor: Sensor::MaxPower, value: 6120.0, last_day: jiff::civil::date(2021, 1, 14) };
         let v: serde_json::Value = serde_json::from_str(&state_payload(&s)).unwrap();
         assert_eq!(v, json!({"value": 6120.0, "last_day": "2021-01-14"}));
     }

@@ -70,87 +70,32 @@ impl Sensor {
     /// for the `energy` class); powers are measurements.
     pub fn spec(self) -> SensorSpec {
         let (key, name, unit, device_class, state_class, decimals) = match self {
-            Sensor::ConsumptionTotal => (
-                "consumption_total",
-                "Consumption total",
-                "kWh",
-                "energy",
-                "total_increasing",
-                3,
-            ),
-            Sensor::ProductionTotal => (
-                "production_total",
-                "Production total",
-                "kWh",
-                "energy",
-                "total_increasing",
-                3,
-            ),
-            Sensor::ConsumptionYesterday => (
-                "consumption_yesterday",
-                "Consumption yesterday",
-                "kWh",
-                "energy",
-                "total",
-                3,
-            ),
-            Sensor::ConsumptionLast7Days => (
-                "consumption_last_7_days",
-                "Consumption last 7 days",
-                "kWh",
-                "energy",
-                "total",
-                3,
-            ),
-            Sensor::ProductionYesterday => (
-                "production_yesterday",
-                "Production yesterday",
-                "kWh",
-                "energy",
-                "total",
-                3,
-            ),
-            Sensor::MaxPower => (
-                "max_power",
-                "Maximum power",
-                "VA",
-                "apparent_power",
-                "measurement",
-                0,
-            ),
-            Sensor::ConsumptionPower => (
-                "consumption_power",
-                "Consumption power",
-                "W",
-                "power",
-                "measurement",
-                0,
-            ),
-            Sensor::ProductionPower => (
-                "production_power",
-                "Production power",
-                "W",
-                "power",
-                "measurement",
-                0,
-            ),
+            Sensor::ConsumptionTotal => {
+                ("consumption_total", "Consumption total", "kWh", "energy", "total_increasing", 3)
+            }
+            Sensor::ProductionTotal => ("production_total", "Production total", "kWh", "energy", "total_increasing", 3),
+            Sensor::ConsumptionYesterday => {
+                ("consumption_yesterday", "Consumption yesterday", "kWh", "energy", "total", 3)
+            }
+            Sensor::ConsumptionLast7Days => {
+                ("consumption_last_7_days", "Consumption last 7 days", "kWh", "energy", "total", 3)
+            }
+            Sensor::ProductionYesterday => {
+                ("production_yesterday", "Production yesterday", "kWh", "energy", "total", 3)
+            }
+            Sensor::MaxPower => ("max_power", "Maximum power", "VA", "apparent_power", "measurement", 0),
+            Sensor::ConsumptionPower => ("consumption_power", "Consumption power", "W", "power", "measurement", 0),
+            Sensor::ProductionPower => ("production_power", "Production power", "W", "power", "measurement", 0),
         };
-        SensorSpec {
-            key,
-            name,
-            unit,
-            device_class,
-            state_class,
-            decimals,
-        }
+        SensorSpec { key, name, unit, device_class, state_class, decimals }
     }
 
     /// The series its state is computed from.
     fn series(self) -> Series {
         match self {
-            Sensor::ConsumptionTotal
-            | Sensor::ConsumptionYesterday
-            | Sensor::ConsumptionLast7Days => Series::ConsumptionDaily,
+            Sensor::ConsumptionTotal | Sensor::ConsumptionYesterday | Sensor::ConsumptionLast7Days => {
+                Series::ConsumptionDaily
+            }
             Sensor::ProductionTotal | Sensor::ProductionYesterday => Series::ProductionDaily,
             Sensor::MaxPower => Series::ConsumptionMaxPower,
             Sensor::ConsumptionPower => Series::ConsumptionCurve,
@@ -171,26 +116,18 @@ pub struct State {
 /// The states of every sensor `prm` has, from the store (one summary query
 /// and one short read per series the meter has).
 pub fn meter_states(store: &dyn Store, prm: &UsagePointId) -> Result<Vec<State>, CliError> {
-    let summaries = store.summary(&ReadingFilter {
-        usage_points: vec![prm.clone()],
-        ..ReadingFilter::default()
-    })?;
+    let summaries = store.summary(&ReadingFilter { usage_points: vec![prm.clone()], ..ReadingFilter::default() })?;
     // One short read per series, shared by the sensors of that series.
     let mut recent: HashMap<Series, Vec<(Timestamp, f64)>> = HashMap::new();
     let mut states = Vec::new();
     for sensor in Sensor::ALL {
         let series = sensor.series();
-        let Some(summary) = summaries
-            .iter()
-            .find(|s| s.series == series && s.points > 0)
-        else {
+        let Some(summary) = summaries.iter().find(|s| s.series == series && s.points > 0) else {
             continue;
         };
         let points = match recent.entry(series) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(last_days(store, prm, summary)?)
-            }
+            std::collections::hash_map::Entry::Vacant(e) => e.insert(last_days(store, prm, summary)?),
         };
         let Some(&(last_start, last_value)) = points.last() else {
             continue;
@@ -201,20 +138,11 @@ pub fn meter_states(store: &dyn Store, prm: &UsagePointId) -> Result<Vec<State>,
             Sensor::ConsumptionYesterday | Sensor::ProductionYesterday => last_value / 1000.0,
             Sensor::ConsumptionLast7Days => {
                 let first = last_day.checked_sub(6.days()).unwrap_or(last_day);
-                points
-                    .iter()
-                    .filter(|(t, _)| paris_day(*t) >= first)
-                    .map(|(_, v)| v)
-                    .sum::<f64>()
-                    / 1000.0
+                points.iter().filter(|(t, _)| paris_day(*t) >= first).map(|(_, v)| v).sum::<f64>() / 1000.0
             }
             Sensor::MaxPower | Sensor::ConsumptionPower | Sensor::ProductionPower => last_value,
         };
-        states.push(State {
-            sensor,
-            value: round(value, sensor.spec().decimals),
-            last_day,
-        });
+        states.push(State { sensor, value: round(value, sensor.spec().decimals), last_day });
     }
     Ok(states)
 }
@@ -226,19 +154,11 @@ fn last_days(
     prm: &UsagePointId,
     summary: &dataconnect_store::SeriesSummary,
 ) -> Result<Vec<(Timestamp, f64)>, CliError> {
-    let from = summary
-        .last_end
-        .checked_sub(jiff::SignedDuration::from_hours(8 * 24 + 1))
-        .ok()
-        .or(Some(summary.first_start));
+    let from =
+        summary.last_end.checked_sub(jiff::SignedDuration::from_hours(8 * 24 + 1)).ok().or(Some(summary.first_start));
     let mut points = Vec::new();
     store.for_each_reading(
-        &ReadingFilter {
-            usage_points: vec![prm.clone()],
-            series: vec![summary.series],
-            from,
-            to: None,
-        },
+        &ReadingFilter { usage_points: vec![prm.clone()], series: vec![summary.series], from, to: None },
         &mut |r| {
             if let Some(v) = r.reading.value.filter(|v| v.is_finite()) {
                 points.push((r.reading.start, v));

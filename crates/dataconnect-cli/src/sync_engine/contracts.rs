@@ -41,7 +41,10 @@ pub async fn fetch_missing_contracts(
             }
             Err(e) if e.needs_consent() => {}
             Err(e) if e.is_retryable() => {
-                note(&format!("warning: meter {prm}: contract not read this time ({}); the next sync asks again", from_client(&e).line()));
+                note(&format!(
+                    "warning: meter {prm}: contract not read this time ({}); the next sync asks again",
+                    from_client(&e).line()
+                ));
             }
             Err(e) => {
                 note(&format!(

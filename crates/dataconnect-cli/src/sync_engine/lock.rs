@@ -13,7 +13,10 @@ pub fn sync_lock(db: &std::path::Path) -> Result<Option<std::fs::File>, CliError
         SyncLock::Held(file) => Ok(file),
         SyncLock::Busy => Err(CliError::new(
             Class::Store,
-            format!("another sync is running on {}: nothing was fetched; run this one again when it has finished", crate::store::shown(db)),
+            format!(
+                "another sync is running on {}: nothing was fetched; run this one again when it has finished",
+                crate::store::shown(db)
+            ),
         )),
     }
 }
@@ -40,13 +43,17 @@ pub fn try_sync_lock(db: &std::path::Path) -> Result<SyncLock, CliError> {
         let _ = std::fs::create_dir_all(dir);
     }
     let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(|e| {
-        CliError::new(Class::Store, format!("cannot open the sync lock {}: {e}: check the database directory", path.display()))
+        CliError::new(
+            Class::Store,
+            format!("cannot open the sync lock {}: {e}: check the database directory", path.display()),
+        )
     })?;
     match file.try_lock() {
         Ok(()) => Ok(SyncLock::Held(Some(file))),
         Err(std::fs::TryLockError::WouldBlock) => Ok(SyncLock::Busy),
-        Err(std::fs::TryLockError::Error(e)) => {
-            Err(CliError::new(Class::Store, format!("cannot lock {}: {e}: check the database directory", path.display())))
-        }
+        Err(std::fs::TryLockError::Error(e)) => Err(CliError::new(
+            Class::Store,
+            format!("cannot lock {}: {e}: check the database directory", path.display()),
+        )),
     }
 }

@@ -67,7 +67,8 @@ impl SqliteDaemon<'_> {
         let store = crate::store::open_rw(db)?;
         let client = crate::source::client(self.client, db)?;
         let reporter = Reporter::new();
-        let planned = if self.only.is_empty() { String::new() } else { format!(", planning {} meter(s) only", self.only.len()) };
+        let planned =
+            if self.only.is_empty() { String::new() } else { format!(", planning {} meter(s) only", self.only.len()) };
         reporter.line(&format!(
             "sync daemon: {} worker(s) on {}{planned}; stop with SIGTERM or Ctrl-C",
             self.workers,
@@ -99,7 +100,8 @@ impl SqliteDaemon<'_> {
                         revised_on = Some(day);
                     }
                     if outcome.ran && !followers.is_empty() {
-                        let prms: Vec<UsagePointId> = self.consents(&store)?.into_iter().map(|c| c.usage_point_id).collect();
+                        let prms: Vec<UsagePointId> =
+                            self.consents(&store)?.into_iter().map(|c| c.usage_point_id).collect();
                         followers.after_round(&store, &prms, outcome.revised, &|l| reporter.line(l)).await;
                     }
                 }
@@ -190,13 +192,20 @@ impl SqliteDaemon<'_> {
         }
         if report.stopped_run.is_some() {
             // Bad credentials and the like: every later round would fail too.
-            return Err(source.take_fatal().unwrap_or_else(|| CliError::new(Class::Network, report.stopped_run.clone().unwrap_or_default())));
+            return Err(source
+                .take_fatal()
+                .unwrap_or_else(|| CliError::new(Class::Network, report.stopped_run.clone().unwrap_or_default())));
         }
         for (prm, why) in &report.needs_consent {
-            reporter.line(&format!("warning: meter {prm} needs a new consent ({why}): left alone until one is recorded"));
+            reporter
+                .line(&format!("warning: meter {prm} needs a new consent ({why}): left alone until one is recorded"));
         }
         if let Some(f) = report.failures.first() {
-            reporter.line(&format!("warning: {} window(s) failed after retries (first: {}); the next round asks again", report.failures.len(), f.message));
+            reporter.line(&format!(
+                "warning: {} window(s) failed after retries (first: {}); the next round asks again",
+                report.failures.len(),
+                f.message
+            ));
         }
         // Failed windows stay uncovered: the next rounds fetch them as missing.
         Ok(Round { ran: true, revised: revise })

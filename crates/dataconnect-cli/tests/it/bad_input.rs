@@ -64,7 +64,8 @@ fn credentials_and_network_problems_have_their_own_codes() {
     let sandbox = sandbox(dir.path(), |_| {});
     let db = dir.path().join("s.db");
     fails(
-        fetch(dir.path(), &sandbox, &db, CONSUMER, "2026-11-01", "2026-11-08").env("DATACONNECT_CLIENT_SECRET", "wrong"),
+        fetch(dir.path(), &sandbox, &db, CONSUMER, "2026-11-01", "2026-11-08")
+            .env("DATACONNECT_CLIENT_SECRET", "wrong"),
         5,
         "secret",
     );

@@ -56,7 +56,9 @@ impl Driver {
         let driver = Driver { child, url: format!("http://127.0.0.1:{port}") };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() && http("GET", &format!("{}/status", driver.url), &[], None).status == 200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+                && http("GET", &format!("{}/status", driver.url), &[], None).status == 200
+            {
                 return driver;
             }
             assert!(Instant::now() < deadline, "chromedriver never answered on port {port}");
@@ -70,7 +72,9 @@ fn artifacts_dir() -> PathBuf {
     match std::env::var_os("DATACONNECT_ARTIFACTS") {
         Some(dir) => PathBuf::from(dir),
         // CARGO_TARGET_TMPDIR is <target>/tmp.
-        None => Path::new(env!("CARGO_TARGET_TMPDIR")).parent().map(|t| t.join("browser-artifacts")).unwrap_or_default(),
+        None => {
+            Path::new(env!("CARGO_TARGET_TMPDIR")).parent().map(|t| t.join("browser-artifacts")).unwrap_or_default()
+        }
     }
 }
 
@@ -102,15 +106,18 @@ fn consent_journey_in_headless_chromium() {
     let Some(chromedriver) = find_program("CHROMEDRIVER", &["chromedriver"]) else {
         if std::env::var("DATACONNECT_SKIP_BROWSER").is_ok_and(|v| v == "1") {
             let banner = "*".repeat(78);
-            eprintln!("\n{banner}\n*** BROWSER TEST SKIPPED (DATACONNECT_SKIP_BROWSER=1): chromedriver is not installed.\n*** The consent journey of `dataconnect serve` was NOT tested in a browser.\n*** Install it with: {INSTALL}\n{banner}\n");
+            eprintln!(
+                "\n{banner}\n*** BROWSER TEST SKIPPED (DATACONNECT_SKIP_BROWSER=1): chromedriver is not installed.\n*** The consent journey of `dataconnect serve` was NOT tested in a browser.\n*** Install it with: {INSTALL}\n{banner}\n"
+            );
             return;
         }
         panic!(
             "chromedriver is not installed, so the browser test cannot run: install it with `{INSTALL}` (or set CHROMEDRIVER=/path/to/chromedriver; DATACONNECT_SKIP_BROWSER=1 skips this test)"
         );
     };
-    let chromium = find_program("CHROMIUM", &["chromium", "chromium-browser", "google-chrome"])
-        .unwrap_or_else(|| panic!("chromium is not installed: install it with `{INSTALL}` (or set CHROMIUM=/path/to/chromium)"));
+    let chromium = find_program("CHROMIUM", &["chromium", "chromium-browser", "google-chrome"]).unwrap_or_else(|| {
+        panic!("chromium is not installed: install it with `{INSTALL}` (or set CHROMIUM=/path/to/chromium)")
+    });
     let dir = artifacts_dir();
     std::fs::create_dir_all(&dir).expect("artifact directory");
     for step in ["01", "02", "03", "04", "05"] {
@@ -133,7 +140,14 @@ fn consent_journey_in_headless_chromium() {
     runtime.block_on(async {
         let mut caps = DesiredCapabilities::chrome();
         caps.set_binary(&chromium.to_string_lossy()).unwrap();
-        for arg in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,2200", "--lang=fr-FR"] {
+        for arg in [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-dev-shm-usage",
+            "--disable-gpu",
+            "--window-size=1280,2200",
+            "--lang=fr-FR",
+        ] {
             caps.add_arg(arg).unwrap();
         }
         let driver = WebDriver::new(driver_process.url.clone(), caps).await.expect("a Chromium session");
@@ -161,7 +175,8 @@ fn consent_journey_in_headless_chromium() {
 
             // 4. Accept: back through our redirect handler to the meter's page.
             driver.find(By::Css("button[value='accept']")).await.unwrap().click().await.unwrap();
-            let landed = wait_url(&driver, "the meter's page", |u| u.contains(&format!("/compteurs/{CLIENT0_METER}"))).await;
+            let landed =
+                wait_url(&driver, "the meter's page", |u| u.contains(&format!("/compteurs/{CLIENT0_METER}"))).await;
             assert!(landed.starts_with(&serve.url), "{landed}");
             let page = driver.source().await.unwrap();
             assert!(page.contains(&format!("Compteur {CLIENT0_METER}")), "{page}");
@@ -171,14 +186,17 @@ fn consent_journey_in_headless_chromium() {
             let deadline = Instant::now() + Duration::from_secs(300);
             loop {
                 let page = driver.source().await.unwrap();
-                if page.contains("id=\"graphique-consumption-curve\"") && page.contains("Première récupération terminée") {
+                if page.contains("id=\"graphique-consumption-curve\"")
+                    && page.contains("Première récupération terminée")
+                {
                     break;
                 }
                 assert!(Instant::now() < deadline, "the chart never appeared: {page}");
                 tokio::time::sleep(Duration::from_millis(500)).await;
                 driver.refresh().await.unwrap();
             }
-            let chart = driver.find(By::Css("#graphique-consumption-curve svg")).await.expect("the chart is on the page");
+            let chart =
+                driver.find(By::Css("#graphique-consumption-curve svg")).await.expect("the chart is on the page");
             assert!(chart.is_displayed().await.unwrap());
             shot(&driver, &dir, "05-meter-chart.png", &mut saved).await;
         };

@@ -28,8 +28,9 @@ fn consents(db: &Path) -> Vec<(String, String, String, String)> {
         return Vec::new();
     }
     let conn = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-    let mut stmt =
-        conn.prepare("SELECT usage_point_id, generation, start_day, expiry_day FROM consent ORDER BY usage_point_id").unwrap();
+    let mut stmt = conn
+        .prepare("SELECT usage_point_id, generation, start_day, expiry_day FROM consent ORDER BY usage_point_id")
+        .unwrap();
     stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).unwrap().map(Result::unwrap).collect()
 }
 
@@ -41,7 +42,10 @@ fn meters_with(db: &Path, series: &str) -> BTreeSet<String> {
 }
 
 fn import(dir: &Path, sb: &Sandbox, db: &Path, generation: &str, input: &str) -> std::process::Output {
-    with_stdin(dataconnect(dir, sb, db).env("DATACONNECT_GENERATION", generation).args(["consent", "import", "-"]), input)
+    with_stdin(
+        dataconnect(dir, sb, db).env("DATACONNECT_GENERATION", generation).args(["consent", "import", "-"]),
+        input,
+    )
 }
 
 #[test]
@@ -62,11 +66,11 @@ fn twenty_imported_fleet_consents_are_all_synced_in_2026_and_v5() {
             assert_eq!(expiry, "2029-11-28", "default: three years after today");
             assert!(!generation_stored.is_empty());
         }
-        run_ok(
-            dataconnect(dir.path(), &sb, &db)
-                .env("DATACONNECT_GENERATION", generation)
-                .args(["sync", "--series", "consumption-daily"]),
-        );
+        run_ok(dataconnect(dir.path(), &sb, &db).env("DATACONNECT_GENERATION", generation).args([
+            "sync",
+            "--series",
+            "consumption-daily",
+        ]));
         let synced = meters_with(&db, "consumption-daily");
         let wanted: BTreeSet<String> = recorded.iter().map(|c| c.0.clone()).collect();
         assert_eq!(synced, wanted, "{generation}: every imported meter is synced");

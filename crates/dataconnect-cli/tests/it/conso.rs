@@ -25,7 +25,12 @@ fn via_gateway(dir: &Path, sb: &Sandbox, db: &Path, token: &str) -> Command {
 fn import_meter(dir: &Path, sb: &Sandbox, db: &Path, generation: &str) {
     let list = dir.join("meters.txt");
     std::fs::write(&list, format!("{CONSUMER}\n")).unwrap();
-    let out = run_ok(via_gateway(dir, sb, db, TOKEN).env("DATACONNECT_GENERATION", generation).args(["consent", "import"]).arg(&list));
+    let out = run_ok(
+        via_gateway(dir, sb, db, TOKEN)
+            .env("DATACONNECT_GENERATION", generation)
+            .args(["consent", "import"])
+            .arg(&list),
+    );
     assert!(out.contains("recorded 1"), "{out}");
 }
 
@@ -47,7 +52,9 @@ fn sync_through_the_gateway_stores_what_data_connect_serves() {
     let want = export(dir.path(), &sb, &direct);
     assert!(want.lines().count() > 400);
 
-    for (generation, kind) in [("2026", "/conso/courbe_de_charge_consommation"), ("v5", "/conso/consumption_load_curve")] {
+    for (generation, kind) in
+        [("2026", "/conso/courbe_de_charge_consommation"), ("v5", "/conso/consumption_load_curve")]
+    {
         let db = dir.path().join(format!("gateway-{generation}.db"));
         import_meter(dir.path(), &sb, &db, generation);
         let before = data_requests(&sb.log).len();
@@ -64,7 +71,17 @@ fn sync_through_the_gateway_stores_what_data_connect_serves() {
         let traced = via_gateway(dir.path(), &sb, &db, TOKEN)
             .env("DATACONNECT_GENERATION", generation)
             .env("RUST_LOG", "trace")
-            .args(["fetch", "--prm", CONSUMER, "--series", "consumption-daily", "--from", "2026-10-20", "--to", "2026-10-22"])
+            .args([
+                "fetch",
+                "--prm",
+                CONSUMER,
+                "--series",
+                "consumption-daily",
+                "--from",
+                "2026-10-20",
+                "--to",
+                "2026-10-22",
+            ])
             .output()
             .unwrap();
         assert!(traced.status.success());
@@ -78,10 +95,20 @@ fn sync_through_the_gateway_stores_what_data_connect_serves() {
         assert_eq!(export(dir.path(), &sb, &db), want, "generation {generation}");
 
         // fetch reads the same through the gateway.
-        let fetched = run_ok(via_gateway(dir.path(), &sb, &db, TOKEN).env("DATACONNECT_GENERATION", generation).args([
-            "fetch", "--prm", CONSUMER, "--series", "consumption-daily", "--from", "2026-10-20", "--to", "2026-10-30",
-            "--format", "jsonl",
-        ]));
+        let fetched =
+            run_ok(via_gateway(dir.path(), &sb, &db, TOKEN).env("DATACONNECT_GENERATION", generation).args([
+                "fetch",
+                "--prm",
+                CONSUMER,
+                "--series",
+                "consumption-daily",
+                "--from",
+                "2026-10-20",
+                "--to",
+                "2026-10-30",
+                "--format",
+                "jsonl",
+            ]));
         assert_eq!(fetched.lines().count(), 10);
         // status shows the meter and what is stored.
         let status = run_ok(via_gateway(dir.path(), &sb, &db, TOKEN).args(["status"]));
@@ -100,7 +127,17 @@ fn a_token_that_does_not_cover_the_meter_is_a_consent_error() {
     let db = dir.path().join("s.db");
     let other = "sandbox-conso-98765432109876";
     let out = via_gateway(dir.path(), &sb, &db, other)
-        .args(["fetch", "--prm", CONSUMER, "--series", "consumption-daily", "--from", "2026-11-01", "--to", "2026-11-08"])
+        .args([
+            "fetch",
+            "--prm",
+            CONSUMER,
+            "--series",
+            "consumption-daily",
+            "--from",
+            "2026-11-01",
+            "--to",
+            "2026-11-08",
+        ])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -114,7 +151,17 @@ fn a_token_that_does_not_cover_the_meter_is_a_consent_error() {
     assert!(stdout.contains("does not cover"), "{stdout}");
     // Without a token: a config error naming where to put it.
     let out = via_gateway(dir.path(), &sb, &db, "")
-        .args(["fetch", "--prm", CONSUMER, "--series", "consumption-daily", "--from", "2026-11-01", "--to", "2026-11-08"])
+        .args([
+            "fetch",
+            "--prm",
+            CONSUMER,
+            "--series",
+            "consumption-daily",
+            "--from",
+            "2026-11-01",
+            "--to",
+            "2026-11-08",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(4));
@@ -122,13 +169,16 @@ fn a_token_that_does_not_cover_the_meter_is_a_consent_error() {
     // The token from a file works as the variable does.
     let file = dir.path().join("token");
     std::fs::write(&file, format!("{TOKEN}\n")).unwrap();
-    run_ok(
-        via_gateway(dir.path(), &sb, &db, "")
-            .arg("fetch")
-            .arg("--conso-token-file")
-            .arg(&file)
-            .args(["--prm", CONSUMER, "--series", "consumption-daily", "--from", "2026-11-01", "--to", "2026-11-08"]),
-    );
+    run_ok(via_gateway(dir.path(), &sb, &db, "").arg("fetch").arg("--conso-token-file").arg(&file).args([
+        "--prm",
+        CONSUMER,
+        "--series",
+        "consumption-daily",
+        "--from",
+        "2026-11-01",
+        "--to",
+        "2026-11-08",
+    ]));
 }
 
 /// The same through a PostgreSQL store: its queue workers and its shared
@@ -137,7 +187,9 @@ fn a_token_that_does_not_cover_the_meter_is_a_consent_error() {
 #[test]
 fn sync_through_the_gateway_into_postgresql() {
     let Some(base) = std::env::var("DATACONNECT_TEST_PG_URL").ok().filter(|u| !u.is_empty()) else {
-        eprintln!("skipped: DATACONNECT_TEST_PG_URL is unset (e.g. postgres://postgres@127.0.0.1:5432/test); .ci/run sets it");
+        eprintln!(
+            "skipped: DATACONNECT_TEST_PG_URL is unset (e.g. postgres://postgres@127.0.0.1:5432/test); .ci/run sets it"
+        );
         return;
     };
     let dir = tempfile::tempdir().unwrap();

@@ -65,14 +65,20 @@ fn base_costs_at_the_shipped_regulated_prices_in_the_exact_json_shape() {
     let mut keys: Vec<&str> = c.as_object().unwrap().keys().map(String::as_str).collect();
     keys.sort_unstable();
     assert_eq!(keys, ["energy_eur", "from", "kva", "months", "offer", "prm", "subscription_eur", "to", "total_eur"]);
-    assert_eq!((c["prm"].as_str(), c["offer"].as_str(), c["kva"].as_u64()), (Some(DEMO_CONSUMPTION), Some("trv-base"), Some(6)));
+    assert_eq!(
+        (c["prm"].as_str(), c["offer"].as_str(), c["kva"].as_u64()),
+        (Some(DEMO_CONSUMPTION), Some("trv-base"), Some(6))
+    );
     assert_eq!((c["from"].as_str(), c["to"].as_str()), (Some("2020-10-01"), Some("2021-01-01")));
     let months = c["months"].as_array().unwrap();
     assert_eq!(months.len(), 3);
     let mut mkeys: Vec<&str> = months[0].as_object().unwrap().keys().map(String::as_str).collect();
     mkeys.sort_unstable();
     assert_eq!(mkeys, ["days", "energy_eur", "missing_days", "month", "periods", "subscription_eur", "total_eur"]);
-    assert_eq!((months[0]["month"].as_str(), months[0]["days"].as_u64(), months[0]["missing_days"].as_u64()), (Some("2020-10"), Some(31), Some(0)));
+    assert_eq!(
+        (months[0]["month"].as_str(), months[0]["days"].as_u64(), months[0]["missing_days"].as_u64()),
+        (Some("2020-10"), Some(31), Some(0))
+    );
     // 01/08/2020 prices at 6 kVA: 128.52 €/year over 2020's 366 days, 0.1557 €/kWh.
     assert!((c["subscription_eur"].as_f64().unwrap() - 32.31).abs() < 0.006, "{c}");
     let kwh = kwh_of(&c["months"], "BASE");
@@ -123,7 +129,8 @@ fn imported_tables_price_hphc_and_tempo_and_the_comparison_ranks_them() {
     assert!((h["energy_eur"].as_f64().unwrap() - (hp * 0.2 + hc * 0.1)).abs() < 0.02, "{h}");
     // Tempo with the shipped calendar: the six periods, red days only from November.
     let t = base("trv-tempo");
-    let periods: f64 = ["HPBleu", "HCBleu", "HPBlanc", "HCBlanc", "HPRouge", "HCRouge"].iter().map(|p| kwh_of(&t["months"], p)).sum();
+    let periods: f64 =
+        ["HPBleu", "HCBleu", "HPBlanc", "HCBlanc", "HPRouge", "HCRouge"].iter().map(|p| kwh_of(&t["months"], p)).sum();
     assert!((periods - total_kwh).abs() < 0.01 * total_kwh);
     assert_eq!(t["months"][0]["periods"]["HPRouge"]["kwh"].as_f64(), Some(0.0));
     assert!(kwh_of(&t["months"], "HPRouge") > 0.0, "December 2020 had red days: {t}");
@@ -134,7 +141,20 @@ fn imported_tables_price_hphc_and_tempo_and_the_comparison_ranks_them() {
         "name = \"night-owl\"\nsource = \"test\"\nsource_date = 2020-01-01\nvalid_from = 2020-01-01\nkind = \"hphc\"\noffpeak = [\"20:00-08:00\"]\n\n[[prices]]\nkva = 6\nsubscription_eur_per_year = 100.0\nHP = 0.3\nHC = 0.05\n",
     )
     .unwrap();
-    let mut a = vec!["costs", "--prm", DEMO_CONSUMPTION, "--kva", "6", "--offer", "trv-base", "--compare", "--format", "json", "--offers", offer.to_str().unwrap()];
+    let mut a = vec![
+        "costs",
+        "--prm",
+        DEMO_CONSUMPTION,
+        "--kva",
+        "6",
+        "--offer",
+        "trv-base",
+        "--compare",
+        "--format",
+        "json",
+        "--offers",
+        offer.to_str().unwrap(),
+    ];
     a.extend(PERIOD);
     let cmp = json_ok(dir.path(), &db, &a);
     let offers = cmp["offers"].as_array().unwrap();
@@ -148,7 +168,10 @@ fn imported_tables_price_hphc_and_tempo_and_the_comparison_ranks_them() {
     let base_total = cmp["current_total_eur"].as_f64().unwrap();
     assert!((base_total - b["total_eur"].as_f64().unwrap()).abs() < 0.006);
     for o in offers {
-        assert!((o["difference_eur"].as_f64().unwrap() - (o["total_eur"].as_f64().unwrap() - base_total)).abs() < 0.011, "{o}");
+        assert!(
+            (o["difference_eur"].as_f64().unwrap() - (o["total_eur"].as_f64().unwrap() - base_total)).abs() < 0.011,
+            "{o}"
+        );
     }
 }
 
@@ -164,7 +187,10 @@ fn bad_input_names_the_problem_and_keeps_what_is_stored() {
     };
     let r = costs(&["--offer", "edf-zen"]);
     assert_eq!(r.code, 2, "{r:?}");
-    assert!(r.stderr.contains("unknown offer \"edf-zen\"") && r.stderr.contains("trv-base, trv-hphc, trv-tempo"), "{r:?}");
+    assert!(
+        r.stderr.contains("unknown offer \"edf-zen\"") && r.stderr.contains("trv-base, trv-hphc, trv-tempo"),
+        "{r:?}"
+    );
     let r = costs(&["--offer", "trv-base", "--kva", "7"]);
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("no prices at 7 kVA; it has 3, 6, 9, 12, 15 kVA"), "{r:?}");
@@ -177,7 +203,11 @@ fn bad_input_names_the_problem_and_keeps_what_is_stored() {
     std::fs::write(&good, tempo_table("01/11/2020")).unwrap();
     assert_eq!(cli(dir.path(), &db, &["tariffs", "import", good.to_str().unwrap()]).code, 0);
     let bad = dir.path().join("bad.csv");
-    std::fs::write(&bad, HPHC.replace("0,2;0,05;0,1;test\n01/08/2020;;9;120;183", "0,2;0,05;0,1;test\n01/08/2020;;9;120;cent")).unwrap();
+    std::fs::write(
+        &bad,
+        HPHC.replace("0,2;0,05;0,1;test\n01/08/2020;;9;120;183", "0,2;0,05;0,1;test\n01/08/2020;;9;120;cent"),
+    )
+    .unwrap();
     let r = cli(dir.path(), &db, &["tariffs", "import", bad.to_str().unwrap()]);
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("bad.csv, line 3, column PART_FIXE_TTC: \"cent\" is not a price"), "{r:?}");
@@ -189,7 +219,23 @@ fn bad_input_names_the_problem_and_keeps_what_is_stored() {
     assert_eq!(r.code, 3, "{r:?}");
     assert!(r.stderr.contains("on 31 day(s): 2020-10-01..2020-10-31"), "{r:?}");
     // A producer's meter with no consumption stored.
-    let r = cli(dir.path(), &db, &["costs", "--prm", DEMO_PRODUCTION, "--offer", "trv-base", "--kva", "6", "--from", "2020-10-01", "--to", "2021-01-01"]);
+    let r = cli(
+        dir.path(),
+        &db,
+        &[
+            "costs",
+            "--prm",
+            DEMO_PRODUCTION,
+            "--offer",
+            "trv-base",
+            "--kva",
+            "6",
+            "--from",
+            "2020-10-01",
+            "--to",
+            "2021-01-01",
+        ],
+    );
     assert_eq!(r.code, 3, "{r:?}");
     assert!(r.stderr.contains("nothing stored"), "{r:?}");
     let r = costs(&["--offer", "trv-base", "--kva", "6", "--offpeak", "soon"]);
@@ -201,7 +247,21 @@ fn bad_input_names_the_problem_and_keeps_what_is_stored() {
 fn hand_typed_prices_still_work_and_daily_only_meters_get_base() {
     let dir = tempfile::tempdir().unwrap();
     let db = store_copy(dir.path());
-    let mut a = vec!["costs", "--prm", DEMO_CONSUMPTION, "--hp", "0.27", "--hc", "0.2", "--subscription", "15", "--kva", "6", "--format", "json"];
+    let mut a = vec![
+        "costs",
+        "--prm",
+        DEMO_CONSUMPTION,
+        "--hp",
+        "0.27",
+        "--hc",
+        "0.2",
+        "--subscription",
+        "15",
+        "--kva",
+        "6",
+        "--format",
+        "json",
+    ];
     a.extend(PERIOD);
     let c = json_ok(dir.path(), &db, &a);
     assert_eq!(c["offer"], "custom");
@@ -229,7 +289,22 @@ fn power_advice_counts_the_days_over_each_step() {
     let a = json_ok(
         dir.path(),
         &db,
-        &["costs", "--prm", DEMO_CONSUMPTION, "--advise-power", "--offer", "trv-base", "--kva", "15", "--from", "2020-01-15", "--to", "2021-01-15", "--format", "json"],
+        &[
+            "costs",
+            "--prm",
+            DEMO_CONSUMPTION,
+            "--advise-power",
+            "--offer",
+            "trv-base",
+            "--kva",
+            "15",
+            "--from",
+            "2020-01-15",
+            "--to",
+            "2021-01-15",
+            "--format",
+            "json",
+        ],
     );
     let peak = a["peak_va"].as_f64().unwrap();
     let rec = a["recommended_kva"].as_u64().unwrap() as f64;
@@ -241,6 +316,8 @@ fn power_advice_counts_the_days_over_each_step() {
     assert!(over.windows(2).all(|w| w[0] >= w[1]), "{over:?}");
     assert_eq!(over.last(), Some(&0));
     let saving = a["yearly_saving_eur"].as_f64().unwrap();
-    let fixed = |k: f64| steps.iter().find(|s| s["kva"].as_f64() == Some(k)).unwrap()["subscription_eur_per_year"].as_f64().unwrap();
+    let fixed = |k: f64| {
+        steps.iter().find(|s| s["kva"].as_f64() == Some(k)).unwrap()["subscription_eur_per_year"].as_f64().unwrap()
+    };
     assert!((saving - (fixed(15.0) - fixed(rec))).abs() < 0.01, "{a}");
 }

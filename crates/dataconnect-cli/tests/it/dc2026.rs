@@ -48,7 +48,8 @@ fn an_unsubscribed_api_stops_its_series_for_every_meter_in_one_line() {
     assert!(!lines.is_empty() && lines.len() <= 2, "{text}");
     assert!(lines.iter().all(|l| l.contains("for every meter") && l.contains("developer portal")), "{text}");
     let requests = data_requests(&sandbox.log).split_off(before);
-    let curve_calls = requests.iter().filter(|r| r["path"].as_str().unwrap_or_default().contains("metering_data_clc")).count();
+    let curve_calls =
+        requests.iter().filter(|r| r["path"].as_str().unwrap_or_default().contains("metering_data_clc")).count();
     assert_eq!(curve_calls, 1, "one call tells it for every meter");
     let daily: Vec<_> = requests
         .iter()
@@ -125,7 +126,15 @@ fn index_readings_sync_export_and_status() {
     assert_eq!(index_calls.len(), 4, "{index_calls:#?}");
     assert!(index_calls.iter().all(|r| r["status"] == 200));
     let out = crate::run_ok(dataconnect(dir.path(), &sandbox, &db).args([
-        "export", "--series", "consumption-index", "--format", "jsonl", "--from", "2026-11-01", "--to", "2026-11-03",
+        "export",
+        "--series",
+        "consumption-index",
+        "--format",
+        "jsonl",
+        "--from",
+        "2026-11-01",
+        "--to",
+        "2026-11-03",
     ]));
     let rows: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     // Two days of the distributor's four classes, the supplier's classes
@@ -211,7 +220,17 @@ fn a_curve_not_collected_is_said_by_sync_status_and_doctor() {
 fn capacity_prints_the_quota_s_limits_per_api() {
     let dir = tempfile::tempdir().unwrap();
     let out = crate::run_ok(crate::bare::bare(dir.path()).args([
-        "capacity", "--meters", "100000", "--series", "consumption-curve", "--freshness", "7d", "--new-per-day", "50", "--history", "2y",
+        "capacity",
+        "--meters",
+        "100000",
+        "--series",
+        "consumption-curve",
+        "--freshness",
+        "7d",
+        "--new-per-day",
+        "50",
+        "--history",
+        "2y",
     ]));
     let mesure = out.lines().find(|l| l.starts_with("mesure_synchrone_auto:")).unwrap_or_else(|| panic!("{out}"));
     // 100,000 weekly curves (14,286 calls a day) and 50 × 105 back-fill
@@ -219,8 +238,15 @@ fn capacity_prints_the_quota_s_limits_per_api() {
     assert!(mesure.contains("19536 calls a day of 24000"), "{mesure}");
     assert!(mesure.contains("105 per new meter") && mesure.contains("131250 meters at most"), "{mesure}");
     assert!(mesure.contains("back-fill done in 13.0 h"), "{mesure}");
-    let daily = crate::run_ok(crate::bare::bare(dir.path()).args(["capacity", "--meters", "30000", "--series", "consumption-curve"]));
+    let daily = crate::run_ok(crate::bare::bare(dir.path()).args([
+        "capacity",
+        "--meters",
+        "30000",
+        "--series",
+        "consumption-curve",
+    ]));
     assert!(daily.contains("24000 meters at most") && daily.contains("(125%)"), "{daily}");
-    let bad = crate::bare::bare(dir.path()).args(["capacity", "--meters", "1", "--freshness", "soon"]).output().unwrap();
+    let bad =
+        crate::bare::bare(dir.path()).args(["capacity", "--meters", "1", "--freshness", "soon"]).output().unwrap();
     assert_eq!(bad.status.code(), Some(2));
 }

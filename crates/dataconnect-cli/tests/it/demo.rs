@@ -48,7 +48,17 @@ fn demo_walks_the_whole_journey_and_stores_both_meters() {
     assert_eq!(daily.lines().count(), 1111);
     // Running it again is incremental and still succeeds.
     bare(dir.path())
-        .args(["demo", "--db", db.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quota-per-second", "1000", "--today", TODAY])
+        .args([
+            "demo",
+            "--db",
+            db.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--quota-per-second",
+            "1000",
+            "--today",
+            TODAY,
+        ])
         .assert()
         .success();
 }

@@ -13,9 +13,7 @@ use serde_json::Value;
 use super::spawned::{DEMO_CONSUMPTION, dataconnect, demo, run_ok};
 
 fn dashboard(name: &str) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../contrib/grafana")
-        .join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contrib/grafana").join(name);
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }
 
@@ -25,14 +23,8 @@ fn targets(d: &Value) -> Vec<(String, Value)> {
     let mut out = Vec::new();
     for p in d["panels"].as_array().unwrap() {
         let title = p["title"].as_str().unwrap().to_owned();
-        assert!(
-            ids.insert(p["id"].as_i64().unwrap()),
-            "{title}: duplicate panel id"
-        );
-        assert!(
-            p["gridPos"]["w"].as_i64().unwrap() > 0 && p["datasource"]["uid"].is_string(),
-            "{title}"
-        );
+        assert!(ids.insert(p["id"].as_i64().unwrap()), "{title}: duplicate panel id");
+        assert!(p["gridPos"]["w"].as_i64().unwrap() > 0 && p["datasource"]["uid"].is_string(), "{title}");
         for t in p["targets"].as_array().unwrap() {
             out.push((title.clone(), t.clone()));
         }
@@ -45,52 +37,32 @@ fn targets(d: &Value) -> Vec<(String, Value)> {
 /// expands them for a time range (`$__timeFilter(col)` is `col BETWEEN
 /// '<from>' AND '<to>'`) and a selected meter (a quoted list).
 fn expand(sql: &str, from: &str, to: &str, prm: &str) -> String {
-    let mut s = sql
-        .replace("$__timeFrom()", &format!("'{from}'"))
-        .replace("$__timeTo()", &format!("'{to}'"));
+    let mut s = sql.replace("$__timeFrom()", &format!("'{from}'")).replace("$__timeTo()", &format!("'{to}'"));
     while let Some(i) = s.find("$__timeFilter(") {
         let rest = &s[i + "$__timeFilter(".len()..];
         let end = rest.find(')').unwrap();
         let column = rest[..end].trim().to_owned();
-        s = format!(
-            "{}{column} BETWEEN '{from}' AND '{to}'{}",
-            &s[..i],
-            &rest[end + 1..]
-        );
+        s = format!("{}{column} BETWEEN '{from}' AND '{to}'{}", &s[..i], &rest[end + 1..]);
     }
-    let s = s
-        .replace("$prm", &format!("'{prm}'"))
-        .replace("$price_kwh", "0.2516");
-    assert!(
-        !s.contains('$'),
-        "an unexpanded macro or variable is left: {s}"
-    );
+    let s = s.replace("$prm", &format!("'{prm}'")).replace("$price_kwh", "0.2516");
+    assert!(!s.contains('$'), "an unexpanded macro or variable is left: {s}");
     s
 }
 
 #[cfg(feature = "postgres")]
 #[test]
 fn every_panel_of_the_postgresql_dashboard_returns_rows() {
-    let Some(base) = std::env::var("DATACONNECT_TEST_PG_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-    else {
+    let Some(base) = std::env::var("DATACONNECT_TEST_PG_URL").ok().filter(|u| !u.is_empty()) else {
         eprintln!(
             "skipped: DATACONNECT_TEST_PG_URL is unset (e.g. postgres://postgres@127.0.0.1:5432/test); .ci/run sets it"
         );
         return;
     };
     let demo = demo();
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
     let schema = format!("dct_grafana_{}_{nanos}", std::process::id());
     run_ok(
-        dataconnect(&demo.home)
-            .args(["migrate", "--from"])
-            .arg(&demo.db)
-            .args(["--to", &base, "--schema", &schema]),
+        dataconnect(&demo.home).args(["migrate", "--from"]).arg(&demo.db).args(["--to", &base, "--schema", &schema]),
     );
     let psql = |sql: &str| {
         let out = Command::new("psql")
@@ -107,17 +79,9 @@ fn every_panel_of_the_postgresql_dashboard_returns_rows() {
     };
     let d = dashboard("dataconnect-postgres.json");
     // The meter variable's own query lists the demo's meter.
-    let variable = d["templating"]["list"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|v| v["name"] == "prm")
-        .unwrap();
+    let variable = d["templating"]["list"].as_array().unwrap().iter().find(|v| v["name"] == "prm").unwrap();
     let (ok, meters, err) = psql(variable["query"].as_str().unwrap());
-    assert!(
-        ok && meters.lines().any(|l| l == DEMO_CONSUMPTION),
-        "{err}{meters}"
-    );
+    assert!(ok && meters.lines().any(|l| l == DEMO_CONSUMPTION), "{err}{meters}");
     let mut failures = Vec::new();
     for (title, target) in targets(&d) {
         let sql = expand(
@@ -142,13 +106,7 @@ fn the_prometheus_dashboard_names_only_metrics_serve_exports() {
     let home = tempfile::tempdir().unwrap();
     let db = home.path().join("demo-copy.db");
     super::publish_mqtt::copy_store(&demo().db, &db);
-    let serve = super::serve::Serve::start(
-        home.path(),
-        "http://127.0.0.1:9",
-        &db,
-        "127.0.0.1:0",
-        &["--workers", "0"],
-    );
+    let serve = super::serve::Serve::start(home.path(), "http://127.0.0.1:9", &db, "127.0.0.1:0", &["--workers", "0"]);
     let metrics = super::serve::get_with_key(&serve.at("/metrics")).body;
     let d = dashboard("dataconnect-serve-metrics.json");
     for (title, target) in targets(&d) {
@@ -159,10 +117,7 @@ fn the_prometheus_dashboard_names_only_metrics_serve_exports() {
             .peekable();
         assert!(names.peek().is_some(), "{title}: {expr}");
         for name in names {
-            assert!(
-                metrics.contains(&format!("# TYPE {name} ")),
-                "{title}: serve's /metrics has no {name}"
-            );
+            assert!(metrics.contains(&format!("# TYPE {name} ")), "{title}: serve's /metrics has no {name}");
         }
     }
 }

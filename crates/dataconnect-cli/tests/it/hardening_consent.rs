@@ -17,7 +17,8 @@ fn a_replayed_redirect_is_refused() {
     let out = run_ok(dataconnect(dir.path(), &sandbox, &db).args(["consent", "--sandbox-client", "3"]));
     let redirect = consent_redirect(out.lines().next().unwrap());
     run_ok(dataconnect(dir.path(), &sandbox, &db).args(["consent", "complete", "--url", &redirect]));
-    let again = dataconnect(dir.path(), &sandbox, &db).args(["consent", "complete", "--url", &redirect]).output().unwrap();
+    let again =
+        dataconnect(dir.path(), &sandbox, &db).args(["consent", "complete", "--url", &redirect]).output().unwrap();
     assert_eq!(again.status.code(), Some(6), "{}", String::from_utf8_lossy(&again.stderr));
     // A redirect with a second, genuine-looking state after a forged first
     // one is not accepted either: the first `state` is the one checked.
@@ -33,7 +34,12 @@ fn listen_refuses_a_redirect_uri_off_this_machine() {
     let dir = tempfile::tempdir().unwrap();
     let sandbox = sandbox(dir.path(), |_| {});
     let db = dir.path().join("s.db");
-    for uri in ["http://0.0.0.0:8081/callback", "http://192.0.2.1:8081/callback", "https://127.0.0.1:8081/callback", "http://example.com/cb"] {
+    for uri in [
+        "http://0.0.0.0:8081/callback",
+        "http://192.0.2.1:8081/callback",
+        "https://127.0.0.1:8081/callback",
+        "http://example.com/cb",
+    ] {
         let out = dataconnect(dir.path(), &sandbox, &db)
             .env("DATACONNECT_REDIRECT_URI", uri)
             .args(["consent", "--listen", "--timeout", "5"])

@@ -41,7 +41,8 @@ const BIG: [&str; 3] = ["sync", "--series", "consumption-curve,consumption-daily
 fn namespace() -> Result<Vec<&'static str>, String> {
     let mut tried = Vec::new();
     for args in [vec!["-m"], vec!["-r", "-m"]] {
-        let out = Command::new("unshare").args(&args).args(["sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"]).output();
+        let out =
+            Command::new("unshare").args(&args).args(["sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"]).output();
         match out {
             Ok(o) if o.status.success() => return Ok(args),
             Ok(o) => tried.push(format!("unshare {}: {}", args.join(" "), String::from_utf8_lossy(&o.stderr).trim())),
@@ -144,7 +145,12 @@ cp -a "$mnt/." "$out/""#;
     // the store is what a clean run stores.
     run_ok(dataconnect(dir.path(), &sb, &after_db).args(BIG));
     let recovered = readings(&after_db);
-    assert!(recovered == clean, "after the full disk the store has {} rows, a clean run {}", recovered.len(), clean.len());
+    assert!(
+        recovered == clean,
+        "after the full disk the store has {} rows, a clean run {}",
+        recovered.len(),
+        clean.len()
+    );
     eprintln!(
         "full disk: {} readings before, {} on the full {size_kib} KiB tmpfs, {} after room came back (= clean run): {}",
         before.len(),

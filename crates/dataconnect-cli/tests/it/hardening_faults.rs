@@ -141,7 +141,13 @@ fn chaos_a_faulty_api_ends_in_the_same_store_as_a_healthy_one() {
     let faults = faults_in_log(&sb.log);
     assert!(faults > 0, "no fault was injected");
     let chaos = readings(&db);
-    assert_eq!(chaos.len(), clean.len(), "chaos store has {} rows, clean {} ({faults} faults, {runs} runs)", chaos.len(), clean.len());
+    assert_eq!(
+        chaos.len(),
+        clean.len(),
+        "chaos store has {} rows, clean {} ({faults} faults, {runs} runs)",
+        chaos.len(),
+        clean.len()
+    );
     assert!(chaos == clean, "chaos store differs from the clean one ({faults} faults, {runs} runs)");
     eprintln!(
         "chaos: {} readings of {} meters identical after {faults} injected faults and {runs} sync runs",
@@ -218,8 +224,18 @@ fn two_syncs_at_once_lose_nothing() {
     let db = both.join("both.db");
     consents(&both, &sb, &db);
     let before = crate::data_requests(&sb.log).len();
-    let a = cmd(&both, &sb, &db).args(["sync", "--since", SINCE]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
-    let b = cmd(&both, &sb, &db).args(["sync", "--since", SINCE]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let a = cmd(&both, &sb, &db)
+        .args(["sync", "--since", SINCE])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let b = cmd(&both, &sb, &db)
+        .args(["sync", "--since", SINCE])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
     for out in [&a, &b] {
         // Each either completes, or stops with one clear line.
@@ -286,7 +302,9 @@ fn read_only_database_deleted_token_file_and_clock_set_back_are_clear_and_lose_n
 
     // A clock set back before the last sync: a clear refusal or a no-op,
     // never a deletion.
-    let out = legacy(&["sync", "--today", "2026-11-01", "--since", "2026-10-01", "--series", "consumption-daily"]).output().unwrap();
+    let out = legacy(&["sync", "--today", "2026-11-01", "--since", "2026-10-01", "--series", "consumption-daily"])
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.lines().count() <= 1, "{err}");
     let after = readings(&db);

@@ -48,7 +48,9 @@ fn customer_strings(base: &str, client_id: &str, prm: &str) -> Vec<String> {
     for path in ["/customers_i/v5/identity", "/customers_cd/v5/contact_data"] {
         let (status, body) = http(
             host,
-            &format!("GET {path}?usage_point_id={prm} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {bearer}\r\nConnection: close\r\n\r\n"),
+            &format!(
+                "GET {path}?usage_point_id={prm} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {bearer}\r\nConnection: close\r\n\r\n"
+            ),
         );
         // An error body (a meter that only produces has no customer in
         // v5: STM-ERR-0000019) holds no customer datum.
@@ -101,7 +103,12 @@ fn files(dir: &Path) -> Vec<(String, String)> {
 fn assert_absent(what: &str, haystack: &str, needles: &[String]) {
     let lower = haystack.to_lowercase();
     for n in needles {
-        assert!(!lower.contains(&n.to_lowercase()), "{what} holds a secret or customer datum ({} chars, starts {:?})", n.len(), &n[..n.len().min(3)]);
+        assert!(
+            !lower.contains(&n.to_lowercase()),
+            "{what} holds a secret or customer datum ({} chars, starts {:?})",
+            n.len(),
+            &n[..n.len().min(3)]
+        );
     }
     assert!(!haystack.contains("eyJ"), "{what} holds what looks like a JWT access token");
 }
@@ -138,11 +145,20 @@ fn no_secret_in_any_output_log_error_or_file() {
         let replay = cmd(&["consent", "complete", "--url", &redirect]).env("RUST_LOG", "trace").output().unwrap();
         assert!(!replay.status.success(), "a replayed redirect was accepted");
         outputs.push_str(&String::from_utf8_lossy(&replay.stderr));
-        outputs.push_str(&run(&mut cmd(&["sync", "--since", "2026-10-01", "--series", "consumption-daily,consumption-curve"])));
+        outputs.push_str(&run(&mut cmd(&[
+            "sync",
+            "--since",
+            "2026-10-01",
+            "--series",
+            "consumption-daily,consumption-curve",
+        ])));
         outputs.push_str(&run(&mut cmd(&["export", "--format", "jsonl"])));
         let tokens = db.with_file_name(format!("{generation}.db.tokens.json"));
         if generation == "legacy" {
-            let mode = std::fs::metadata(&tokens).unwrap_or_else(|e| panic!("no token file {}: {e}", tokens.display())).permissions().mode();
+            let mode = std::fs::metadata(&tokens)
+                .unwrap_or_else(|e| panic!("no token file {}: {e}", tokens.display()))
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600, "token file mode {mode:o}");
             let body: serde_json::Value = serde_json::from_slice(&std::fs::read(&tokens).unwrap()).unwrap();
             for entry in body["tokens"].as_object().unwrap().values() {

@@ -62,10 +62,7 @@ fn start() -> FakeHa {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let shared = Arc::clone(&recorder);
     let thread = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async move {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             addr_tx.send(listener.local_addr().unwrap()).unwrap();
@@ -79,12 +76,7 @@ fn start() -> FakeHa {
         });
     });
     let addr = addr_rx.recv().unwrap();
-    FakeHa {
-        url: format!("http://{addr}"),
-        recorder,
-        stop: Some(stop),
-        thread: Some(thread),
-    }
+    FakeHa { url: format!("http://{addr}"), recorder, stop: Some(stop), thread: Some(thread) }
 }
 
 // The handshake callback's error type is tungstenite's, large by its design.
@@ -104,13 +96,7 @@ async fn connection(stream: tokio::net::TcpStream, recorder: Arc<Mutex<Recorder>
         return;
     };
     let send = |v: Value| Message::text(v.to_string());
-    if ws
-        .send(send(
-            json!({"type": "auth_required", "ha_version": "2026.11.2"}),
-        ))
-        .await
-        .is_err()
-    {
+    if ws.send(send(json!({"type": "auth_required", "ha_version": "2026.11.2"}))).await.is_err() {
         return;
     }
     let Some(Ok(Message::Text(auth))) = ws.next().await else {
@@ -118,17 +104,11 @@ async fn connection(stream: tokio::net::TcpStream, recorder: Arc<Mutex<Recorder>
     };
     let auth: Value = serde_json::from_str(auth.as_str()).unwrap_or_default();
     if auth["type"] != "auth" || auth["access_token"] != TOKEN {
-        let _ = ws
-            .send(send(
-                json!({"type": "auth_invalid", "message": "Invalid access token or password"}),
-            ))
-            .await;
+        let _ = ws.send(send(json!({"type": "auth_invalid", "message": "Invalid access token or password"}))).await;
         let _ = ws.close(None).await;
         return;
     }
-    let _ = ws
-        .send(send(json!({"type": "auth_ok", "ha_version": "2026.11.2"})))
-        .await;
+    let _ = ws.send(send(json!({"type": "auth_ok", "ha_version": "2026.11.2"}))).await;
     let mut last_id = 0;
     while let Some(Ok(message)) = ws.next().await {
         let Message::Text(text) = message else {
@@ -174,8 +154,7 @@ fn ha_error(m: &str) -> (&'static str, String) {
 fn valid_statistic_id(id: &str) -> bool {
     let part = |p: &str| {
         !p.is_empty()
-            && p.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
             && !p.starts_with('_')
             && !p.ends_with('_')
             && !p.contains("__")
@@ -185,91 +164,48 @@ fn valid_statistic_id(id: &str) -> bool {
 
 fn import(r: &mut Recorder, msg: &Value) -> Answer<()> {
     let allowed = ["type", "id", "metadata", "stats"];
-    if let Some(k) = msg
-        .as_object()
-        .unwrap()
-        .keys()
-        .find(|k| !allowed.contains(&k.as_str()))
-    {
+    if let Some(k) = msg.as_object().unwrap().keys().find(|k| !allowed.contains(&k.as_str())) {
         return Err(invalid(format!("extra keys not allowed @ data['{k}']")));
     }
-    let meta = msg["metadata"]
-        .as_object()
-        .ok_or_else(|| invalid("required key not provided @ data['metadata']"))?;
+    let meta = msg["metadata"].as_object().ok_or_else(|| invalid("required key not provided @ data['metadata']"))?;
     let known: &[&str] = if r.before_2025 {
-        &[
-            "has_mean",
-            "has_sum",
-            "name",
-            "source",
-            "statistic_id",
-            "unit_of_measurement",
-        ]
+        &["has_mean", "has_sum", "name", "source", "statistic_id", "unit_of_measurement"]
     } else {
-        &[
-            "has_mean",
-            "mean_type",
-            "has_sum",
-            "name",
-            "source",
-            "statistic_id",
-            "unit_class",
-            "unit_of_measurement",
-        ]
+        &["has_mean", "mean_type", "has_sum", "name", "source", "statistic_id", "unit_class", "unit_of_measurement"]
     };
     if let Some(k) = meta.keys().find(|k| !known.contains(&k.as_str())) {
-        return Err(invalid(format!(
-            "extra keys not allowed @ data['metadata']['{k}']"
-        )));
+        return Err(invalid(format!("extra keys not allowed @ data['metadata']['{k}']")));
     }
-    for k in [
-        "has_sum",
-        "name",
-        "source",
-        "statistic_id",
-        "unit_of_measurement",
-    ] {
+    for k in ["has_sum", "name", "source", "statistic_id", "unit_of_measurement"] {
         if !meta.contains_key(k) {
-            return Err(invalid(format!(
-                "required key not provided @ data['metadata']['{k}']"
-            )));
+            return Err(invalid(format!("required key not provided @ data['metadata']['{k}']")));
         }
     }
     // Home Assistant 2026.11 made these two required (they were warned about since 2025).
     for k in ["mean_type", "unit_class"] {
         if !meta.contains_key(k) {
-            return Err(invalid(format!(
-                "required key not provided @ data['metadata']['{k}']"
-            )));
+            return Err(invalid(format!("required key not provided @ data['metadata']['{k}']")));
         }
     }
     if !meta["has_sum"].is_boolean() || meta.get("has_mean").is_some_and(|v| !v.is_boolean()) {
         return Err(invalid("expected bool @ data['metadata']['has_sum']"));
     }
     if !matches!(meta["mean_type"].as_i64(), Some(0..=2)) {
-        return Err(invalid(
-            "value must be one of [0, 1, 2] @ data['metadata']['mean_type']",
-        ));
+        return Err(invalid("value must be one of [0, 1, 2] @ data['metadata']['mean_type']"));
     }
-    let id = meta["statistic_id"]
-        .as_str()
-        .ok_or_else(|| invalid("expected str @ data['metadata']['statistic_id']"))?;
+    let id = meta["statistic_id"].as_str().ok_or_else(|| invalid("expected str @ data['metadata']['statistic_id']"))?;
     if !valid_statistic_id(id) {
         return Err(ha_error("Invalid statistic_id"));
     }
     if meta["source"].as_str() != id.split_once(':').map(|(d, _)| d) {
         return Err(ha_error("Invalid source"));
     }
-    let stats = msg["stats"]
-        .as_array()
-        .ok_or_else(|| invalid("expected a list @ data['stats']"))?;
+    let stats = msg["stats"].as_array().ok_or_else(|| invalid("expected a list @ data['stats']"))?;
     let mut rows = Vec::new();
     for (i, s) in stats.iter().enumerate() {
-        let start = s["start"].as_str().ok_or_else(|| {
-            invalid(format!(
-                "required key not provided @ data['stats'][{i}]['start']"
-            ))
-        })?;
+        let start = s["start"]
+            .as_str()
+            .ok_or_else(|| invalid(format!("required key not provided @ data['stats'][{i}]['start']")))?;
         let t: jiff::Timestamp = match start.parse() {
             Ok(t) => t,
             // A datetime without an offset parses, and is then refused as naive.
@@ -277,9 +213,7 @@ fn import(r: &mut Recorder, msg: &Value) -> Answer<()> {
                 return Err(ha_error("Naive timestamp"));
             }
             Err(_) => {
-                return Err(invalid(format!(
-                    "Invalid datetime specified: {start} @ data['stats'][{i}]['start']"
-                )));
+                return Err(invalid(format!("Invalid datetime specified: {start} @ data['stats'][{i}]['start']")));
             }
         };
         if t.as_second() % 3600 != 0 || t.subsec_nanosecond() != 0 {
@@ -301,33 +235,19 @@ fn during(r: &Recorder, msg: &Value) -> Answer<Value> {
         .as_str()
         .and_then(|s| s.parse::<jiff::Timestamp>().ok())
         .ok_or_else(|| invalid("Invalid start_time"))?;
-    if !["5minute", "hour", "day", "week", "month"].contains(&msg["period"].as_str().unwrap_or(""))
-    {
-        return Err(invalid(
-            "value must be one of ['5minute', 'day', 'hour', 'month', 'week'] @ data['period']",
-        ));
+    if !["5minute", "hour", "day", "week", "month"].contains(&msg["period"].as_str().unwrap_or("")) {
+        return Err(invalid("value must be one of ['5minute', 'day', 'hour', 'month', 'week'] @ data['period']"));
     }
-    let end = msg["end_time"]
-        .as_str()
-        .and_then(|s| s.parse::<jiff::Timestamp>().ok())
-        .map(|t| t.as_second());
-    let types: Vec<&str> = msg["types"]
-        .as_array()
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
+    let end = msg["end_time"].as_str().and_then(|s| s.parse::<jiff::Timestamp>().ok()).map(|t| t.as_second());
+    let types: Vec<&str> =
+        msg["types"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
     let mut out = serde_json::Map::new();
-    for id in msg["statistic_ids"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-    {
+    for id in msg["statistic_ids"].as_array().into_iter().flatten().filter_map(Value::as_str) {
         let Some(rows) = r.rows.get(id) else { continue };
         let list: Vec<Value> = rows
             .range(start.as_second()..end.unwrap_or(i64::MAX))
             .map(|(t, (state, sum))| {
-                let mut row =
-                    json!({"start": (*t as f64) * 1000.0, "end": ((*t + 3600) as f64) * 1000.0});
+                let mut row = json!({"start": (*t as f64) * 1000.0, "end": ((*t + 3600) as f64) * 1000.0});
                 if types.contains(&"state") {
                     row["state"] = json!(state);
                 }
@@ -348,13 +268,7 @@ fn during(r: &Recorder, msg: &Value) -> Answer<Value> {
 /// the token appears nowhere in what it prints.
 fn publish(demo: &Demo, db: &std::path::Path, ha: &FakeHa, token: &std::path::Path) -> String {
     let r = run(dataconnect(&demo.home)
-        .args([
-            "publish",
-            "home-assistant",
-            "--url",
-            &ha.url,
-            "--token-file",
-        ])
+        .args(["publish", "home-assistant", "--url", &ha.url, "--token-file"])
         .arg(token)
         .arg("--db")
         .arg(db)
@@ -368,21 +282,14 @@ fn publish(demo: &Demo, db: &std::path::Path, ha: &FakeHa, token: &std::path::Pa
 fn curve_hours(demo: &Demo, prm: &str, series: &str) -> BTreeMap<i64, f64> {
     let out = run_ok(
         dataconnect(&demo.home)
-            .args([
-                "export", "--format", "jsonl", "--prm", prm, "--series", series, "--db",
-            ])
+            .args(["export", "--format", "jsonl", "--prm", prm, "--series", series, "--db"])
             .arg(&demo.db),
     );
     let mut hours = BTreeMap::new();
     for line in out.lines() {
         let v: Value = serde_json::from_str(line).unwrap();
         if let Some(wh) = v["energy_wh"].as_f64() {
-            let t = v["start"]
-                .as_str()
-                .unwrap()
-                .parse::<jiff::Timestamp>()
-                .unwrap()
-                .as_second();
+            let t = v["start"].as_str().unwrap().parse::<jiff::Timestamp>().unwrap().as_second();
             *hours.entry(t - t.rem_euclid(3600)).or_insert(0.0) += wh / 1000.0;
         }
     }
@@ -397,11 +304,8 @@ fn token_file(dir: &std::path::Path) -> std::path::PathBuf {
 
 fn paris_day_rows(rows: &BTreeMap<i64, (f64, f64)>, day: &str) -> usize {
     let start = jiff::civil::Date::strptime("%Y-%m-%d", day).unwrap();
-    let from = start
-        .to_zoned_datetime(jiff::tz::TimeZone::get("Europe/Paris").unwrap())
-        .unwrap()
-        .timestamp()
-        .as_second();
+    let from =
+        start.to_zoned_datetime(jiff::tz::TimeZone::get("Europe/Paris").unwrap()).unwrap().timestamp().as_second();
     let to = start
         .tomorrow()
         .unwrap()
@@ -421,10 +325,7 @@ fn hourly_statistics_from_the_curve_then_only_what_changed() {
     let consumption = format!("dataconnect:{DEMO_CONSUMPTION}_consumption");
 
     let out = publish(demo, &demo.db, &ha, &token);
-    assert!(
-        out.contains(&format!("{consumption}: ")) && out.contains("hourly row(s)"),
-        "{out}"
-    );
+    assert!(out.contains(&format!("{consumption}: ")) && out.contains("hourly row(s)"), "{out}");
     let want = curve_hours(demo, DEMO_CONSUMPTION, "consumption-curve");
     {
         let r = ha.recorder.lock().unwrap();
@@ -447,29 +348,15 @@ fn hourly_statistics_from_the_curve_then_only_what_changed() {
         assert_eq!(paris_day_rows(rows, "2020-10-25"), 25);
         assert_eq!(paris_day_rows(rows, "2020-06-15"), 24);
         // The production meter gets its own statistic.
-        assert!(
-            r.rows
-                .contains_key(&format!("dataconnect:{DEMO_PRODUCTION}_production"))
-        );
-        assert!(
-            !r.rows
-                .contains_key(&format!("dataconnect:{DEMO_PRODUCTION}_consumption"))
-        );
+        assert!(r.rows.contains_key(&format!("dataconnect:{DEMO_PRODUCTION}_production")));
+        assert!(!r.rows.contains_key(&format!("dataconnect:{DEMO_PRODUCTION}_consumption")));
     }
 
     // A second run finds everything there and sends nothing.
     let imports = ha.recorder.lock().unwrap().imports.len();
     let out = publish(demo, &demo.db, &ha, &token);
-    assert!(
-        out.contains(&format!("{consumption}: 0 hourly row(s)")),
-        "{out}"
-    );
-    assert_eq!(
-        ha.recorder.lock().unwrap().imports[imports..]
-            .iter()
-            .sum::<usize>(),
-        0
-    );
+    assert!(out.contains(&format!("{consumption}: 0 hourly row(s)")), "{out}");
+    assert_eq!(ha.recorder.lock().unwrap().imports[imports..].iter().sum::<usize>(), 0);
 
     // Home Assistant lost the last 30 hours, and holds a wrong sum before
     // them: the run sends those hours, continuing the sum it holds.
@@ -485,19 +372,12 @@ fn hourly_statistics_from_the_curve_then_only_what_changed() {
         (keys.len(), 1000.0)
     };
     let out = publish(demo, &demo.db, &ha, &token);
-    assert!(
-        out.contains(&format!("{consumption}: {cut} hourly row(s)")),
-        "{out}"
-    );
+    assert!(out.contains(&format!("{consumption}: {cut} hourly row(s)")), "{out}");
     let r = ha.recorder.lock().unwrap();
     let rows = &r.rows[&consumption];
     let tail: f64 = want.values().rev().take(cut).sum();
     let (_, (_, last_sum)) = rows.iter().next_back().unwrap();
-    assert!(
-        (last_sum - (base + tail)).abs() < 1e-3,
-        "{last_sum} vs {}",
-        base + tail
-    );
+    assert!((last_sum - (base + tail)).abs() < 1e-3, "{last_sum} vs {}", base + tail);
 }
 
 #[test]
@@ -507,10 +387,7 @@ fn daily_rows_when_the_meter_has_no_curve() {
     let token = token_file(dir.path());
     let db = dir.path().join("no-curve.db");
     super::publish_mqtt::copy_store(&demo.db, &db);
-    rusqlite::Connection::open(&db)
-        .unwrap()
-        .execute("DELETE FROM reading WHERE series LIKE '%-curve'", [])
-        .unwrap();
+    rusqlite::Connection::open(&db).unwrap().execute("DELETE FROM reading WHERE series LIKE '%-curve'", []).unwrap();
     let ha = start();
     let out = publish(demo, &db, &ha, &token);
     let consumption = format!("dataconnect:{DEMO_CONSUMPTION}_consumption");
@@ -519,34 +396,15 @@ fn daily_rows_when_the_meter_has_no_curve() {
     let rows = &r.rows[&consumption];
     let daily = run_ok(
         dataconnect(&demo.home)
-            .args([
-                "export",
-                "--format",
-                "jsonl",
-                "--prm",
-                DEMO_CONSUMPTION,
-                "--series",
-                "consumption-daily",
-                "--db",
-            ])
+            .args(["export", "--format", "jsonl", "--prm", DEMO_CONSUMPTION, "--series", "consumption-daily", "--db"])
             .arg(&db),
     );
-    let days: Vec<Value> = daily
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .filter(|v: &Value| v["value"].is_number())
-        .collect();
+    let days: Vec<Value> =
+        daily.lines().map(|l| serde_json::from_str(l).unwrap()).filter(|v: &Value| v["value"].is_number()).collect();
     assert_eq!(rows.len(), days.len());
     for d in &days {
-        let t = d["start"]
-            .as_str()
-            .unwrap()
-            .parse::<jiff::Timestamp>()
-            .unwrap()
-            .as_second();
-        let (state, _) = rows
-            .get(&t)
-            .unwrap_or_else(|| panic!("no row at the Paris midnight {}", d["start"]));
+        let t = d["start"].as_str().unwrap().parse::<jiff::Timestamp>().unwrap().as_second();
+        let (state, _) = rows.get(&t).unwrap_or_else(|| panic!("no row at the Paris midnight {}", d["start"]));
         assert!((state - d["value"].as_f64().unwrap() / 1000.0).abs() < 1e-6);
     }
 }
@@ -559,55 +417,29 @@ fn a_wrong_token_is_refused_without_being_printed() {
     std::fs::write(&bad, "not-the-token-s3cret\n").unwrap();
     let ha = start();
     let r = run(dataconnect(&demo.home)
-        .args([
-            "publish",
-            "home-assistant",
-            "--url",
-            &ha.url,
-            "--token-file",
-        ])
+        .args(["publish", "home-assistant", "--url", &ha.url, "--token-file"])
         .arg(&bad)
         .arg("--db")
         .arg(&demo.db));
     assert_eq!(r.code, 5, "{}", r.stderr);
-    assert!(
-        r.stderr.contains("refused the token") && !r.stderr.contains("s3cret"),
-        "{}",
-        r.stderr
-    );
+    assert!(r.stderr.contains("refused the token") && !r.stderr.contains("s3cret"), "{}", r.stderr);
     assert!(ha.recorder.lock().unwrap().rows.is_empty());
 
     // The token may come from the environment instead of a file.
     let r = run(dataconnect(&demo.home)
-        .args([
-            "publish",
-            "home-assistant",
-            "--url",
-            &ha.url,
-            "--prm",
-            DEMO_PRODUCTION,
-            "--db",
-        ])
+        .args(["publish", "home-assistant", "--url", &ha.url, "--prm", DEMO_PRODUCTION, "--db"])
         .arg(&demo.db)
         .env("DATACONNECT_HA_TOKEN", TOKEN));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("_production: "), "{}", r.stdout);
     // Neither a file nor the variable: the message says where to get one.
-    let r = run(dataconnect(&demo.home)
-        .args(["publish", "home-assistant", "--url", &ha.url, "--db"])
-        .arg(&demo.db));
+    let r = run(dataconnect(&demo.home).args(["publish", "home-assistant", "--url", &ha.url, "--db"]).arg(&demo.db));
     assert_eq!(r.code, 4, "{}", r.stderr);
     assert!(r.stderr.contains("long-lived access token"), "{}", r.stderr);
 
     // Not Home Assistant at all: no WebSocket there.
     let r = run(dataconnect(&demo.home)
-        .args([
-            "publish",
-            "home-assistant",
-            "--url",
-            &format!("{}/elsewhere", ha.url),
-            "--token-file",
-        ])
+        .args(["publish", "home-assistant", "--url", &format!("{}/elsewhere", ha.url), "--token-file"])
         .arg(&bad)
         .arg("--db")
         .arg(&demo.db));
@@ -622,21 +454,14 @@ fn a_validation_error_of_home_assistant_is_one_clear_line() {
     let ha = start();
     ha.recorder.lock().unwrap().before_2025 = true;
     let r = run(dataconnect(&demo.home)
-        .args([
-            "publish",
-            "home-assistant",
-            "--url",
-            &ha.url,
-            "--token-file",
-        ])
+        .args(["publish", "home-assistant", "--url", &ha.url, "--token-file"])
         .arg(&token)
         .arg("--db")
         .arg(&demo.db));
     assert_eq!(r.code, 9, "{}", r.stderr);
     assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
     assert!(
-        r.stderr
-            .contains("refused recorder/import_statistics: invalid_format: extra keys not allowed"),
+        r.stderr.contains("refused recorder/import_statistics: invalid_format: extra keys not allowed"),
         "{}",
         r.stderr
     );

@@ -52,10 +52,13 @@ fn cli(dir: &Path, db: &Path) -> std::process::Command {
 /// (readings, sum of values, coverage rows) of an SQLite store.
 fn contents(db: &Path) -> (i64, f64, Vec<(String, String, String, String)>) {
     let conn = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-    let (n, sum) = conn.query_row("SELECT count(*), coalesce(sum(value), 0) FROM reading", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    let (n, sum) = conn
+        .query_row("SELECT count(*), coalesce(sum(value), 0) FROM reading", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
     let mut stmt =
         conn.prepare("SELECT usage_point_id, series, start_day, end_day FROM coverage ORDER BY 1, 2, 3").unwrap();
-    let cov = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).unwrap().map(Result::unwrap).collect();
+    let cov =
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).unwrap().map(Result::unwrap).collect();
     (n, sum, cov)
 }
 
@@ -89,7 +92,15 @@ fn a_portal_csv_is_stored_once_with_its_complete_days_covered() {
     assert_eq!(contents(&db), first);
     // The export shows the 25-hour day as 50 touching half-hours, and the
     // empty values as null.
-    let jsonl = run_ok(cli(dir.path(), &db).args(["export", "--format", "jsonl", "--from", "2026-10-25", "--to", "2026-10-26"]));
+    let jsonl = run_ok(cli(dir.path(), &db).args([
+        "export",
+        "--format",
+        "jsonl",
+        "--from",
+        "2026-10-25",
+        "--to",
+        "2026-10-26",
+    ]));
     let rows: Vec<serde_json::Value> = jsonl.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(rows.len(), 50);
     assert!(rows.windows(2).all(|w| w[0]["end"] == w[1]["start"]));
@@ -115,7 +126,10 @@ fn a_malformed_file_stores_nothing_and_the_others_import() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(lines.len(), 2, "{err}");
-    assert!(lines[0].contains("bad.csv: enedis-csv (malformed, nothing stored): line 5: cannot read the value \"2x"), "{err}");
+    assert!(
+        lines[0].contains("bad.csv: enedis-csv (malformed, nothing stored): line 5: cannot read the value \"2x"),
+        "{err}"
+    );
     assert!(lines[0].contains("write a number"), "{err}");
     assert!(lines[1].contains("index.csv") && lines[1].contains("not supported yet"), "{err}");
     assert!(stdout.contains("good.csv (enedis-csv): imported"), "{stdout}");
@@ -145,7 +159,8 @@ fn sync_skips_the_days_an_import_covered() {
     let file = write(dir.path(), "june.csv", &portal_curve(CONSUMER, date(2026, 6, 1), date(2026, 6, 8)));
     run_ok(dataconnect(dir.path(), &sb, &db).arg("import").arg(&file));
     let before = data_requests(&sb.log).len();
-    let args = ["sync", "--prm", CONSUMER, "--series", "consumption-curve", "--since", "2026-06-01", "--until", "2026-06-15"];
+    let args =
+        ["sync", "--prm", CONSUMER, "--series", "consumption-curve", "--since", "2026-06-01", "--until", "2026-06-15"];
     run_ok(dataconnect(dir.path(), &sb, &db).args(args));
     let calls: Vec<_> = data_requests(&sb.log)[before..]
         .iter()
@@ -169,7 +184,10 @@ fn synced_store(dir: &Path) -> PathBuf {
     consent(dir, &sb, &db);
     for (since, until) in [("2026-03-27", "2026-04-01"), ("2026-10-23", "2026-10-28")] {
         let series = "consumption-curve,consumption-daily,consumption-max-power";
-        run_ok(dataconnect(dir, &sb, &db).args(["sync", "--prm", CONSUMER, "--series", series, "--since", since, "--until", until]));
+        run_ok(
+            dataconnect(dir, &sb, &db)
+                .args(["sync", "--prm", CONSUMER, "--series", series, "--since", since, "--until", until]),
+        );
     }
     db
 }
@@ -196,7 +214,10 @@ fn export_import_export_gives_identical_files() {
         let (_, _, synced) = contents(&api);
         assert!(imported.iter().any(|c| c.1 == "consumption-curve" && c.2 == "2026-10-23"), "{imported:?}");
         for c in &imported {
-            assert!(synced.iter().any(|s| s.0 == c.0 && s.1 == c.1 && s.2 <= c.2 && c.3 <= s.3), "{c:?} not in {synced:?}");
+            assert!(
+                synced.iter().any(|s| s.0 == c.0 && s.1 == c.1 && s.2 <= c.2 && c.3 <= s.3),
+                "{c:?} not in {synced:?}"
+            );
         }
     }
 }
@@ -205,7 +226,9 @@ fn export_import_export_gives_identical_files() {
 #[test]
 fn export_import_export_through_postgresql_gives_identical_files() {
     let Some(base) = std::env::var("DATACONNECT_TEST_PG_URL").ok().filter(|u| !u.is_empty()) else {
-        eprintln!("skipped: DATACONNECT_TEST_PG_URL is unset (e.g. postgres://postgres@127.0.0.1:5432/test); .ci/run sets it");
+        eprintln!(
+            "skipped: DATACONNECT_TEST_PG_URL is unset (e.g. postgres://postgres@127.0.0.1:5432/test); .ci/run sets it"
+        );
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -262,7 +285,9 @@ fn xlsx(path: &Path, sheets: &[(&str, Vec<Vec<XCell>>)]) {
         }
         put(
             &format!("xl/worksheets/sheet{n}.xml"),
-            format!(r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>{data}</sheetData></worksheet>"#),
+            format!(
+                r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>{data}</sheetData></worksheet>"#
+            ),
         );
     }
     types.push_str("</Types>");

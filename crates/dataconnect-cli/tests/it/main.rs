@@ -11,34 +11,34 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod bad_input;
+mod bare;
+mod browser;
 mod consent;
-mod conso;
 mod consent_import;
-mod demo;
-mod sync;
-mod spawned;
-mod plot;
-mod status;
-mod doctor;
-mod import;
+mod conso;
 mod costs;
-mod tempo;
+mod dc2026;
+mod demo;
+mod doctor;
+mod grafana;
 mod hardening_consent;
-mod hardening_faults;
 mod hardening_disk;
+mod hardening_faults;
 mod hardening_secrets;
+mod home_assistant;
+mod import;
+mod plot;
+mod publish_daemon;
+mod publish_influx;
+mod publish_mqtt;
 mod serve;
 mod serve_forged;
 mod serve_hardening;
-mod browser;
-mod bare;
-mod dc2026;
 mod servers;
-mod publish_influx;
-mod publish_mqtt;
-mod home_assistant;
-mod publish_daemon;
-mod grafana;
+mod spawned;
+mod status;
+mod sync;
+mod tempo;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -103,7 +103,6 @@ pub fn dataconnect(dir: &Path, sandbox: &Sandbox, db: &Path) -> Command {
     cmd
 }
 
-
 /// A minimal HTTP/1.1 GET, as a browser that does not follow redirects:
 /// returns the status and the `Location` header.
 pub fn get(url: &str) -> (u16, Option<String>) {
@@ -120,10 +119,9 @@ pub fn get_with_body(url: &str) -> (u16, Option<String>, String) {
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     let status = response.split_whitespace().nth(1).unwrap().parse().unwrap();
-    let location = response
-        .lines()
-        .take_while(|l| !l.is_empty())
-        .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("location")).map(|(_, v)| v.trim().to_owned()));
+    let location = response.lines().take_while(|l| !l.is_empty()).find_map(|l| {
+        l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("location")).map(|(_, v)| v.trim().to_owned())
+    });
     (status, location, response)
 }
 
@@ -136,7 +134,8 @@ pub fn consent_redirect(authorize: &str) -> String {
     }
     // Generation 1 redirects with a page whose script sets the location.
     let marker = "var url = \"";
-    let start = body.find(marker).unwrap_or_else(|| panic!("authorize answered {status} without redirecting")) + marker.len();
+    let start =
+        body.find(marker).unwrap_or_else(|| panic!("authorize answered {status} without redirecting")) + marker.len();
     let end = body[start..].find('"').unwrap() + start;
     body[start..end].to_owned()
 }

@@ -15,10 +15,7 @@ use super::{CONSUMER, consent, dataconnect, run_ok, sandbox};
 fn wait(what: &str, done: &mut dyn FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(90);
     while !done() {
-        assert!(
-            Instant::now() < deadline,
-            "after 90 s, still waiting for {what}"
-        );
+        assert!(Instant::now() < deadline, "after 90 s, still waiting for {what}");
         std::thread::sleep(Duration::from_millis(200));
     }
 }
@@ -34,21 +31,9 @@ fn the_daemon_publishes_after_its_rounds_and_survives_a_broker_restart() {
     let vm = servers::victoria_metrics();
     let prefix = unique_prefix("daemon");
     let mut daemon = dataconnect(dir.path(), &sandbox, &db)
-        .args([
-            "sync",
-            "--daemon",
-            "--series",
-            "consumption-daily",
-            "--replan-seconds",
-            "1",
-        ])
+        .args(["sync", "--daemon", "--series", "consumption-daily", "--replan-seconds", "1"])
         .args(["--mqtt", &format!("mqtt://127.0.0.1:{port}")])
-        .args([
-            "--topic-prefix",
-            &format!("{prefix}/state"),
-            "--discovery-prefix",
-            &format!("{prefix}/ha"),
-        ])
+        .args(["--topic-prefix", &format!("{prefix}/state"), "--discovery-prefix", &format!("{prefix}/ha")])
         .args(["--influx", &vm.url])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -64,18 +49,11 @@ fn the_daemon_publishes_after_its_rounds_and_survives_a_broker_restart() {
     assert!(first.values().all(|m| m.retain));
 
     // VictoriaMetrics gets every stored daily value.
-    let stored =
-        run_ok(dataconnect(dir.path(), &sandbox, &db).args(["export", "--format", "influx"]))
-            .lines()
-            .count();
+    let stored = run_ok(dataconnect(dir.path(), &sandbox, &db).args(["export", "--format", "influx"])).lines().count();
     assert!(stored > 1000, "{stored}");
     wait("the daily points in VictoriaMetrics", &mut || {
         http("GET", &format!("{}/internal/force_flush", vm.url), b"");
-        let q = format!(
-            "{}/api/v1/export?match[]={}",
-            vm.url,
-            encode("dataconnect_value")
-        );
+        let q = format!("{}/api/v1/export?match[]={}", vm.url, encode("dataconnect_value"));
         let export = http("GET", &q, b"");
         let samples: usize = export
             .lines()
@@ -90,49 +68,18 @@ fn the_daemon_publishes_after_its_rounds_and_survives_a_broker_restart() {
     std::thread::sleep(Duration::from_millis(500));
     let broker = Mosquitto::start(dir.path(), port, "");
     let again = receive(port, &prefix, 6);
-    assert_eq!(
-        again[&format!("{prefix}/state/{CONSUMER}/consumption_total")].payload,
-        total.payload
-    );
+    assert_eq!(again[&format!("{prefix}/state/{CONSUMER}/consumption_total")].payload, total.payload);
 
-    assert!(
-        daemon.try_wait().unwrap().is_none(),
-        "the daemon keeps running"
-    );
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &daemon.id().to_string()])
-            .status()
-            .unwrap()
-            .success()
-    );
+    assert!(daemon.try_wait().unwrap().is_none(), "the daemon keeps running");
+    assert!(Command::new("kill").args(["-TERM", &daemon.id().to_string()]).status().unwrap().success());
     let status = daemon.wait().unwrap();
     let mut out = String::new();
-    daemon
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
-    daemon
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
+    daemon.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    daemon.stderr.take().unwrap().read_to_string(&mut out).unwrap();
     assert_eq!(status.code(), Some(0), "{out}");
-    assert!(
-        out.contains(&format!("MQTT broker mqtt://127.0.0.1:{port} unreachable")),
-        "{out}"
-    );
-    assert!(
-        out.contains("is back; publishing the sensors again"),
-        "{out}"
-    );
-    assert!(
-        out.contains(&format!("published {stored} point(s) to {}/write", vm.url)),
-        "{out}"
-    );
+    assert!(out.contains(&format!("MQTT broker mqtt://127.0.0.1:{port} unreachable")), "{out}");
+    assert!(out.contains("is back; publishing the sensors again"), "{out}");
+    assert!(out.contains(&format!("published {stored} point(s) to {}/write", vm.url)), "{out}");
     drop(broker);
 }
 
@@ -142,19 +89,13 @@ fn the_daemon_publishes_after_its_rounds_and_survives_a_broker_restart() {
 #[test]
 fn the_postgresql_daemon_publishes_to_victoria_metrics() {
     use dataconnect_store::{PgConfig, PgStore};
-    let Some(base) = std::env::var("DATACONNECT_TEST_PG_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-    else {
+    let Some(base) = std::env::var("DATACONNECT_TEST_PG_URL").ok().filter(|u| !u.is_empty()) else {
         eprintln!(
             "skipped: DATACONNECT_TEST_PG_URL is unset (e.g. postgres://postgres@127.0.0.1:5432/test); .ci/run sets it"
         );
         return;
     };
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
     let schema = format!("dct_publish_{}_{nanos}", std::process::id());
     // Dropped at the end, also when the test fails.
     struct Schema(Option<PgStore>);
@@ -166,11 +107,7 @@ fn the_postgresql_daemon_publishes_to_victoria_metrics() {
         }
     }
     let _schema = Schema(Some(
-        PgStore::open(&PgConfig {
-            schema: Some(schema.clone()),
-            ..PgConfig::new(&base)
-        })
-        .expect("schema created"),
+        PgStore::open(&PgConfig { schema: Some(schema.clone()), ..PgConfig::new(&base) }).expect("schema created"),
     ));
     let sep = if base.contains('?') { '&' } else { '?' };
     let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
@@ -180,27 +117,14 @@ fn the_postgresql_daemon_publishes_to_victoria_metrics() {
     consent(dir.path(), &sandbox, db);
     let vm = servers::victoria_metrics();
     let mut daemon = dataconnect(dir.path(), &sandbox, db)
-        .args([
-            "sync",
-            "--daemon",
-            "--series",
-            "consumption-daily",
-            "--replan-seconds",
-            "1",
-            "--influx",
-            &vm.url,
-        ])
+        .args(["sync", "--daemon", "--series", "consumption-daily", "--replan-seconds", "1", "--influx", &vm.url])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let samples = || {
         http("GET", &format!("{}/internal/force_flush", vm.url), b"");
-        let q = format!(
-            "{}/api/v1/export?match[]={}",
-            vm.url,
-            encode("dataconnect_value")
-        );
+        let q = format!("{}/api/v1/export?match[]={}", vm.url, encode("dataconnect_value"));
         http("GET", &q, b"")
             .lines()
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
@@ -208,43 +132,17 @@ fn the_postgresql_daemon_publishes_to_victoria_metrics() {
             .sum::<usize>()
     };
     // 36 months + 15 days of daily energy, once the back-fill is stored.
-    wait("the daily points in VictoriaMetrics", &mut || {
-        samples() > 1000
-    });
-    let stored = || {
-        run_ok(dataconnect(dir.path(), &sandbox, db).args(["export", "--format", "influx"]))
-            .lines()
-            .count()
-    };
-    wait("every stored point in VictoriaMetrics", &mut || {
-        samples() == stored()
-    });
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &daemon.id().to_string()])
-            .status()
-            .unwrap()
-            .success()
-    );
+    wait("the daily points in VictoriaMetrics", &mut || samples() > 1000);
+    let stored =
+        || run_ok(dataconnect(dir.path(), &sandbox, db).args(["export", "--format", "influx"])).lines().count();
+    wait("every stored point in VictoriaMetrics", &mut || samples() == stored());
+    assert!(Command::new("kill").args(["-TERM", &daemon.id().to_string()]).status().unwrap().success());
     let status = daemon.wait().unwrap();
     let mut out = String::new();
-    daemon
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
-    daemon
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
+    daemon.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    daemon.stderr.take().unwrap().read_to_string(&mut out).unwrap();
     assert_eq!(status.code(), Some(0), "{out}");
-    assert!(
-        out.contains(&format!("point(s) to {}/write", vm.url)),
-        "{out}"
-    );
+    assert!(out.contains(&format!("point(s) to {}/write", vm.url)), "{out}");
 }
 
 /// `serve --mqtt URL --influx URL` publishes what its store holds beside
@@ -281,24 +179,14 @@ fn serve_publishes_beside_the_server() {
     );
     // Eight sensors of two meters, a config and a state each.
     let got = receive(1883, &prefix, 16);
-    assert!(got.contains_key(&format!(
-        "{state}/{}/consumption_total",
-        super::spawned::DEMO_CONSUMPTION
-    )));
-    let stored = run_ok(
-        super::spawned::dataconnect(home.path())
-            .args(["export", "--format", "influx", "--db"])
-            .arg(&db),
-    )
-    .lines()
-    .count();
+    assert!(got.contains_key(&format!("{state}/{}/consumption_total", super::spawned::DEMO_CONSUMPTION)));
+    let stored =
+        run_ok(super::spawned::dataconnect(home.path()).args(["export", "--format", "influx", "--db"]).arg(&db))
+            .lines()
+            .count();
     wait("every valued reading in VictoriaMetrics", &mut || {
         http("GET", &format!("{}/internal/force_flush", vm.url), b"");
-        let q = format!(
-            "{}/api/v1/export?match[]={}",
-            vm.url,
-            encode("dataconnect_value")
-        );
+        let q = format!("{}/api/v1/export?match[]={}", vm.url, encode("dataconnect_value"));
         let samples: usize = http("GET", &q, b"")
             .lines()
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())

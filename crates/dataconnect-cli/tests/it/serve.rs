@@ -49,7 +49,14 @@ impl Serve {
 
     /// [`Serve::start`], with the process's open-file limit set to
     /// `nofile` (as `ulimit -n` does) when given.
-    pub fn start_limited(home: &Path, base_url: &str, db: &Path, listen: &str, extra: &[&str], nofile: Option<u32>) -> Serve {
+    pub fn start_limited(
+        home: &Path,
+        base_url: &str,
+        db: &Path,
+        listen: &str,
+        extra: &[&str],
+        nofile: Option<u32>,
+    ) -> Serve {
         let config = home.join("serve-config.toml");
         std::fs::write(&config, "quota_per_second = 1000\nquota_per_hour = 100000\n").expect("config written");
         let mut child = spawned::dataconnect(home);
@@ -159,7 +166,10 @@ pub fn http(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&str
     }
     let body = body.unwrap_or("");
     if method == "POST" {
-        request.push_str(&format!("Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n", body.len()));
+        request.push_str(&format!(
+            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
     }
     request.push_str("\r\n");
     request.push_str(body);
@@ -178,8 +188,13 @@ pub fn http(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&str
         }
         if let Some(at) = split {
             let head = String::from_utf8_lossy(&raw[..at]).to_ascii_lowercase();
-            let length = head.lines().find_map(|l| l.strip_prefix("content-length:")).and_then(|v| v.trim().parse::<usize>().ok());
-            if length.is_some_and(|n| raw.len() >= at + 4 + n) || (head.contains("chunked") && raw.ends_with(b"0\r\n\r\n")) {
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok());
+            if length.is_some_and(|n| raw.len() >= at + 4 + n)
+                || (head.contains("chunked") && raw.ends_with(b"0\r\n\r\n"))
+            {
                 break;
             }
         }
@@ -237,18 +252,20 @@ pub fn journey(home: &Path, db: &Path, extra: &[&str]) -> (Sandbox, Serve) {
 /// The hidden fields and the action of the sandbox consent page's form.
 fn consent_form(page: &str) -> (String, Vec<(String, String)>) {
     let action = attr(page.split("<form").nth(1).expect("a form"), "action");
-    let fields = page
-        .split("<input type=\"hidden\"")
-        .skip(1)
-        .map(|input| (attr(input, "name"), attr(input, "value")))
-        .collect();
+    let fields =
+        page.split("<input type=\"hidden\"").skip(1).map(|input| (attr(input, "name"), attr(input, "value"))).collect();
     (action, fields)
 }
 
 fn attr(tag: &str, name: &str) -> String {
     let start = tag.find(&format!("{name}=\"")).unwrap_or_else(|| panic!("no {name} in {tag}")) + name.len() + 2;
     let end = tag[start..].find('"').unwrap() + start;
-    tag[start..end].replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&#39;", "'").replace("&amp;", "&")
+    tag[start..end]
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
 }
 
 /// Plays the customer on the sandbox's consent page: opens `authorize`,
@@ -296,7 +313,13 @@ pub fn wait_for(url: &str, headers: &[(&str, &str)], needle: &str) -> Reply {
 #[test]
 fn landing_page_says_who_collects_what_why_and_for_how_long() {
     let home = tempfile::tempdir().unwrap();
-    let serve = Serve::start(home.path(), "http://127.0.0.1:9", &home.path().join("s.db"), "127.0.0.1:0", &["--duration", "P1Y6M", "--workers", "0"]);
+    let serve = Serve::start(
+        home.path(),
+        "http://127.0.0.1:9",
+        &home.path().join("s.db"),
+        "127.0.0.1:0",
+        &["--duration", "P1Y6M", "--workers", "0"],
+    );
     let page = get(&serve.at("/"));
     assert_eq!(page.status, 200);
     assert_eq!(page.header("content-type"), Some("text/html; charset=utf-8"));
@@ -307,7 +330,9 @@ fn landing_page_says_who_collects_what_why_and_for_how_long() {
     assert!(!body.contains("Test & Cie"));
     assert!(body.contains("Vous conseiller pour réduire votre facture d&#39;électricité."));
     assert!(body.contains("<strong>1 an et 6 mois</strong>, soit jusqu'au 15 juillet 2022"), "{body}");
-    for series in ["courbe de charge de consommation", "consommation quotidienne", "puissance maximale", "production quotidienne"] {
+    for series in
+        ["courbe de charge de consommation", "consommation quotidienne", "puissance maximale", "production quotidienne"]
+    {
         assert!(body.contains(series), "{series}");
     }
     assert!(body.contains("retirer à tout moment dans votre espace client Enedis"));
@@ -327,7 +352,8 @@ fn consent_round_trip_records_the_consent_and_shows_the_meter_once_synced() {
     let authorize = press_consent_button(&serve);
     assert!(authorize.starts_with(&sandbox.base_url), "{authorize}");
     assert!(authorize.contains("duration=P20D"), "{authorize}");
-    let back = answer_consent_page(&sandbox, &authorize, &[("client", "0"), ("prm", CLIENT0_METER), ("decision", "accept")]);
+    let back =
+        answer_consent_page(&sandbox, &authorize, &[("client", "0"), ("prm", CLIENT0_METER), ("decision", "accept")]);
     assert!(back.starts_with(&serve.at(REDIRECT_PATH)), "{back}");
     let landed = get(&back);
     assert_eq!(landed.status, 303, "{}", landed.body);
@@ -347,7 +373,8 @@ fn consent_round_trip_records_the_consent_and_shows_the_meter_once_synced() {
     // The whole history is stored: two years of curve, three of days.
     let meter = get_with_key(&serve.at(&format!("/api/v1/meters/{CLIENT0_METER}"))).json();
     assert_eq!(meter["first_sync"], "done", "{meter}");
-    let daily = meter["series"].as_array().unwrap().iter().find(|s| s["series"] == "consumption-daily").unwrap().clone();
+    let daily =
+        meter["series"].as_array().unwrap().iter().find(|s| s["series"] == "consumption-daily").unwrap().clone();
     assert_eq!(daily["covered_to"], TODAY, "{meter}");
     assert_eq!(daily["lag_days"], 0);
     assert!(daily["points"].as_u64().unwrap() > 1000, "{daily}");
@@ -368,7 +395,11 @@ fn consent_round_trip_records_the_consent_and_shows_the_meter_once_synced() {
     assert_eq!(recorded[0]["expires_soon"], true);
     let list = http("GET", &serve.at("/consentements"), &[("Authorization", &format!("Bearer {KEY}"))], None);
     assert_eq!(list.status, 200);
-    assert!(list.body.contains(&format!("<tr class=\"bientot\"><td><a href=\"/compteurs/{CLIENT0_METER}\">")), "{}", list.body);
+    assert!(
+        list.body.contains(&format!("<tr class=\"bientot\"><td><a href=\"/compteurs/{CLIENT0_METER}\">")),
+        "{}",
+        list.body
+    );
     // The same redirect again is refused and stores nothing more.
     let replay = get(&back);
     assert_eq!(replay.status, 400, "{}", replay.body);
@@ -471,7 +502,12 @@ fn api_keys_are_required_and_checked() {
     let home = tempfile::tempdir().unwrap();
     let serve = demo_server(home.path());
     let url = serve.at("/api/v1/meters");
-    for headers in [vec![], vec![("Authorization", "Bearer wrong-key-0123456789abcdef")], vec![("Authorization", "Basic Og==")], vec![("Authorization", KEY)]] {
+    for headers in [
+        vec![],
+        vec![("Authorization", "Bearer wrong-key-0123456789abcdef")],
+        vec![("Authorization", "Basic Og==")],
+        vec![("Authorization", KEY)],
+    ] {
         let r = http("GET", &url, &headers, None);
         assert_eq!(r.status, 401, "{headers:?}: {}", r.body);
         assert_eq!(r.header("content-type"), Some("application/json"));
@@ -502,7 +538,8 @@ fn readings_follow_the_reading_schema_of_export() {
     let rows = rows.as_array().unwrap();
     assert_eq!(rows.len(), 48, "a winter day has 48 half-hours");
     let keys: Vec<&str> = rows[0].as_object().unwrap().keys().map(String::as_str).collect();
-    let mut expected = vec!["usage_point_id", "series", "start", "end", "value", "unit", "step", "energy_wh", "peak_at"];
+    let mut expected =
+        vec!["usage_point_id", "series", "start", "end", "value", "unit", "step", "energy_wh", "peak_at"];
     let mut sorted = keys.clone();
     sorted.sort();
     expected.sort();
@@ -542,7 +579,11 @@ fn bad_input_gets_a_clear_answer_and_never_kills_the_server() {
         (readings(DEMO_CONSUMPTION, "series=water&from=2021-01-01&to=2021-01-02"), 400, "invalid_series"),
         (readings(DEMO_CONSUMPTION, "series=consumption-daily&from=2021-13-01&to=2021-01-02"), 400, "invalid_date"),
         (readings(DEMO_CONSUMPTION, "series=consumption-daily&from=2021-01-05&to=2021-01-02"), 400, "invalid_range"),
-        (readings(DEMO_CONSUMPTION, "series=consumption-daily&from=2021-01-01&to=2021-01-02&tz=Mars"), 400, "invalid_tz"),
+        (
+            readings(DEMO_CONSUMPTION, "series=consumption-daily&from=2021-01-01&to=2021-01-02&tz=Mars"),
+            400,
+            "invalid_tz",
+        ),
         (readings("99999999999999", "series=consumption-daily&from=2021-01-01&to=2021-01-02"), 404, "unknown_meter"),
         (readings(DEMO_CONSUMPTION, "series=%FF%00&from=%E9"), 400, "invalid_series"),
         (get_with_key(&serve.at("/api/v1/meters/99999999999999")), 404, "unknown_meter"),
@@ -553,7 +594,8 @@ fn bad_input_gets_a_clear_answer_and_never_kills_the_server() {
         assert_eq!(reply.status, status, "{}", reply.body);
         assert_eq!(reply.json()["error"], code, "{}", reply.body);
     }
-    for path in ["/compteurs/abc", "/compteurs/%FF%FE", "/compteurs/99999999999999", &format!("/{}", "a".repeat(5000))] {
+    for path in ["/compteurs/abc", "/compteurs/%FF%FE", "/compteurs/99999999999999", &format!("/{}", "a".repeat(5000))]
+    {
         let r = http("GET", &serve.at(path), &[("Authorization", &format!("Bearer {KEY}"))], None);
         assert_eq!(r.status, 404, "{path}: {}", r.body);
         assert!(r.body.contains("<html lang=\"fr\">"));
@@ -563,7 +605,9 @@ fn bad_input_gets_a_clear_answer_and_never_kills_the_server() {
     let bad = |args: &[&str], env: &[(&str, &str)]| {
         let mut cmd = spawned::dataconnect(home.path());
         cmd.args(["serve", "--listen", "127.0.0.1:0"]).args(args);
-        cmd.env("DATACONNECT_BASE_URL", "http://127.0.0.1:9").env("DATACONNECT_CLIENT_ID", "x").env("DATACONNECT_CLIENT_SECRET", "y");
+        cmd.env("DATACONNECT_BASE_URL", "http://127.0.0.1:9")
+            .env("DATACONNECT_CLIENT_ID", "x")
+            .env("DATACONNECT_CLIENT_SECRET", "y");
         cmd.env("DATACONNECT_DB", home.path().join("bad.db"));
         for (k, v) in env {
             cmd.env(k, v);
@@ -576,7 +620,10 @@ fn bad_input_gets_a_clear_answer_and_never_kills_the_server() {
     let short = bad(&["--organisation", "o", "--purpose", "p"], &[("DATACONNECT_API_KEYS", "tooshort")]);
     assert_eq!(short.code, 4, "{}", short.stderr);
     assert!(short.stderr.contains("shorter than 16") && !short.stderr.contains("tooshort"), "{}", short.stderr);
-    let clash = bad(&["--organisation", "o", "--purpose", "p"], &[("DATACONNECT_REDIRECT_URI", "http://127.0.0.1:1/api/v1/meters")]);
+    let clash = bad(
+        &["--organisation", "o", "--purpose", "p"],
+        &[("DATACONNECT_REDIRECT_URI", "http://127.0.0.1:1/api/v1/meters")],
+    );
     assert_eq!(clash.code, 4, "{}", clash.stderr);
     assert!(clash.stderr.contains("one of serve's own pages"), "{}", clash.stderr);
 }
@@ -712,13 +759,27 @@ fn metrics_reuse_the_store_snapshot_for_the_configured_time() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let second = get_with_key(&cached.at("/metrics")).body;
-    assert_eq!(sample(&second, "dataconnect_consents_active"), active, "within the cache time (300 s), the snapshot is reused");
+    assert_eq!(
+        sample(&second, "dataconnect_consents_active"),
+        active,
+        "within the cache time (300 s), the snapshot is reused"
+    );
     assert!(sample(&second, "dataconnect_metrics_store_age_seconds") > 0.0);
     // The client's counters are not part of the snapshot.
     assert!(second.contains("dataconnect_api_calls_total "));
-    let fresh = Serve::start(home.path(), "http://127.0.0.1:9", &db, "127.0.0.1:0", &["--workers", "0", "--metrics-cache-seconds", "0"]);
+    let fresh = Serve::start(
+        home.path(),
+        "http://127.0.0.1:9",
+        &db,
+        "127.0.0.1:0",
+        &["--workers", "0", "--metrics-cache-seconds", "0"],
+    );
     let now = get_with_key(&fresh.at("/metrics")).body;
-    assert_eq!(sample(&now, "dataconnect_consents_active"), active + 1.0, "without a cache, every scrape reads the store");
+    assert_eq!(
+        sample(&now, "dataconnect_consents_active"),
+        active + 1.0,
+        "without a cache, every scrape reads the store"
+    );
 }
 
 /// A PostgreSQL schema of its own for one test, dropped at the end.
@@ -736,7 +797,8 @@ impl PgSchema {
     pub(crate) fn new(base: &str, test: &str) -> PgSchema {
         use dataconnect_store::{PgConfig, PgStore};
         let schema = dataconnect_testkit::pg::schema_name("dct_serve", test);
-        let store = PgStore::open(&PgConfig { schema: Some(schema.clone()), ..PgConfig::new(base) }).expect("schema created");
+        let store =
+            PgStore::open(&PgConfig { schema: Some(schema.clone()), ..PgConfig::new(base) }).expect("schema created");
         let url = dataconnect_testkit::pg::url_in_schema(base, &schema);
         PgSchema { store: Some(store), url, name: schema, base: base.to_owned() }
     }
@@ -769,7 +831,8 @@ fn pg_journey(test: &str, extra: &[&str]) -> Option<(PgSchema, tempfile::TempDir
 fn on_postgresql_the_scheduler_runs_in_process_and_back_fills_the_new_consent() {
     let Some((_schema, _home, (sandbox, serve))) = pg_journey("daemon", &["--workers", "2"]) else { return };
     let authorize = press_consent_button(&serve);
-    let back = answer_consent_page(&sandbox, &authorize, &[("client", "0"), ("prm", CLIENT0_METER), ("decision", "accept")]);
+    let back =
+        answer_consent_page(&sandbox, &authorize, &[("client", "0"), ("prm", CLIENT0_METER), ("decision", "accept")]);
     let landed = get(&back);
     assert_eq!(landed.status, 303, "{}", landed.body);
     let cookie = landed.header("set-cookie").unwrap().split(';').next().unwrap().to_owned();
@@ -799,7 +862,11 @@ fn healthz_answers_503_while_the_store_fails_and_recovers() {
     let base = schema.base.clone();
     assert_eq!(get(&serve.at("/healthz")).status, 200);
     let psql = |sql: &str| {
-        let out = std::process::Command::new("psql").arg(&base).args(["-v", "ON_ERROR_STOP=1", "-c", sql]).output().expect("psql runs");
+        let out = std::process::Command::new("psql")
+            .arg(&base)
+            .args(["-v", "ON_ERROR_STOP=1", "-c", sql])
+            .output()
+            .expect("psql runs");
         assert!(out.status.success(), "psql: {}", String::from_utf8_lossy(&out.stderr));
     };
     psql(&format!("ALTER TABLE {}.quota_counter RENAME TO quota_counter_away", schema.name));
@@ -819,11 +886,17 @@ fn on_sqlite_the_first_sync_waits_for_a_sync_that_holds_the_database() {
     let db = home.path().join("serve.db");
     // Another `dataconnect sync` on the same file holds its lock (what the
     // CLI takes: an exclusive lock on `<db>.sync.lock`).
-    let lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(home.path().join("serve.db.sync.lock")).unwrap();
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(home.path().join("serve.db.sync.lock"))
+        .unwrap();
     lock.try_lock().unwrap();
     let (sandbox, serve) = journey(home.path(), &db, &[]);
     let authorize = press_consent_button(&serve);
-    let back = answer_consent_page(&sandbox, &authorize, &[("client", "0"), ("prm", CLIENT0_METER), ("decision", "accept")]);
+    let back =
+        answer_consent_page(&sandbox, &authorize, &[("client", "0"), ("prm", CLIENT0_METER), ("decision", "accept")]);
     assert_eq!(get(&back).status, 303);
     let meter_url = serve.at(&format!("/api/v1/meters/{CLIENT0_METER}"));
     // Give a worker that ignored the lock ample time to fetch something.

@@ -29,7 +29,13 @@ fn strict_journey(home: &Path, generation: &str) -> (Sandbox, Serve) {
     let redirect = format!("http://127.0.0.1:{port}{REDIRECT_PATH}");
     let sandbox = Sandbox::spawn_with(&["--consent-page", "--strict-consent", "--redirect-uri", &redirect]);
     let db = home.join("serve.db");
-    let serve = Serve::start(home, &sandbox.base_url, &db, &format!("127.0.0.1:{port}"), &["--workers", "0", "--generation", generation]);
+    let serve = Serve::start(
+        home,
+        &sandbox.base_url,
+        &db,
+        &format!("127.0.0.1:{port}"),
+        &["--workers", "0", "--generation", generation],
+    );
     (sandbox, serve)
 }
 
@@ -97,7 +103,8 @@ fn a_forged_v5_redirect_is_confirmed_with_enedis_before_anything_is_recorded() {
     }
     // The real consent of client 0 opens its meter.
     let authorize = press_consent_button(&serve);
-    let back = answer_consent_page(&sandbox, &authorize, &[("client", "0"), ("prm", CLIENT0_METER), ("decision", "accept")]);
+    let back =
+        answer_consent_page(&sandbox, &authorize, &[("client", "0"), ("prm", CLIENT0_METER), ("decision", "accept")]);
     let landed = get(&back);
     assert_eq!(landed.status, 303, "{}", landed.body);
     assert!(landed.header("set-cookie").is_some());
@@ -121,8 +128,15 @@ fn a_replayed_or_foreign_autorisation_id_opens_no_meter() {
     let redirect = serve.at(REDIRECT_PATH);
     // The victim, sandbox client 1, consents through the page.
     let authorize = press_consent_button(&serve);
-    let back = answer_consent_page(&sandbox, &authorize, &[("client", "1"), ("prm", CLIENT1_METER), ("decision", "accept")]);
-    let id = url::Url::parse(&back).unwrap().query_pairs().find(|(k, _)| k == "autorisation_id").expect("an id").1.into_owned();
+    let back =
+        answer_consent_page(&sandbox, &authorize, &[("client", "1"), ("prm", CLIENT1_METER), ("decision", "accept")]);
+    let id = url::Url::parse(&back)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "autorisation_id")
+        .expect("an id")
+        .1
+        .into_owned();
     let landed = get(&back);
     assert_eq!(landed.status, 303, "{}", landed.body);
     assert_eq!(landed.header("location"), Some(format!("/compteurs/{CLIENT1_METER}").as_str()));
@@ -136,7 +150,11 @@ fn a_replayed_or_foreign_autorisation_id_opens_no_meter() {
     let stolen = get(&format!("{redirect}?state={state}&autorisation_id={id}"));
     assert_eq!(stolen.status, 200, "{}", stolen.body);
     assert!(stolen.header("set-cookie").is_none(), "the victim's id opened their meter");
-    assert!(stolen.body.contains("Merci, votre accord est enregistré") && !stolen.body.contains(CLIENT1_METER), "{}", stolen.body);
+    assert!(
+        stolen.body.contains("Merci, votre accord est enregistré") && !stolen.body.contains(CLIENT1_METER),
+        "{}",
+        stolen.body
+    );
     assert_eq!(records(home.path()), before, "the victim's consent was rewritten");
     // An id Enedis never gave this application.
     let state = fresh_state(&serve);
@@ -151,7 +169,8 @@ fn a_revoked_consent_is_told_as_such_and_records_nothing() {
     let home = tempfile::tempdir().unwrap();
     let (sandbox, serve) = strict_journey(home.path(), "2026");
     let authorize = press_consent_button(&serve);
-    let back = answer_consent_page(&sandbox, &authorize, &[("client", "8"), ("prm", CLIENT8_METER), ("decision", "accept")]);
+    let back =
+        answer_consent_page(&sandbox, &authorize, &[("client", "8"), ("prm", CLIENT8_METER), ("decision", "accept")]);
     let page = get(&back);
     assert_eq!(page.status, 403, "{}", page.body);
     assert!(page.header("set-cookie").is_none());

@@ -52,7 +52,8 @@ fn a_flood_of_consent_requests_is_capped_in_total_and_per_address() {
 
     // Behind a trusted reverse proxy, each visitor is counted on its own.
     let home = tempfile::tempdir().unwrap();
-    let serve = offline(home.path(), &["--workers", "0", "--max-pending-per-address", "2", "--trusted-proxy", "127.0.0.1"]);
+    let serve =
+        offline(home.path(), &["--workers", "0", "--max-pending-per-address", "2", "--trusted-proxy", "127.0.0.1"]);
     let press = |visitor: &str| http("POST", &serve.at("/accord"), &[("X-Forwarded-For", visitor)], Some("")).status;
     assert_eq!([press("203.0.113.1"), press("203.0.113.1"), press("203.0.113.1")], [303, 303, 429]);
     assert_eq!(press("203.0.113.2"), 303, "another visitor behind the same proxy");
@@ -208,7 +209,9 @@ fn heavy_readers_beside_healthz_measured() {
     let db = demo_copy(home.path());
     let serve = Serve::start(home.path(), "http://127.0.0.1:9", &db, "127.0.0.1:0", &["--workers", "0"]);
     let readers: usize = std::env::var("DATACONNECT_SERVE_READERS").ok().and_then(|v| v.parse().ok()).unwrap_or(50);
-    let url = serve.at(&format!("/api/v1/meters/{DEMO_CONSUMPTION}/readings?series=consumption-curve&from=2020-01-15&to=2021-01-15"));
+    let url = serve.at(&format!(
+        "/api/v1/meters/{DEMO_CONSUMPTION}/readings?series=consumption-curve&from=2020-01-15&to=2021-01-15"
+    ));
     let started = Instant::now();
     let heavy: Vec<_> = (0..readers)
         .map(|_| {
@@ -250,7 +253,8 @@ fn readers_that_stop_reading_give_their_turn_back() {
     let home = tempfile::tempdir().unwrap();
     let db = demo_copy(home.path());
     let serve = Serve::start(home.path(), "http://127.0.0.1:9", &db, "127.0.0.1:0", &["--workers", "0"]);
-    let path = format!("/api/v1/meters/{DEMO_CONSUMPTION}/readings?series=consumption-curve&from=2020-01-15&to=2021-01-15");
+    let path =
+        format!("/api/v1/meters/{DEMO_CONSUMPTION}/readings?series=consumption-curve&from=2020-01-15&to=2021-01-15");
     // More stalled readers than there are writers (one per core, 2 to 8):
     // each asks for a year of curve and never reads a byte.
     let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {KEY}\r\n\r\n");

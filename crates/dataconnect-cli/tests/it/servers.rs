@@ -51,25 +51,14 @@ pub fn victoria_metrics() -> Server {
     let dir = tempfile::tempdir().unwrap();
     let port = super::free_port();
     let child = Command::new(program("victoria-metrics"))
-        .arg(format!(
-            "-storageDataPath={}",
-            dir.path().join("data").display()
-        ))
+        .arg(format!("-storageDataPath={}", dir.path().join("data").display()))
         .arg(format!("-httpListenAddr=127.0.0.1:{port}"))
-        .args([
-            "-retentionPeriod=100y",
-            "-dedup.minScrapeInterval=1ms",
-            "-loggerLevel=ERROR",
-        ])
+        .args(["-retentionPeriod=100y", "-dedup.minScrapeInterval=1ms", "-loggerLevel=ERROR"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("victoria-metrics starts");
-    let server = Server {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-        _dir: dir,
-    };
+    let server = Server { child, url: format!("http://127.0.0.1:{port}"), _dir: dir };
     wait_ready(&server, "/health", 200);
     server
 }
@@ -98,11 +87,7 @@ pub fn influxdb() -> Server {
         .stderr(Stdio::null())
         .spawn()
         .expect("influxd starts");
-    let server = Server {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-        _dir: dir,
-    };
+    let server = Server { child, url: format!("http://127.0.0.1:{port}"), _dir: dir };
     wait_ready(&server, "/ping", 204);
     server
 }
@@ -110,15 +95,10 @@ pub fn influxdb() -> Server {
 fn wait_ready(server: &Server, path: &str, status: u16) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        if try_http("GET", &format!("{}{path}", server.url), b"").is_some_and(|(s, _)| s == status)
-        {
+        if try_http("GET", &format!("{}{path}", server.url), b"").is_some_and(|(s, _)| s == status) {
             return;
         }
-        assert!(
-            Instant::now() < deadline,
-            "{} did not answer {path} within 60 s",
-            server.url
-        );
+        assert!(Instant::now() < deadline, "{} did not answer {path} within 60 s", server.url);
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -131,11 +111,8 @@ pub struct Mosquitto(Child);
 impl Mosquitto {
     pub fn start(dir: &Path, port: u16, extra: &str) -> Mosquitto {
         let conf = dir.join(format!("mosquitto-{port}.conf"));
-        std::fs::write(
-            &conf,
-            format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n{extra}"),
-        )
-        .unwrap();
+        std::fs::write(&conf, format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n{extra}"))
+            .unwrap();
         let child = Command::new(program("mosquitto"))
             .arg("-c")
             .arg(&conf)
@@ -145,10 +122,7 @@ impl Mosquitto {
             .expect("mosquitto starts");
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "mosquitto did not listen on {port} within 30 s"
-            );
+            assert!(Instant::now() < deadline, "mosquitto did not listen on {port} within 30 s");
             std::thread::sleep(Duration::from_millis(50));
         }
         Mosquitto(child)
@@ -165,26 +139,12 @@ impl Drop for Mosquitto {
 /// One HTTP/1.0 request; the status and body, or `None` if the connection failed.
 pub fn try_http(method: &str, url: &str, body: &[u8]) -> Option<(u16, String)> {
     let rest = url.strip_prefix("http://").unwrap();
-    let (host, path) = rest
-        .split_once('/')
-        .map(|(h, p)| (h, format!("/{p}")))
-        .unwrap_or((rest, "/".into()));
+    let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
     let mut stream = TcpStream::connect(host).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(120)))
-        .unwrap();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.0\r\nHost: {host}\r\nContent-Length: {}\r\n",
-        body.len()
-    )
-    .ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+    write!(stream, "{method} {path} HTTP/1.0\r\nHost: {host}\r\nContent-Length: {}\r\n", body.len()).ok()?;
     if method == "POST" {
-        write!(
-            stream,
-            "Content-Type: application/x-www-form-urlencoded\r\n"
-        )
-        .ok()?;
+        write!(stream, "Content-Type: application/x-www-form-urlencoded\r\n").ok()?;
     }
     stream.write_all(b"\r\n").ok()?;
     stream.write_all(body).ok()?;
@@ -192,21 +152,14 @@ pub fn try_http(method: &str, url: &str, body: &[u8]) -> Option<(u16, String)> {
     stream.read_to_end(&mut response).ok()?;
     let text = String::from_utf8_lossy(&response).into_owned();
     let status = text.split_whitespace().nth(1)?.parse().ok()?;
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
     Some((status, body))
 }
 
 /// [`try_http`] that must succeed with a 2xx status.
 pub fn http(method: &str, url: &str, body: &[u8]) -> String {
-    let (status, text) =
-        try_http(method, url, body).unwrap_or_else(|| panic!("{method} {url}: no answer"));
-    assert!(
-        (200..300).contains(&status),
-        "{method} {url}: {status} {text}"
-    );
+    let (status, text) = try_http(method, url, body).unwrap_or_else(|| panic!("{method} {url}: no answer"));
+    assert!((200..300).contains(&status), "{method} {url}: {status} {text}");
     text
 }
 
@@ -214,9 +167,7 @@ pub fn http(method: &str, url: &str, body: &[u8]) -> String {
 pub fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
             _ => format!("%{b:02X}"),
         })
         .collect()

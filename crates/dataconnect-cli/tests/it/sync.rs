@@ -5,8 +5,8 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::{CONSUMER, consent_redirect, data_requests, dataconnect, run_ok, sandbox};
 use crate::consent;
+use crate::{CONSUMER, consent_redirect, data_requests, dataconnect, run_ok, sandbox};
 
 #[test]
 fn a_second_sync_fetches_only_the_revision_window() {
@@ -26,11 +26,30 @@ fn a_second_sync_fetches_only_the_revision_window() {
         .filter_map(|r| r["path"].as_str().map(str::to_owned))
         .filter(|p| !p.starts_with("/mesure"))
         .collect();
-    assert_eq!(contract, ["/situation_contrat_auto/v1/12345678901234", "/synth_contrat_auto/v1/12345678901234", "/comptage_auto/v1/12345678901234"]);
+    assert_eq!(
+        contract,
+        [
+            "/situation_contrat_auto/v1/12345678901234",
+            "/synth_contrat_auto/v1/12345678901234",
+            "/comptage_auto/v1/12345678901234"
+        ]
+    );
     assert_eq!(first, 3 + 107 + 4);
     // `costs` finds the contract's off-peak hours without --offpeak.
     let costs = run_ok(dataconnect(dir.path(), &sandbox, &db).args([
-        "costs", "--prm", CONSUMER, "--from", "2026-11-01", "--to", "2026-11-08", "--hp", "0.25", "--hc", "0.18", "--format", "json",
+        "costs",
+        "--prm",
+        CONSUMER,
+        "--from",
+        "2026-11-01",
+        "--to",
+        "2026-11-08",
+        "--hp",
+        "0.25",
+        "--hc",
+        "0.18",
+        "--format",
+        "json",
     ]));
     let costs: serde_json::Value = serde_json::from_str(&costs).unwrap();
     assert_eq!(costs["offer"], "custom", "{costs}");
@@ -54,14 +73,15 @@ fn a_contract_refused_for_good_is_asked_once_and_the_sync_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let sandbox = sandbox(dir.path(), |_| {});
     let db = dir.path().join("p.db");
-    let v5 = |cmd: &mut std::process::Command| -> String {
-        run_ok(cmd.env("DATACONNECT_GENERATION", "v5"))
-    };
+    let v5 = |cmd: &mut std::process::Command| -> String { run_ok(cmd.env("DATACONNECT_GENERATION", "v5")) };
     let url = v5(dataconnect(dir.path(), &sandbox, &db).args(["consent", "--sandbox-client", "5"]));
     let redirect = consent_redirect(url.lines().next().unwrap());
     v5(dataconnect(dir.path(), &sandbox, &db).args(["consent", "complete", "--url", &redirect]));
     let contract_calls = || {
-        data_requests(&sandbox.log).iter().filter(|r| r["path"].as_str().unwrap_or_default().contains("contract")).count()
+        data_requests(&sandbox.log)
+            .iter()
+            .filter(|r| r["path"].as_str().unwrap_or_default().contains("contract"))
+            .count()
     };
     let out = dataconnect(dir.path(), &sandbox, &db)
         .env("DATACONNECT_GENERATION", "v5")
@@ -168,7 +188,13 @@ fn export_round_trips_the_api_across_both_dst_days() {
         assert!(row["end"].as_str().unwrap().starts_with(next));
     }
     // CSV carries the same rows as JSON lines.
-    let csv = run_ok(dataconnect(dir.path(), &sandbox, &db).args(["export", "--format", "csv", "--series", "consumption-curve"]));
+    let csv = run_ok(dataconnect(dir.path(), &sandbox, &db).args([
+        "export",
+        "--format",
+        "csv",
+        "--series",
+        "consumption-curve",
+    ]));
     let jsonl = export(dir.path(), &sandbox, &db, &["--series", "consumption-curve"]);
     assert_eq!(csv.lines().count(), jsonl.lines().count() + 1);
 }
@@ -252,7 +278,8 @@ fn a_customer_who_moved_away_is_marked_and_left_alone() {
     assert_eq!(out.status.code(), Some(6), "{err}");
     assert!(err.contains("meter 90000000000013 needs a new consent"), "{err}");
     let status: serde_json::Value =
-        serde_json::from_str(&run_ok(dataconnect(dir.path(), &sandbox, &db).args(["status", "--format", "json"]))).unwrap();
+        serde_json::from_str(&run_ok(dataconnect(dir.path(), &sandbox, &db).args(["status", "--format", "json"])))
+            .unwrap();
     let consents = status["consents"].as_array().unwrap();
     let moved = consents.iter().find(|c| c["usage_point_id"] == "90000000000013").unwrap();
     assert_eq!(moved["state"], "needs-consent", "{moved}");
@@ -274,16 +301,41 @@ fn costs_reads_a_missing_contract_once() {
     let sandbox = sandbox(dir.path(), |_| {});
     let db = dir.path().join("c.db");
     consent(dir.path(), &sandbox, &db);
-    run_ok(dataconnect(dir.path(), &sandbox, &db).args(["sync", "--series", "consumption-curve", "--since", "2026-11-01"]));
+    run_ok(dataconnect(dir.path(), &sandbox, &db).args([
+        "sync",
+        "--series",
+        "consumption-curve",
+        "--since",
+        "2026-11-01",
+    ]));
     // An older store: no contract.
     let conn = rusqlite::Connection::open(&db).unwrap();
     assert_eq!(conn.execute("DELETE FROM meter", []).unwrap(), 1);
     drop(conn);
-    let contract_calls =
-        || data_requests(&sandbox.log).iter().filter(|r| r["path"].as_str().is_some_and(|p| !p.starts_with("/mesure"))).count();
+    let contract_calls = || {
+        data_requests(&sandbox.log)
+            .iter()
+            .filter(|r| r["path"].as_str().is_some_and(|p| !p.starts_with("/mesure")))
+            .count()
+    };
     let before = contract_calls();
-    let args = ["costs", "--prm", CONSUMER, "--from", "2026-11-02", "--to", "2026-11-09", "--hp", "0.25", "--hc", "0.18", "--format", "json"];
-    let costs: serde_json::Value = serde_json::from_str(&run_ok(dataconnect(dir.path(), &sandbox, &db).args(args))).unwrap();
+    let args = [
+        "costs",
+        "--prm",
+        CONSUMER,
+        "--from",
+        "2026-11-02",
+        "--to",
+        "2026-11-09",
+        "--hp",
+        "0.25",
+        "--hc",
+        "0.18",
+        "--format",
+        "json",
+    ];
+    let costs: serde_json::Value =
+        serde_json::from_str(&run_ok(dataconnect(dir.path(), &sandbox, &db).args(args))).unwrap();
     assert!(costs["months"][0]["periods"]["HC"]["kwh"].as_f64().unwrap() > 0.0, "{costs}");
     assert_eq!(contract_calls(), before + 3, "the contract, read once (three APIs in 2026)");
     run_ok(dataconnect(dir.path(), &sandbox, &db).args(args));

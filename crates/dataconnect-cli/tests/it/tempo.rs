@@ -15,11 +15,7 @@ fn rte_calls(log: &Path) -> Vec<serde_json::Value> {
         .unwrap_or_default()
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|v| {
-            v["path"]
-                .as_str()
-                .is_some_and(|p| p.starts_with("/open_api/") || p == "/token/oauth/")
-        })
+        .filter(|v| v["path"].as_str().is_some_and(|p| p.starts_with("/open_api/") || p == "/token/oauth/"))
         .collect()
 }
 
@@ -45,10 +41,7 @@ fn http(base: &str, method: &str, path: &str, authorization: &str) -> String {
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-    response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default()
+    response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default()
 }
 
 /// Test Tempo prices from 2024 (not real ones).
@@ -69,11 +62,7 @@ fn tempo_costs_wait_for_rte_and_update_asks_only_for_the_missing_days() {
     ]));
     let table = dir.path().join("Option_Tempo.csv");
     std::fs::write(&table, TEMPO).unwrap();
-    run_ok(dataconnect(dir.path(), &sandbox, &db).args([
-        "tariffs",
-        "import",
-        table.to_str().unwrap(),
-    ]));
+    run_ok(dataconnect(dir.path(), &sandbox, &db).args(["tariffs", "import", table.to_str().unwrap()]));
     let costs = [
         "costs",
         "--prm",
@@ -90,16 +79,10 @@ fn tempo_costs_wait_for_rte_and_update_asks_only_for_the_missing_days() {
         "json",
     ];
     // The shipped calendar ends in January 2024: the days are named, nothing is priced blue.
-    let out = dataconnect(dir.path(), &sandbox, &db)
-        .args(costs)
-        .output()
-        .unwrap();
+    let out = dataconnect(dir.path(), &sandbox, &db).args(costs).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
-    assert!(
-        stderr.contains("no Tempo colour for 8 day(s): 2026-11-01..2026-11-08"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("no Tempo colour for 8 day(s): 2026-11-01..2026-11-08"), "{stderr}");
     assert!(stderr.contains("tempo update"), "{stderr}");
 
     // Without credentials: a clear message, nothing asked.
@@ -114,23 +97,16 @@ fn tempo_costs_wait_for_rte_and_update_asks_only_for_the_missing_days() {
 
     // 2024-01-09 to 2026-11-30 (today + 2): 1057 days, three calls of at most 366 days.
     let out = tempo(dir.path(), &sandbox, &db, &["update"]);
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-    );
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "{stderr}");
     assert!(!stdout.contains(DEFAULT_CLIENT_SECRET) && !stderr.contains(DEFAULT_CLIENT_SECRET));
     let calls = rte_calls(&sandbox.log);
     let paths: Vec<&str> = calls.iter().map(|c| c["path"].as_str().unwrap()).collect();
     assert_eq!(paths[0], "/token/oauth/");
     assert_eq!(paths.len(), 4, "{calls:#?}");
-    let queries: Vec<&str> = calls[1..]
-        .iter()
-        .map(|c| c["query"].as_str().unwrap())
-        .collect();
+    let queries: Vec<&str> = calls[1..].iter().map(|c| c["query"].as_str().unwrap()).collect();
     assert!(
-        queries[0].contains("start_date=2024-01-09T00")
-            && queries[0].contains("end_date=2025-01-09T00"),
+        queries[0].contains("start_date=2024-01-09T00") && queries[0].contains("end_date=2025-01-09T00"),
         "{queries:?}"
     );
     assert!(queries[2].contains("end_date=2026-11-30T00"), "{queries:?}");
@@ -163,52 +139,23 @@ fn a_saved_rte_answer_imports_without_the_uncoloured_day() {
         &base64::engine::general_purpose::STANDARD,
         format!("{DEFAULT_CLIENT_ID}:{DEFAULT_CLIENT_SECRET}"),
     );
-    let token: serde_json::Value = serde_json::from_str(&http(
-        &sandbox.url,
-        "POST",
-        "/token/oauth/",
-        &format!("Basic {basic}"),
-    ))
-    .unwrap();
+    let token: serde_json::Value =
+        serde_json::from_str(&http(&sandbox.url, "POST", "/token/oauth/", &format!("Basic {basic}"))).unwrap();
     let path = "/open_api/tempo_like_supply_contract/v1/tempo_like_calendars?start_date=2022-12-01T00:00:00%2B01:00&end_date=2023-01-01T00:00:00%2B01:00";
-    let body = http(
-        &sandbox.url,
-        "GET",
-        path,
-        &format!("Bearer {}", token["access_token"].as_str().unwrap()),
-    );
+    let body = http(&sandbox.url, "GET", path, &format!("Bearer {}", token["access_token"].as_str().unwrap()));
     let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
     let values = answer["tempo_like_calendars"]["values"].as_array().unwrap();
     assert_eq!(values.len(), 30, "31 days less 2022-12-28");
-    assert_eq!(
-        values[0]["start_date"], "2022-12-31T00:00:00+01:00",
-        "newest first"
-    );
-    assert!(
-        values
-            .iter()
-            .all(|v| v["start_date"] != "2022-12-28T00:00:00+01:00")
-    );
+    assert_eq!(values[0]["start_date"], "2022-12-31T00:00:00+01:00", "newest first");
+    assert!(values.iter().all(|v| v["start_date"] != "2022-12-28T00:00:00+01:00"));
     let file = dir.path().join("tempo.json");
     std::fs::write(&file, &body).unwrap();
-    let out = run_ok(dataconnect(dir.path(), &sandbox, &db).args([
-        "tempo",
-        "import",
-        file.to_str().unwrap(),
-    ]));
-    assert!(
-        out.contains("stored 30 Tempo day(s) from 2022-12-01 to 2022-12-31"),
-        "{out}"
-    );
+    let out = run_ok(dataconnect(dir.path(), &sandbox, &db).args(["tempo", "import", file.to_str().unwrap()]));
+    assert!(out.contains("stored 30 Tempo day(s) from 2022-12-01 to 2022-12-31"), "{out}");
     // A file that is not an answer is named, and nothing is stored.
     std::fs::write(&file, "{\"tempo\":[]}").unwrap();
-    let bad = dataconnect(dir.path(), &sandbox, &db)
-        .args(["tempo", "import", file.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let bad =
+        dataconnect(dir.path(), &sandbox, &db).args(["tempo", "import", file.to_str().unwrap()]).output().unwrap();
     assert_eq!(bad.status.code(), Some(2));
-    assert!(
-        String::from_utf8_lossy(&bad.stderr)
-            .contains("tempo.json: not an answer of RTE's tempo_like_calendars")
-    );
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("tempo.json: not an answer of RTE's tempo_like_calendars"));
 }

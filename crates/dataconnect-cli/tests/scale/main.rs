@@ -133,7 +133,15 @@ fn sandbox_with(dir: &Path, quota: u32) -> Sandbox {
         .args(["sandbox", "--listen", "127.0.0.1:0", "--today", TODAY, "--fleet", &METERS.to_string()])
         // The strict sliding second (no tolerance): the PostgreSQL gate is
         // held to the edge, as the real gateway may count it.
-        .args(["--quota-per-second", &quota.to_string(), "--quota-per-hour", "0", "--quota-tolerance-ms", "0", "--request-log"])
+        .args([
+            "--quota-per-second",
+            &quota.to_string(),
+            "--quota-per-hour",
+            "0",
+            "--quota-tolerance-ms",
+            "0",
+            "--request-log",
+        ])
         .arg(&log)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -379,7 +387,12 @@ fn two_sync_processes_back_fill_200_meters_once_within_the_quota() {
     let quota = status["shared_quota"].as_array().expect("a PostgreSQL store shows its shared quota");
     assert!(quota.iter().any(|q| q["api"] == "mesure_synchrone_auto"), "{quota:?}");
     assert!(quota.iter().all(|q| q["margin_ms"] == 40 && q["closed_until"].is_null()), "{quota:?}");
-    let out = bare(f.dir.path()).env("DATACONNECT_TODAY", TODAY).env("DATACONNECT_DB", &f.db.url).arg("status").output().unwrap();
+    let out = bare(f.dir.path())
+        .env("DATACONNECT_TODAY", TODAY)
+        .env("DATACONNECT_DB", &f.db.url)
+        .arg("status")
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("calls this hour (all processes), 40 ms margin on each one-second window"), "{text}");
 }
@@ -447,7 +460,8 @@ fn the_daemon_with_prm_plans_only_those_meters() {
     let Some(f) = fleet("daemon_prm", "dprm", QUOTA) else { return };
     // A meter with no consent recorded (here: outside the fleet) is
     // refused at once, rather than waited for in silence forever.
-    let typo = sync(f.dir.path(), &f.sandbox, &f.db, &["--daemon", "--prm", &format!("{},25999999999999", fleet_meter(7))]);
+    let typo =
+        sync(f.dir.path(), &f.sandbox, &f.db, &["--daemon", "--prm", &format!("{},25999999999999", fleet_meter(7))]);
     let (code, out) = finish(typo);
     assert_eq!(code, 6, "{out}");
     assert!(out.contains("no consent recorded for meter 25999999999999"), "{out}");

@@ -106,12 +106,21 @@ fn upstream_query(raw: Option<&str>, old: bool, max_power: bool) -> (Option<Stri
     (prm, pairs.join("&"))
 }
 
-async fn handler(State(sandbox): State<Sandbox>, headers: HeaderMap, Path(kind): Path<String>, RawQuery(raw): RawQuery) -> Response {
+async fn handler(
+    State(sandbox): State<Sandbox>,
+    headers: HeaderMap,
+    Path(kind): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let Some((endpoint, old)) = route_of(&kind) else {
         return gateway_error(StatusCode::NOT_FOUND, "Type de données inconnu", serde_json::json!("Not Found"));
     };
     let Some(prms) = covered(&headers) else {
-        return gateway_error(StatusCode::UNAUTHORIZED, "Token manquant ou invalide", serde_json::json!("Unauthorized"));
+        return gateway_error(
+            StatusCode::UNAUTHORIZED,
+            "Token manquant ou invalide",
+            serde_json::json!("Unauthorized"),
+        );
     };
     let (prm, query) = upstream_query(raw.as_deref(), old, endpoint.kind == Kind::MaxPower);
     if let Some(prm) = &prm
@@ -141,7 +150,7 @@ async fn handler(State(sandbox): State<Sandbox>, headers: HeaderMap, Path(kind):
     // Refused upstream: Enedis's body inside the gateway's.
     let status = response.status();
     let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap_or_default();
-    let inner: serde_json::Value =
-        serde_json::from_slice(&body).unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&body).into_owned()));
+    let inner: serde_json::Value = serde_json::from_slice(&body)
+        .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&body).into_owned()));
     gateway_error(status, "Enedis a renvoyé une erreur", inner)
 }

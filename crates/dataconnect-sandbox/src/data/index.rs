@@ -72,15 +72,51 @@ const DISTRIBUTOR_LABEL: &str = "Avec différenciation temporelle et saisonnièr
 
 /// The distributor's registers, in the order of [`Counts::distributor`].
 const DISTRIBUTOR_REGISTERS: [Register; 4] = [
-    Register { calendar: DISTRIBUTOR, calendar_label: DISTRIBUTOR_LABEL, class: "HPH", class_label: "Heures Pleines Hiver/Saison Haute", code: "D1" },
-    Register { calendar: DISTRIBUTOR, calendar_label: DISTRIBUTOR_LABEL, class: "HCH", class_label: "Heures Creuses Hiver/Saison Haute", code: "D2" },
-    Register { calendar: DISTRIBUTOR, calendar_label: DISTRIBUTOR_LABEL, class: "HPB", class_label: "Heures Pleines Saison Basse", code: "D3" },
-    Register { calendar: DISTRIBUTOR, calendar_label: DISTRIBUTOR_LABEL, class: "HCB", class_label: "Heures Creuses Saison Basse", code: "D4" },
+    Register {
+        calendar: DISTRIBUTOR,
+        calendar_label: DISTRIBUTOR_LABEL,
+        class: "HPH",
+        class_label: "Heures Pleines Hiver/Saison Haute",
+        code: "D1",
+    },
+    Register {
+        calendar: DISTRIBUTOR,
+        calendar_label: DISTRIBUTOR_LABEL,
+        class: "HCH",
+        class_label: "Heures Creuses Hiver/Saison Haute",
+        code: "D2",
+    },
+    Register {
+        calendar: DISTRIBUTOR,
+        calendar_label: DISTRIBUTOR_LABEL,
+        class: "HPB",
+        class_label: "Heures Pleines Saison Basse",
+        code: "D3",
+    },
+    Register {
+        calendar: DISTRIBUTOR,
+        calendar_label: DISTRIBUTOR_LABEL,
+        class: "HCB",
+        class_label: "Heures Creuses Saison Basse",
+        code: "D4",
+    },
 ];
 
 const SUPPLIER_HPHC: [Register; 2] = [
-    Register { calendar: "FC000012", calendar_label: "Heures pleines / heures creuses", class: "HP", class_label: "Heures Pleines", code: "F1" },
-    Register { calendar: "FC000012", calendar_label: "Heures pleines / heures creuses", class: "HC", class_label: "Heures Creuses", code: "F2" },
+    Register {
+        calendar: "FC000012",
+        calendar_label: "Heures pleines / heures creuses",
+        class: "HP",
+        class_label: "Heures Pleines",
+        code: "F1",
+    },
+    Register {
+        calendar: "FC000012",
+        calendar_label: "Heures pleines / heures creuses",
+        class: "HC",
+        class_label: "Heures Creuses",
+        code: "F2",
+    },
 ];
 
 const SUPPLIER_BASE: Register =
@@ -124,7 +160,9 @@ fn parse_offpeak(text: &str) -> Option<Vec<(u32, u32)>> {
 }
 
 fn in_offpeak(ranges: &[(u32, u32)], minute: u32) -> bool {
-    ranges.iter().any(|&(from, to)| if from <= to { (from..to).contains(&minute) } else { minute >= from || minute < to })
+    ranges
+        .iter()
+        .any(|&(from, to)| if from <= to { (from..to).contains(&minute) } else { minute >= from || minute < to })
 }
 
 /// High season: November to March.
@@ -134,7 +172,14 @@ fn high_season(day: Date) -> bool {
 
 /// Adds `day`'s curve energy of `flow` to `counts`, each interval to its
 /// class. `scratch` is reused between days.
-pub(crate) fn add_day(meter: &Meter, flow: Flow, day: Date, ranges: &[(u32, u32)], counts: &mut Counts, scratch: &mut Vec<synth::CurvePoint>) {
+pub(crate) fn add_day(
+    meter: &Meter,
+    flow: Flow,
+    day: Date,
+    ranges: &[(u32, u32)],
+    counts: &mut Counts,
+    scratch: &mut Vec<synth::CurvePoint>,
+) {
     scratch.clear();
     synth::day_curve(meter, flow, day, scratch);
     let season = if high_season(day) { 0 } else { 2 };
@@ -187,7 +232,9 @@ fn render(valid: &Valid, flow: Flow) -> Vec<u8> {
     json::date(&mut out, valid.end);
     out.extend_from_slice(b"},\"grandeur\":[],\"contexte\":[");
     if !days.is_empty() {
-        out.extend_from_slice(b"{\"etapeMetier\":\"BRUT\",\"contexteReleve\":\"COL\",\"typeReleve\":\"AQ\",\"grandeur\":[{");
+        out.extend_from_slice(
+            b"{\"etapeMetier\":\"BRUT\",\"contexteReleve\":\"COL\",\"typeReleve\":\"AQ\",\"grandeur\":[{",
+        );
         let metier = if flow == Flow::Consumption { "CONS" } else { "PROD" };
         json::field(&mut out, "grandeurMetier", metier);
         out.extend_from_slice(b",\"grandeurPhysique\":\"EA\",\"unite\":\"Wh\",\"points\":[],\"calendrier\":[");
@@ -207,7 +254,13 @@ fn render(valid: &Valid, flow: Flow) -> Vec<u8> {
 }
 
 /// One `calendrier` element: its classes, all sharing the calendar's id.
-fn calendar(out: &mut Vec<u8>, registers: &[Register], days: &[Date], counts: &[Counts], value: impl Fn(&Counts, usize) -> u64) {
+fn calendar(
+    out: &mut Vec<u8>,
+    registers: &[Register],
+    days: &[Date],
+    counts: &[Counts],
+    value: impl Fn(&Counts, usize) -> u64,
+) {
     let Some(first) = registers.first() else { return };
     out.push(b'{');
     json::field(out, "idCalendrier", first.calendar);
@@ -258,14 +311,18 @@ mod tests {
         assert_eq!(parse_offpeak("HC (22H00-6H00)"), Some(vec![(1320, 360)]));
         assert_eq!(parse_offpeak("HC (2H00-7H00;12H30-14H30)"), Some(vec![(120, 420), (750, 870)]));
         assert_eq!(parse_offpeak("HP (1H-2H)"), None);
-        assert!(in_offpeak(&[(1320, 360)], 23 * 60) && in_offpeak(&[(1320, 360)], 0) && !in_offpeak(&[(1320, 360)], 360));
+        assert!(
+            in_offpeak(&[(1320, 360)], 23 * 60) && in_offpeak(&[(1320, 360)], 0) && !in_offpeak(&[(1320, 360)], 360)
+        );
     }
 
     #[test]
     fn register_differences_are_the_curve_energy_of_their_class() {
         // The changing-step meter (PT60M to PT10M within a day) across the
         // October DST change and a season change.
-        for meter in METERS.iter().filter(|m| m.consumption).take(4).chain(METERS.iter().filter(|m| m.prm == "90000000000011")) {
+        for meter in
+            METERS.iter().filter(|m| m.consumption).take(4).chain(METERS.iter().filter(|m| m.prm == "90000000000011"))
+        {
             let (a, b) = (date(2025, 10, 20), date(2025, 11, 3));
             let counts = counts_at(meter, Flow::Consumption, &[a, b]);
             let ranges = offpeak_ranges(meter);
@@ -284,11 +341,23 @@ mod tests {
                 day = day.tomorrow().unwrap_or(b);
             }
             for class in 0..4 {
-                assert_eq!(counts[1].distributor[class] - counts[0].distributor[class], energy[class], "{} class {class}", meter.prm);
+                assert_eq!(
+                    counts[1].distributor[class] - counts[0].distributor[class],
+                    energy[class],
+                    "{} class {class}",
+                    meter.prm
+                );
             }
             // The daily energy served elsewhere adds up to the total.
             let daily: u64 = (0..14)
-                .filter_map(|n| synth::day_energy(meter, Flow::Consumption, a.checked_add(jiff::Span::new().days(n)).ok()?, &mut scratch))
+                .filter_map(|n| {
+                    synth::day_energy(
+                        meter,
+                        Flow::Consumption,
+                        a.checked_add(jiff::Span::new().days(n)).ok()?,
+                        &mut scratch,
+                    )
+                })
                 .sum();
             assert_eq!(counts[1].total() - counts[0].total(), daily, "{}", meter.prm);
         }

@@ -503,7 +503,8 @@ pub(crate) fn validate_as(
     extra: impl FnOnce(&Query) -> Result<(), DataError>,
 ) -> Result<Valid, Response> {
     let query = Query::parse(raw_query);
-    check(sandbox, access, query, endpoint, allowed_extra, extra).map_err(|e| e.response(Surface::Metering(endpoint.generation)))
+    check(sandbox, access, query, endpoint, allowed_extra, extra)
+        .map_err(|e| e.response(Surface::Metering(endpoint.generation)))
 }
 
 fn check(

@@ -51,8 +51,7 @@ use serde::Serialize;
 
 use super::duration::{self, ConsentDuration, DurationError};
 use super::{
-    Family, first, html_escape, json, oauth_error, parse_form, percent_encode, random_alnum, token,
-    unauthorized,
+    Family, first, html_escape, json, oauth_error, parse_form, percent_encode, random_alnum, token, unauthorized,
 };
 use crate::clock::paris;
 
@@ -60,10 +59,10 @@ mod authorize;
 mod pages;
 mod subscribed_services;
 
-use authorize::{legacy_get, legacy_post, v1_get, v1_post, v2_get, v2_post};
-use subscribed_services::subscribed_services;
 use crate::meters::{self, Meter};
 use crate::{Access, Sandbox};
+use authorize::{legacy_get, legacy_post, v1_get, v1_post, v2_get, v2_post};
+use subscribed_services::subscribed_services;
 
 /// The generation 1 consent path of consometers/data-connect's walkthrough.
 pub(crate) const LEGACY_PATH: &str = "/group/espace-particuliers/consentement-linky/oauth2/authorize";

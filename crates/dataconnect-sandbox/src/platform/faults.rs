@@ -136,9 +136,10 @@ fn unavailable(route: Route) -> Response {
             "temporarily_unavailable",
             "The authorization server is currently unable to handle the request due to a temporary overloading or maintenance of the server",
         ),
-        _ if route.family() == Family::Y2026 => {
-            json(StatusCode::SERVICE_UNAVAILABLE, &serde_json::json!({"code": "503", "message": "Service indisponible"}))
-        }
+        _ if route.family() == Family::Y2026 => json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &serde_json::json!({"code": "503", "message": "Service indisponible"}),
+        ),
         _ => oauth_error(StatusCode::SERVICE_UNAVAILABLE, "503", "Service indisponible"),
     }
 }

@@ -99,59 +99,318 @@ const RTE: &str = "RTE Tempo (emulated)";
 /// Every operation the sandbox serves.
 const OPERATIONS: &[Operation] = &[
     // Consent.
-    op("get", "/group/espace-particuliers/consentement-linky/oauth2/authorize", G1, "Consent (seed form): a page whose script holds `var url = \"<redirect>?code=…&state=…&usage_point_id=…\"`", Params::Authorize { redirect_required: true }, Security::Open),
-    op("post", "/group/espace-particuliers/consentement-linky/oauth2/authorize", G1, "The consent page's answer (--consent-page)", Params::ConsentForm, Security::Open),
-    op("get", "/dataconnect/v1/oauth2/authorize", G2, "Consent: with redirect_uri, the generation 1 page; without, a 302 to the registered redirect with code, state and usage_point_id=PRM[;PRM…]", Params::Authorize { redirect_required: false }, Security::Open),
-    op("post", "/dataconnect/v1/oauth2/authorize", G2, "The consent page's answer (--consent-page)", Params::ConsentForm, Security::Open),
-    op("get", "/dataconnect/v2/oauth2/authorize", G3, "Consent: a 302 to the registered redirect with autorisation_id and state", Params::Authorize { redirect_required: false }, Security::Open),
-    op("post", "/dataconnect/v2/oauth2/authorize", G3, "The consent page's answer (--consent-page)", Params::ConsentForm, Security::Open),
+    op(
+        "get",
+        "/group/espace-particuliers/consentement-linky/oauth2/authorize",
+        G1,
+        "Consent (seed form): a page whose script holds `var url = \"<redirect>?code=…&state=…&usage_point_id=…\"`",
+        Params::Authorize { redirect_required: true },
+        Security::Open,
+    ),
+    op(
+        "post",
+        "/group/espace-particuliers/consentement-linky/oauth2/authorize",
+        G1,
+        "The consent page's answer (--consent-page)",
+        Params::ConsentForm,
+        Security::Open,
+    ),
+    op(
+        "get",
+        "/dataconnect/v1/oauth2/authorize",
+        G2,
+        "Consent: with redirect_uri, the generation 1 page; without, a 302 to the registered redirect with code, state and usage_point_id=PRM[;PRM…]",
+        Params::Authorize { redirect_required: false },
+        Security::Open,
+    ),
+    op(
+        "post",
+        "/dataconnect/v1/oauth2/authorize",
+        G2,
+        "The consent page's answer (--consent-page)",
+        Params::ConsentForm,
+        Security::Open,
+    ),
+    op(
+        "get",
+        "/dataconnect/v2/oauth2/authorize",
+        G3,
+        "Consent: a 302 to the registered redirect with autorisation_id and state",
+        Params::Authorize { redirect_required: false },
+        Security::Open,
+    ),
+    op(
+        "post",
+        "/dataconnect/v2/oauth2/authorize",
+        G3,
+        "The consent page's answer (--consent-page)",
+        Params::ConsentForm,
+        Security::Open,
+    ),
     // Tokens.
-    op("post", "/v1/oauth2/token", G1, "Customer token: authorization_code (code valid 180 s, single use) or refresh_token (valid for the consent's duration); redirect_uri in the query or the body", Params::TokenForm, Security::Client),
-    op("post", "/oauth2/v3/token", G2, "Application token: client_credentials; a JWT-shaped token valid 12600 s", Params::TokenForm, Security::Client),
-    op("post", "/oauth2/v3/revoke", G2, "Revoke a token; 200 whether or not it existed", Params::RevokeForm, Security::Client),
+    op(
+        "post",
+        "/v1/oauth2/token",
+        G1,
+        "Customer token: authorization_code (code valid 180 s, single use) or refresh_token (valid for the consent's duration); redirect_uri in the query or the body",
+        Params::TokenForm,
+        Security::Client,
+    ),
+    op(
+        "post",
+        "/oauth2/v3/token",
+        G2,
+        "Application token: client_credentials; a JWT-shaped token valid 12600 s",
+        Params::TokenForm,
+        Security::Client,
+    ),
+    op(
+        "post",
+        "/oauth2/v3/revoke",
+        G2,
+        "Revoke a token; 200 whether or not it existed",
+        Params::RevokeForm,
+        Security::Client,
+    ),
     // Generation 1 data.
-    op("get", "/v3/metering_data/daily_consumption", G1, "Daily consumption (Wh), v3 wrapper with ranks", Params::Metering, Security::Bearer),
-    op("get", "/v3/metering_data/consumption_load_curve", G1, "Consumption load curve (W), v3 wrapper with ranks", Params::Metering, Security::Bearer),
-    op("get", "/v3/metering_data/consumption_max_power", G1, "Daily maximum power (VA), v3 wrapper with ranks", Params::Metering, Security::Bearer),
+    op(
+        "get",
+        "/v3/metering_data/daily_consumption",
+        G1,
+        "Daily consumption (Wh), v3 wrapper with ranks",
+        Params::Metering,
+        Security::Bearer,
+    ),
+    op(
+        "get",
+        "/v3/metering_data/consumption_load_curve",
+        G1,
+        "Consumption load curve (W), v3 wrapper with ranks",
+        Params::Metering,
+        Security::Bearer,
+    ),
+    op(
+        "get",
+        "/v3/metering_data/consumption_max_power",
+        G1,
+        "Daily maximum power (VA), v3 wrapper with ranks",
+        Params::Metering,
+        Security::Bearer,
+    ),
     op("get", "/v4/metering_data/daily_consumption", G1, "Daily consumption (Wh)", Params::Metering, Security::Bearer),
-    op("get", "/v4/metering_data/consumption_load_curve", G1, "Consumption load curve (W)", Params::Metering, Security::Bearer),
-    op("get", "/v4/metering_data/consumption_max_power", G1, "Daily maximum power (VA)", Params::Metering, Security::Bearer),
-    op("get", "/v4/metering_data/daily_consumption_max_power", G1, "Daily maximum power (VA), the other v4 name", Params::Metering, Security::Bearer),
+    op(
+        "get",
+        "/v4/metering_data/consumption_load_curve",
+        G1,
+        "Consumption load curve (W)",
+        Params::Metering,
+        Security::Bearer,
+    ),
+    op(
+        "get",
+        "/v4/metering_data/consumption_max_power",
+        G1,
+        "Daily maximum power (VA)",
+        Params::Metering,
+        Security::Bearer,
+    ),
+    op(
+        "get",
+        "/v4/metering_data/daily_consumption_max_power",
+        G1,
+        "Daily maximum power (VA), the other v4 name",
+        Params::Metering,
+        Security::Bearer,
+    ),
     op("get", "/v4/metering_data/daily_production", G1, "Daily production (Wh)", Params::Metering, Security::Bearer),
-    op("get", "/v4/metering_data/production_load_curve", G1, "Production load curve (W)", Params::Metering, Security::Bearer),
+    op(
+        "get",
+        "/v4/metering_data/production_load_curve",
+        G1,
+        "Production load curve (W)",
+        Params::Metering,
+        Security::Bearer,
+    ),
     op("get", "/v3/customers/identity", G1, "Customer identity", Params::Customer, Security::Bearer),
     op("get", "/v3/customers/contact_data", G1, "Customer contact data", Params::Customer, Security::Bearer),
-    op("get", "/v3/customers/usage_points/contracts", G1, "Contracts of the usage point", Params::Customer, Security::Bearer),
-    op("get", "/v3/customers/usage_points/addresses", G1, "Address of the usage point", Params::Customer, Security::Bearer),
+    op(
+        "get",
+        "/v3/customers/usage_points/contracts",
+        G1,
+        "Contracts of the usage point",
+        Params::Customer,
+        Security::Bearer,
+    ),
+    op(
+        "get",
+        "/v3/customers/usage_points/addresses",
+        G1,
+        "Address of the usage point",
+        Params::Customer,
+        Security::Bearer,
+    ),
     // Generation 2 data.
-    op("get", "/metering_data_dc/v5/daily_consumption", G2, "Daily consumption (Wh)", Params::Metering, Security::Bearer),
-    op("get", "/metering_data_clc/v5/consumption_load_curve", G2, "Consumption load curve (W), at most 7 days", Params::Metering, Security::Bearer),
-    op("get", "/metering_data_dcmp/v5/daily_consumption_max_power", G2, "Daily maximum power (VA)", Params::Metering, Security::Bearer),
+    op(
+        "get",
+        "/metering_data_dc/v5/daily_consumption",
+        G2,
+        "Daily consumption (Wh)",
+        Params::Metering,
+        Security::Bearer,
+    ),
+    op(
+        "get",
+        "/metering_data_clc/v5/consumption_load_curve",
+        G2,
+        "Consumption load curve (W), at most 7 days",
+        Params::Metering,
+        Security::Bearer,
+    ),
+    op(
+        "get",
+        "/metering_data_dcmp/v5/daily_consumption_max_power",
+        G2,
+        "Daily maximum power (VA)",
+        Params::Metering,
+        Security::Bearer,
+    ),
     op("get", "/metering_data_dp/v5/daily_production", G2, "Daily production (Wh)", Params::Metering, Security::Bearer),
-    op("get", "/metering_data_plc/v5/production_load_curve", G2, "Production load curve (W), at most 7 days", Params::Metering, Security::Bearer),
+    op(
+        "get",
+        "/metering_data_plc/v5/production_load_curve",
+        G2,
+        "Production load curve (W), at most 7 days",
+        Params::Metering,
+        Security::Bearer,
+    ),
     op("get", "/customers_i/v5/identity", G2, "Customer identity", Params::Customer, Security::Bearer),
     op("get", "/customers_cd/v5/contact_data", G2, "Customer contact data", Params::Customer, Security::Bearer),
-    op("get", "/customers_upc/v5/usage_points/contracts", G2, "Contracts of the usage point", Params::Customer, Security::Bearer),
-    op("get", "/customers_upa/v5/usage_points/addresses", G2, "Address of the usage point", Params::Customer, Security::Bearer),
+    op(
+        "get",
+        "/customers_upc/v5/usage_points/contracts",
+        G2,
+        "Contracts of the usage point",
+        Params::Customer,
+        Security::Bearer,
+    ),
+    op(
+        "get",
+        "/customers_upa/v5/usage_points/addresses",
+        G2,
+        "Address of the usage point",
+        Params::Customer,
+        Security::Bearer,
+    ),
     // Generation 3.
-    op("post", "/subscribed_services/v1", G3, "Services of an authorisation (ConsulterServicesSouscritsPaginesDemande); comptage is required", Params::SubscribedServices, Security::Bearer),
-    op("post", "/subscribed_services/v1/", G3, "The same, with the trailing slash some clients send", Params::SubscribedServices, Security::Bearer),
-    op("get", "/mesure_synchrone_auto/v2/consommation_quotidienne", G3, "Daily consumption (Wh)", Params::Mesure, Security::Bearer),
-    op("get", "/mesure_synchrone_auto/v2/production_quotidienne", G3, "Daily production (Wh)", Params::Mesure, Security::Bearer),
-    op("get", "/mesure_synchrone_auto/v2/courbe_de_charge_consommation", G3, "Consumption load curve (W), at most 7 days", Params::Mesure, Security::Bearer),
-    op("get", "/mesure_synchrone_auto/v2/courbe_de_charge_production", G3, "Production load curve (W), at most 7 days", Params::Mesure, Security::Bearer),
-    op("get", "/mesure_synchrone_auto/v2/puissance_conso_max_quotidienne", G3, "Maximum power (VA) per day or month", Params::MesureMax, Security::Bearer),
-    op("get", "/mesure_synchrone_auto/v2/index_consommation", G3, "Consumption index registers (Wh) per calendar, class and day (ReponseMesureAccesIndex)", Params::Mesure, Security::Bearer),
-    op("get", "/mesure_synchrone_auto/v2/index_production", G3, "Production index registers (Wh) per calendar, class and day (ReponseMesureAccesIndex)", Params::Mesure, Security::Bearer),
-    op("get", "/situation_contrat_auto/v1/{prm}", G3, "Contract situation (an array; two elements for self-consumption)", Params::Itc, Security::Bearer),
+    op(
+        "post",
+        "/subscribed_services/v1",
+        G3,
+        "Services of an authorisation (ConsulterServicesSouscritsPaginesDemande); comptage is required",
+        Params::SubscribedServices,
+        Security::Bearer,
+    ),
+    op(
+        "post",
+        "/subscribed_services/v1/",
+        G3,
+        "The same, with the trailing slash some clients send",
+        Params::SubscribedServices,
+        Security::Bearer,
+    ),
+    op(
+        "get",
+        "/mesure_synchrone_auto/v2/consommation_quotidienne",
+        G3,
+        "Daily consumption (Wh)",
+        Params::Mesure,
+        Security::Bearer,
+    ),
+    op(
+        "get",
+        "/mesure_synchrone_auto/v2/production_quotidienne",
+        G3,
+        "Daily production (Wh)",
+        Params::Mesure,
+        Security::Bearer,
+    ),
+    op(
+        "get",
+        "/mesure_synchrone_auto/v2/courbe_de_charge_consommation",
+        G3,
+        "Consumption load curve (W), at most 7 days",
+        Params::Mesure,
+        Security::Bearer,
+    ),
+    op(
+        "get",
+        "/mesure_synchrone_auto/v2/courbe_de_charge_production",
+        G3,
+        "Production load curve (W), at most 7 days",
+        Params::Mesure,
+        Security::Bearer,
+    ),
+    op(
+        "get",
+        "/mesure_synchrone_auto/v2/puissance_conso_max_quotidienne",
+        G3,
+        "Maximum power (VA) per day or month",
+        Params::MesureMax,
+        Security::Bearer,
+    ),
+    op(
+        "get",
+        "/mesure_synchrone_auto/v2/index_consommation",
+        G3,
+        "Consumption index registers (Wh) per calendar, class and day (ReponseMesureAccesIndex)",
+        Params::Mesure,
+        Security::Bearer,
+    ),
+    op(
+        "get",
+        "/mesure_synchrone_auto/v2/index_production",
+        G3,
+        "Production index registers (Wh) per calendar, class and day (ReponseMesureAccesIndex)",
+        Params::Mesure,
+        Security::Bearer,
+    ),
+    op(
+        "get",
+        "/situation_contrat_auto/v1/{prm}",
+        G3,
+        "Contract situation (an array; two elements for self-consumption)",
+        Params::Itc,
+        Security::Bearer,
+    ),
     op("get", "/synth_contrat_auto/v1/{prm}", G3, "Contract synthesis", Params::Itc, Security::Bearer),
     op("get", "/comptage_auto/v1/{prm}", G3, "Metering situation", Params::Itc, Security::Bearer),
     op("get", "/donnees_generales_auto/v1/{prm}", G3, "General data (address)", Params::Itc, Security::Bearer),
     // The Conso API gateway.
-    op("get", "/conso/{kind}", CONSO, "Readings through the emulated Conso API gateway (token `sandbox-conso-<PRM>[+<PRM>…]`): 2026 types answer the 2026 measurement body, older types the v5 meter_reading without its wrapper; errors {status, message, error}", Params::Conso, Security::Bearer),
+    op(
+        "get",
+        "/conso/{kind}",
+        CONSO,
+        "Readings through the emulated Conso API gateway (token `sandbox-conso-<PRM>[+<PRM>…]`): 2026 types answer the 2026 measurement body, older types the v5 meter_reading without its wrapper; errors {status, message, error}",
+        Params::Conso,
+        Security::Bearer,
+    ),
     // RTE's Tempo calendar (not Enedis: the costs of `dataconnect costs` need it).
-    op("post", "/token/oauth/", RTE, "RTE token: client credentials in a Basic header; a bearer token valid 7200 s", Params::RteToken, Security::Client),
-    op("get", "/open_api/tempo_like_supply_contract/v1/tempo_like_calendars", RTE, "Tempo day colours (BLUE, WHITE, RED), newest first; at most 366 days, end no later than today + 2, since 2014-09-01", Params::Tempo, Security::Bearer),
+    op(
+        "post",
+        "/token/oauth/",
+        RTE,
+        "RTE token: client credentials in a Basic header; a bearer token valid 7200 s",
+        Params::RteToken,
+        Security::Client,
+    ),
+    op(
+        "get",
+        "/open_api/tempo_like_supply_contract/v1/tempo_like_calendars",
+        RTE,
+        "Tempo day colours (BLUE, WHITE, RED), newest first; at most 366 days, end no later than today + 2, since 2014-09-01",
+        Params::Tempo,
+        Security::Bearer,
+    ),
     // The description.
     op("get", "/openapi.json", SANDBOX, "This description", Params::None, Security::Open),
 ];
@@ -177,9 +436,24 @@ fn parameters(params: Params) -> Vec<Value> {
         Params::Authorize { redirect_required } => vec![
             query("client_id", true, "The application's client id", string()),
             query("response_type", true, "Must be `code`", json!({"type": "string", "enum": ["code"]})),
-            query("state", false, "Opaque, up to 100 characters; its last digit (0 to 8) picks the sandbox test client", json!({"type": "string", "maxLength": 100})),
-            query("duration", true, "ISO 8601 duration of the consent (days, weeks, months or years), at most 3 years", string()),
-            query("redirect_uri", redirect_required, "Must be the registered redirect (consometers/data-connect spells it `redirect_URI`, also accepted)", string()),
+            query(
+                "state",
+                false,
+                "Opaque, up to 100 characters; its last digit (0 to 8) picks the sandbox test client",
+                json!({"type": "string", "maxLength": 100}),
+            ),
+            query(
+                "duration",
+                true,
+                "ISO 8601 duration of the consent (days, weeks, months or years), at most 3 years",
+                string(),
+            ),
+            query(
+                "redirect_uri",
+                redirect_required,
+                "Must be the registered redirect (consometers/data-connect spells it `redirect_URI`, also accepted)",
+                string(),
+            ),
         ],
         Params::Metering => vec![
             query("usage_point_id", true, "The PRM (14 digits)", prm()),
@@ -195,11 +469,18 @@ fn parameters(params: Params) -> Vec<Value> {
             ];
             if matches!(params, Params::MesureMax) {
                 list.push(query("mesuresPas", true, "Step", json!({"type": "string", "enum": ["P1D", "P1M"]})));
-                list.push(query("grandeurPhysique", true, "Quantity", json!({"type": "string", "enum": ["PMA", "TOUT"]})));
+                list.push(query(
+                    "grandeurPhysique",
+                    true,
+                    "Quantity",
+                    json!({"type": "string", "enum": ["PMA", "TOUT"]}),
+                ));
             }
             list
         }
-        Params::Itc => vec![json!({"name": "prm", "in": "path", "required": true, "description": "The PRM (14 digits)", "schema": prm()})],
+        Params::Itc => vec![
+            json!({"name": "prm", "in": "path", "required": true, "description": "The PRM (14 digits)", "schema": prm()}),
+        ],
         Params::Conso => vec![
             json!({"name": "kind", "in": "path", "required": true, "description": "The type of data", "schema": {"type": "string", "enum": [
                 "consommation_quotidienne", "courbe_de_charge_consommation", "puissance_conso_max_quotidienne", "production_quotidienne",
@@ -208,15 +489,35 @@ fn parameters(params: Params) -> Vec<Value> {
             query("pointId", false, "2026 types: the PRM (14 digits)", prm()),
             query("dateDebut", false, "2026 types: first day (YYYY-MM-DD), included", date()),
             query("dateFin", false, "2026 types: last day (YYYY-MM-DD), excluded", date()),
-            query("mesuresPas", false, "puissance_conso_max_quotidienne: step (default P1D)", json!({"type": "string", "enum": ["P1D", "P1M"]})),
-            query("grandeurPhysique", false, "puissance_conso_max_quotidienne: quantity (default PMA)", json!({"type": "string", "enum": ["PMA", "TOUT"]})),
+            query(
+                "mesuresPas",
+                false,
+                "puissance_conso_max_quotidienne: step (default P1D)",
+                json!({"type": "string", "enum": ["P1D", "P1M"]}),
+            ),
+            query(
+                "grandeurPhysique",
+                false,
+                "puissance_conso_max_quotidienne: quantity (default PMA)",
+                json!({"type": "string", "enum": ["PMA", "TOUT"]}),
+            ),
             query("prm", false, "Older types: the PRM (14 digits)", prm()),
             query("start", false, "Older types: first day (YYYY-MM-DD), included", date()),
             query("end", false, "Older types: last day (YYYY-MM-DD), excluded", date()),
         ],
         Params::Tempo => vec![
-            query("start_date", false, "First day, e.g. 2024-01-01T00:00:00+01:00 (with end_date, or neither)", string()),
-            query("end_date", false, "Day after the last, at most 366 days later and no later than today + 2", string()),
+            query(
+                "start_date",
+                false,
+                "First day, e.g. 2024-01-01T00:00:00+01:00 (with end_date, or neither)",
+                string(),
+            ),
+            query(
+                "end_date",
+                false,
+                "Day after the last, at most 366 days later and no later than today + 2",
+                string(),
+            ),
         ],
         Params::ConsentForm
         | Params::TokenForm
@@ -236,7 +537,9 @@ fn request_body(params: Params) -> Option<Value> {
         Params::ConsentForm => Some(form_body("ConsentForm")),
         Params::TokenForm => Some(form_body("TokenRequest")),
         Params::RevokeForm => Some(form_body("RevokeRequest")),
-        Params::SubscribedServices => Some(json!({"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SubscribedServicesRequest"}}}})),
+        Params::SubscribedServices => Some(
+            json!({"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SubscribedServicesRequest"}}}}),
+        ),
         _ => None,
     }
 }
@@ -257,15 +560,32 @@ fn responses(operation: &Operation) -> Value {
     };
     match operation.params {
         Params::Authorize { .. } | Params::ConsentForm => {
-            map.insert("200".into(), response("An HTML page: the generation 1 redirect page (script and link), or the consent page", "text/html", string()));
+            map.insert(
+                "200".into(),
+                response(
+                    "An HTML page: the generation 1 redirect page (script and link), or the consent page",
+                    "text/html",
+                    string(),
+                ),
+            );
             map.insert("302".into(), json!({"description": "Back to the registered redirect: `code`, `state`, `usage_point_id` (generation 2), `autorisation_id`, `state` (generation 3), or `error=access_denied`", "headers": {"Location": {"schema": string()}}}));
-            error(&mut map, "400", "missing_parameter, invalid_state, invalid_duration_format, maximum_duration_exceeded, unsupported_response_type, invalid_client, redirect_uri_mismatch", "OAuthError");
+            error(
+                &mut map,
+                "400",
+                "missing_parameter, invalid_state, invalid_duration_format, maximum_duration_exceeded, unsupported_response_type, invalid_client, redirect_uri_mismatch",
+                "OAuthError",
+            );
             error(&mut map, "500", "server_error / lincs-internal-server-error (odd durations)", "OAuthError");
         }
         Params::TokenForm => {
             let ok = if operation.path == "/v1/oauth2/token" { "LegacyToken" } else { "ApplicationToken" };
             map.insert("200".into(), response("The token", json_type, schema_ref(ok)));
-            error(&mut map, "400", "invalid_request, invalid_client, invalid_grant, unsupported_grant_type (RFC 6749 descriptions)", "OAuthError");
+            error(
+                &mut map,
+                "400",
+                "invalid_request, invalid_client, invalid_grant, unsupported_grant_type (RFC 6749 descriptions)",
+                "OAuthError",
+            );
             error(&mut map, "415", "The body is not application/x-www-form-urlencoded", "OAuthError");
             error(&mut map, "500", "Injected fault (--fault-rate): server_error", "OAuthError");
             error(&mut map, "503", "Injected fault (--fault-rate): temporarily_unavailable", "OAuthError");
@@ -276,7 +596,14 @@ fn responses(operation: &Operation) -> Value {
             error(&mut map, "415", "The body is not application/x-www-form-urlencoded", "OAuthError");
         }
         Params::SubscribedServices => {
-            map.insert("200".into(), response("The services (`{\"nbTotalServices\":0}` when there is none, the count only with `comptage: true`)", json_type, schema_ref("SubscribedServicesResponse")));
+            map.insert(
+                "200".into(),
+                response(
+                    "The services (`{\"nbTotalServices\":0}` when there is none, the count only with `comptage: true`)",
+                    json_type,
+                    schema_ref("SubscribedServicesResponse"),
+                ),
+            );
             error(&mut map, "400", "A required field is missing or malformed", "CodeMessage");
             error(&mut map, "401", "Missing, unknown, expired or revoked token (900901)", "FlatFault");
             error(&mut map, "500", "Injected fault (--fault-rate)", "CodeMessage");
@@ -286,32 +613,71 @@ fn responses(operation: &Operation) -> Value {
             map.insert("200".into(), response("This OpenAPI 3 document", json_type, json!({"type": "object"})));
         }
         Params::Conso => {
-            map.insert("200".into(), response("The 2026 measurement body, or the v5 meter_reading object without its wrapper", json_type, json!({"type": "object"})));
+            map.insert(
+                "200".into(),
+                response(
+                    "The 2026 measurement body, or the v5 meter_reading object without its wrapper",
+                    json_type,
+                    json!({"type": "object"}),
+                ),
+            );
             error(&mut map, "400", "Refused by Data Connect: its body inside `error`", "ConsoError");
             error(&mut map, "401", "No token, or a token that does not cover this PRM", "ConsoError");
             error(&mut map, "403", "Refused by Data Connect (ADAM-DC-0008…): its body inside `error`", "ConsoError");
-            error(&mut map, "404", "Unknown type, or no data for the period (Data Connect's body inside `error`)", "ConsoError");
+            error(
+                &mut map,
+                "404",
+                "Unknown type, or no data for the period (Data Connect's body inside `error`)",
+                "ConsoError",
+            );
             error(&mut map, "500", "Refused by Data Connect: its body inside `error`", "ConsoError");
         }
         Params::RteToken => {
-            map.insert("200".into(), response("`{access_token, token_type: Bearer, expires_in: 7200}`", json_type, json!({"type": "object"})));
+            map.insert(
+                "200".into(),
+                response(
+                    "`{access_token, token_type: Bearer, expires_in: 7200}`",
+                    json_type,
+                    json!({"type": "object"}),
+                ),
+            );
             error(&mut map, "401", "invalid_client: missing or wrong credentials", "OAuthError");
         }
         Params::Tempo => {
             map.insert("200".into(), response("`{tempo_like_calendars: {start_date, end_date, values: [{start_date, end_date, value, updated_date}]}}`, newest first", json_type, json!({"type": "object"})));
-            error(&mut map, "400", "Dates missing, malformed, reversed, more than 366 days, past today + 2 or before 2014-09-01", "OAuthError");
+            error(
+                &mut map,
+                "400",
+                "Dates missing, malformed, reversed, more than 366 days, past today + 2 or before 2014-09-01",
+                "OAuthError",
+            );
             error(&mut map, "401", "Missing, unknown or expired token", "OAuthError");
         }
         Params::Metering | Params::Customer | Params::Mesure | Params::MesureMax | Params::Itc => {
             let y2026 = matches!(operation.params, Params::Mesure | Params::MesureMax | Params::Itc);
             map.insert("200".into(), response("The data, values as strings", json_type, json!({"type": "object"})));
             let app_error = if y2026 { "CodeMessageOrOAuthError" } else { "OAuthError" };
-            error(&mut map, "400", "Invalid request, date rules (ADAM-ERR0123/0125/0126), direction mismatch (ADAM-ERR0069)", app_error);
-            error(&mut map, "401", "Missing, unknown, expired or revoked token (900901)", if y2026 { "FlatFault" } else { "GatewayFault" });
+            error(
+                &mut map,
+                "400",
+                "Invalid request, date rules (ADAM-ERR0123/0125/0126), direction mismatch (ADAM-ERR0069)",
+                app_error,
+            );
+            error(
+                &mut map,
+                "401",
+                "Missing, unknown, expired or revoked token (900901)",
+                if y2026 { "FlatFault" } else { "GatewayFault" },
+            );
             error(&mut map, "403", "No consent for this PRM (ADAM-DC-0008), revoked consent", app_error);
             error(&mut map, "404", "No data for the period (no_data_found)", app_error);
             map.insert("429".into(), json!({"description": "Quota exceeded: per second (fault 900807) or per hour (flat 900804 with nextAccessTime)", "content": {json_type: {"schema": {"oneOf": [schema_ref("GatewayFault"), schema_ref("FlatFault")]}}}}));
-            error(&mut map, "500", "Technical error (ADAM-DC-0500), also injected by --fault-rate; on generation 3, a bare 500 (no body) to a request outside this description, unless --out-of-spec-400", app_error);
+            error(
+                &mut map,
+                "500",
+                "Technical error (ADAM-DC-0500), also injected by --fault-rate; on generation 3, a bare 500 (no body) to a request outside this description, unless --out-of-spec-400",
+                app_error,
+            );
             error(&mut map, "503", "Service unavailable, injected by --fault-rate", app_error);
         }
     }

@@ -77,7 +77,13 @@ impl Quota {
     /// `family` picks the hourly cap (per application for generations 1
     /// and 2, per API for generation 3); the captured throttle bodies are
     /// the same for every generation.
-    pub(crate) fn check(&self, client_id: &str, api: &'static str, family: Family, now: Timestamp) -> Result<(), Response> {
+    pub(crate) fn check(
+        &self,
+        client_id: &str,
+        api: &'static str,
+        family: Family,
+        now: Timestamp,
+    ) -> Result<(), Response> {
         self.check_at(client_id, api, family, now, Instant::now())
     }
 

@@ -232,7 +232,8 @@ fn legacy_grant(sandbox: &Sandbox, headers: &HeaderMap, pairs: &[(String, String
             let consent = grants.consents.get(refresh.consent).ok_or(TokenError::InvalidGrant)?;
             // The refresh token lives as long as the consent: it dies when
             // the consent ends or is revoked (MED import #122).
-            if refresh.client_id != client_id || consent.client_id != client_id || consent.revoked || consent.end <= now {
+            if refresh.client_id != client_id || consent.client_id != client_id || consent.revoked || consent.end <= now
+            {
                 return Err(TokenError::InvalidGrant);
             }
             // The same refresh token is returned with its first issue time:
@@ -328,9 +329,7 @@ async fn v3_token(
     {
         let mut grants = sandbox.platform().grants();
         prune(&mut grants, now);
-        grants
-            .access
-            .insert(token.clone(), Issued { client_id, expires, access: Access::Application, revoked: false });
+        grants.access.insert(token.clone(), Issued { client_id, expires, access: Access::Application, revoked: false });
     }
     json(
         StatusCode::OK,

@@ -126,12 +126,7 @@ pub fn query_param(url: &str, name: &str) -> Option<String> {
 
 /// The `Location` of a redirect.
 pub fn location(response: &reqwest::Response) -> String {
-    response
-        .headers()
-        .get(reqwest::header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .expect("Location header")
-        .to_owned()
+    response.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).expect("Location header").to_owned()
 }
 
 /// Percent-encodes a query value.

@@ -28,19 +28,28 @@ async fn both_type_families_and_the_error_bodies() {
     let run = common::spawn(config).await;
     let token = format!("sandbox-conso-{METER}");
 
-    let (status, body) = get(&run, &format!("/conso/daily_consumption?prm={METER}&start=2025-11-01&end=2025-11-08"), Some(&token)).await;
+    let (status, body) =
+        get(&run, &format!("/conso/daily_consumption?prm={METER}&start=2025-11-01&end=2025-11-08"), Some(&token)).await;
     assert_eq!(status, 200, "{body}");
     assert!(body.get("meter_reading").is_none(), "the older family has no wrapper: {body}");
     assert_eq!(body["usage_point_id"], METER);
     assert_eq!(body["interval_reading"].as_array().map(Vec::len), Some(7));
 
-    let (status, body) =
-        get(&run, &format!("/conso/consommation_quotidienne?pointId={METER}&dateDebut=2025-11-01&dateFin=2025-11-08"), Some(&token)).await;
+    let (status, body) = get(
+        &run,
+        &format!("/conso/consommation_quotidienne?pointId={METER}&dateDebut=2025-11-01&dateFin=2025-11-08"),
+        Some(&token),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["grandeur"][0]["points"].as_array().map(Vec::len), Some(7));
     // Max power without mesuresPas and grandeurPhysique.
-    let (status, body) =
-        get(&run, &format!("/conso/puissance_conso_max_quotidienne?pointId={METER}&dateDebut=2025-11-01&dateFin=2025-11-08"), Some(&token)).await;
+    let (status, body) = get(
+        &run,
+        &format!("/conso/puissance_conso_max_quotidienne?pointId={METER}&dateDebut=2025-11-01&dateFin=2025-11-08"),
+        Some(&token),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["grandeur"][0]["grandeurPhysique"], "PMA");
 
@@ -53,8 +62,12 @@ async fn both_type_families_and_the_error_bodies() {
         assert!(body["message"].is_string() && body["error"] == "Unauthorized", "{body}");
     }
     // Data Connect's refusal inside: a curve of more than 7 days.
-    let (status, body) =
-        get(&run, &format!("/conso/courbe_de_charge_consommation?pointId={METER}&dateDebut=2025-11-01&dateFin=2025-11-10"), Some(&token)).await;
+    let (status, body) = get(
+        &run,
+        &format!("/conso/courbe_de_charge_consommation?pointId={METER}&dateDebut=2025-11-01&dateFin=2025-11-10"),
+        Some(&token),
+    )
+    .await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["status"], 400);
     assert!(body["error"].is_object(), "Data Connect's body inside: {body}");

@@ -36,12 +36,41 @@ async fn another_client_or_an_unregistered_redirect_is_refused_on_the_page() {
     let cases = [
         (V1, "client_id=someone-else&response_type=code&state=x0&duration=P1Y".to_owned()),
         (V2, "client_id=someone-else&response_type=code&state=x0&duration=P1Y".to_owned()),
-        (V1, format!("client_id={DEFAULT_CLIENT_ID}&response_type=code&state=x0&duration=P1Y&redirect_uri={}", enc("https://evil.example/cb"))),
-        (V2, format!("client_id={DEFAULT_CLIENT_ID}&response_type=code&state=x0&duration=P1Y&redirect_uri={}", enc("https://evil.example/cb"))),
-        (LEGACY, format!("client_id={DEFAULT_CLIENT_ID}&response_type=code&state=x0&duration=P1Y&redirect_uri={}", enc("http://127.0.0.1:8081/callback/../evil"))),
+        (
+            V1,
+            format!(
+                "client_id={DEFAULT_CLIENT_ID}&response_type=code&state=x0&duration=P1Y&redirect_uri={}",
+                enc("https://evil.example/cb")
+            ),
+        ),
+        (
+            V2,
+            format!(
+                "client_id={DEFAULT_CLIENT_ID}&response_type=code&state=x0&duration=P1Y&redirect_uri={}",
+                enc("https://evil.example/cb")
+            ),
+        ),
+        (
+            LEGACY,
+            format!(
+                "client_id={DEFAULT_CLIENT_ID}&response_type=code&state=x0&duration=P1Y&redirect_uri={}",
+                enc("http://127.0.0.1:8081/callback/../evil")
+            ),
+        ),
         // A registered URI with extra query or a different port is another URI.
-        (V1, format!("client_id={DEFAULT_CLIENT_ID}&response_type=code&state=x0&duration=P1Y&redirect_uri={registered}%3Fnext%3Dhttps%3A%2F%2Fevil.example")),
-        (LEGACY, format!("client_id={DEFAULT_CLIENT_ID}&response_type=code&state=x0&duration=P1Y&redirect_uri={}", enc("http://127.0.0.1:8082/callback"))),
+        (
+            V1,
+            format!(
+                "client_id={DEFAULT_CLIENT_ID}&response_type=code&state=x0&duration=P1Y&redirect_uri={registered}%3Fnext%3Dhttps%3A%2F%2Fevil.example"
+            ),
+        ),
+        (
+            LEGACY,
+            format!(
+                "client_id={DEFAULT_CLIENT_ID}&response_type=code&state=x0&duration=P1Y&redirect_uri={}",
+                enc("http://127.0.0.1:8082/callback")
+            ),
+        ),
     ];
     for (path, query) in cases {
         let resp = run.http.get(run.url(&format!("{path}?{query}"))).send().await.unwrap();
@@ -63,7 +92,12 @@ async fn reflected_parameters_are_escaped_on_every_page() {
     for markup in MARKUP {
         let state = enc(markup);
         for (run, name) in [(&automatic, "automatic"), (&interactive, "--consent-page")] {
-            for (path, extra) in [(V1, String::new()), (V2, String::new()), (LEGACY, format!("&redirect_uri={redirect}")), (V1, format!("&redirect_uri={redirect}"))] {
+            for (path, extra) in [
+                (V1, String::new()),
+                (V2, String::new()),
+                (LEGACY, format!("&redirect_uri={redirect}")),
+                (V1, format!("&redirect_uri={redirect}")),
+            ] {
                 // Markup in `state`, with a valid duration: the page or the
                 // redirect carries the state back.
                 let q = format!("client_id={DEFAULT_CLIENT_ID}&response_type=code&state={state}&duration=P1Y{extra}");
@@ -71,12 +105,16 @@ async fn reflected_parameters_are_escaped_on_every_page() {
                 if let Some(loc) = resp.headers().get("location") {
                     let loc = loc.to_str().unwrap();
                     assert!(loc.starts_with(DEFAULT_REDIRECT_URI), "{name} {path}: redirected to {loc}");
-                    assert!(!loc.contains('<') && !loc.contains('"') && !loc.contains('>'), "{name} {path}: raw markup in Location {loc}");
+                    assert!(
+                        !loc.contains('<') && !loc.contains('"') && !loc.contains('>'),
+                        "{name} {path}: raw markup in Location {loc}"
+                    );
                 }
                 assert_escaped(&format!("{name} {path} state"), &resp.text().await.unwrap());
                 // Markup in `duration` (an error page) and in both.
                 for dur in [enc(markup), format!("P1Y{}", enc(markup))] {
-                    let q = format!("client_id={DEFAULT_CLIENT_ID}&response_type=code&state={state}&duration={dur}{extra}");
+                    let q =
+                        format!("client_id={DEFAULT_CLIENT_ID}&response_type=code&state={state}&duration={dur}{extra}");
                     let resp = run.http.get(run.url(&format!("{path}?{q}"))).send().await.unwrap();
                     assert!(resp.headers().get("location").is_none(), "{name} {path}: redirected with a bad duration");
                     assert_escaped(&format!("{name} {path} duration"), &resp.text().await.unwrap());
@@ -84,7 +122,9 @@ async fn reflected_parameters_are_escaped_on_every_page() {
             }
             // The consent page's form posts back the same parameters.
             for path in [V1, V2] {
-                let form = format!("client_id={DEFAULT_CLIENT_ID}&response_type=code&state={state}&duration=P1Y&decision=maybe&client={state}&prm={state}");
+                let form = format!(
+                    "client_id={DEFAULT_CLIENT_ID}&response_type=code&state={state}&duration=P1Y&decision=maybe&client={state}&prm={state}"
+                );
                 let resp = run
                     .http
                     .post(run.url(path))

@@ -91,11 +91,17 @@ async fn sandbox_http_corpus() {
         let location = resp.headers().get("location").map(|v| v.as_bytes().to_vec());
         let html = resp.headers().get("content-type").is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
         let body = resp.bytes().await.unwrap_or_default();
-        let deliberate = route.contains("oauth2/authorize") && body.windows(27).any(|w| w == b"lincs-internal-server-error");
+        let deliberate =
+            route.contains("oauth2/authorize") && body.windows(27).any(|w| w == b"lincs-internal-server-error");
         assert!(!status.is_server_error() || deliberate, "{}: {method} {route} answered {status}", path.display());
         if status.is_redirection() {
             let loc = location.unwrap_or_default();
-            assert!(loc.starts_with(DEFAULT_REDIRECT_URI.as_bytes()), "{}: redirected to {:?}", path.display(), String::from_utf8_lossy(&loc));
+            assert!(
+                loc.starts_with(DEFAULT_REDIRECT_URI.as_bytes()),
+                "{}: redirected to {:?}",
+                path.display(),
+                String::from_utf8_lossy(&loc)
+            );
         }
         if html {
             let lower = body.to_ascii_lowercase();

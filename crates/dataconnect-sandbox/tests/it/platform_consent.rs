@@ -119,7 +119,8 @@ async fn subscribed_services_resolve_an_autorisation() {
     let sandbox = common::spawn(common::config()).await;
     let token = sandbox.app_token().await;
     let id = autorisation_of(&sandbox, "s0").await;
-    let body = json!({"autorisationId": id, "comptage": false, "etatCode": ["ACTIF", "DEMANDE"], "serviceType": "ACCES"});
+    let body =
+        json!({"autorisationId": id, "comptage": false, "etatCode": ["ACTIF", "DEMANDE"], "serviceType": "ACCES"});
     for path in ["/subscribed_services/v1", "/subscribed_services/v1/"] {
         let (status, answer) = subscribed(&sandbox, &token, path, body.clone()).await;
         assert_eq!(status, 200, "{path}");
@@ -140,7 +141,8 @@ async fn subscribed_services_resolve_an_autorisation() {
         assert_eq!(services[4]["mesuresPas"], "NA");
     }
     // The bodies other clients send work as well.
-    let (status, answer) = subscribed(&sandbox, &token, "/subscribed_services/v1", json!({"autorisationId": id, "comptage": false})).await;
+    let (status, answer) =
+        subscribed(&sandbox, &token, "/subscribed_services/v1", json!({"autorisationId": id, "comptage": false})).await;
     assert_eq!((status, answer["nbTotalServices"].clone()), (200, json!(5)));
     let (_, answer) = subscribed(
         &sandbox,
@@ -151,7 +153,8 @@ async fn subscribed_services_resolve_an_autorisation() {
     .await;
     assert_eq!(answer["nbTotalServices"], 5);
     // comptage: true gives the count only.
-    let (_, answer) = subscribed(&sandbox, &token, "/subscribed_services/v1", json!({"autorisationId": id, "comptage": true})).await;
+    let (_, answer) =
+        subscribed(&sandbox, &token, "/subscribed_services/v1", json!({"autorisationId": id, "comptage": true})).await;
     assert_eq!(answer, json!({"nbTotalServices": 5}));
     // An unknown authorisation has no service, and no list.
     let (status, answer) =
@@ -180,13 +183,15 @@ async fn subscribed_services_per_sandbox_client() {
     let token = sandbox.app_token().await;
     // Client 3 has two meters; one consent shares one PRM: the first.
     let id = autorisation_of(&sandbox, "s3").await;
-    let (_, answer) = subscribed(&sandbox, &token, "/subscribed_services/v1", json!({"autorisationId": id, "comptage": false})).await;
+    let (_, answer) =
+        subscribed(&sandbox, &token, "/subscribed_services/v1", json!({"autorisationId": id, "comptage": false})).await;
     let prms: std::collections::BTreeSet<&str> =
         answer["serviceSouscrit"].as_array().expect("list").iter().filter_map(|s| s["pointId"].as_str()).collect();
     assert_eq!(prms.into_iter().collect::<Vec<_>>(), ["12345678901234"]);
     // Client 6 (self-consumption) has consumption and injection services.
     let id = autorisation_of(&sandbox, "s6").await;
-    let (_, answer) = subscribed(&sandbox, &token, "/subscribed_services/v1", json!({"autorisationId": id, "comptage": false})).await;
+    let (_, answer) =
+        subscribed(&sandbox, &token, "/subscribed_services/v1", json!({"autorisationId": id, "comptage": false})).await;
     let services = answer["serviceSouscrit"].as_array().expect("list");
     assert!(services.iter().any(|s| s["injection"] == true) && services.iter().any(|s| s["soutirage"] == true));
     let (_, only_injection) = subscribed(
@@ -200,7 +205,8 @@ async fn subscribed_services_per_sandbox_client() {
     // Client 8 revoked its consent: nothing active, the services are there
     // as SUPPRIME.
     let id = autorisation_of(&sandbox, "s8").await;
-    let (_, answer) = subscribed(&sandbox, &token, "/subscribed_services/v1", json!({"autorisationId": id, "comptage": false})).await;
+    let (_, answer) =
+        subscribed(&sandbox, &token, "/subscribed_services/v1", json!({"autorisationId": id, "comptage": false})).await;
     assert_eq!(answer, json!({"nbTotalServices": 0}));
     let (_, answer) = subscribed(
         &sandbox,
@@ -220,25 +226,116 @@ async fn authorize_errors_in_catalogue_order() {
     let ok_redirect = enc(DEFAULT_REDIRECT_URI);
     let cases: Vec<(String, u16, &str, &str)> = vec![
         (format!("{V1}?response_type=code&duration=P1Y&state=s0"), 400, "invalid_request", "missing_parameter"),
-        (format!("{V1}?client_id={DEFAULT_CLIENT_ID}&duration=P1Y&state=s0"), 400, "invalid_request", "missing_parameter"),
-        (format!("{V1}?client_id={DEFAULT_CLIENT_ID}&response_type=code&state=s0"), 400, "invalid_request", "missing_parameter"),
-        (format!("{V1}?client_id={DEFAULT_CLIENT_ID}&response_type=code&state=s0&duration="), 400, "invalid_request", "missing_parameter"),
-        (format!("{LEGACY}?client_id={DEFAULT_CLIENT_ID}&response_type=code&state=s0&duration=P1Y"), 400, "invalid_request", "missing_parameter"),
+        (
+            format!("{V1}?client_id={DEFAULT_CLIENT_ID}&duration=P1Y&state=s0"),
+            400,
+            "invalid_request",
+            "missing_parameter",
+        ),
+        (
+            format!("{V1}?client_id={DEFAULT_CLIENT_ID}&response_type=code&state=s0"),
+            400,
+            "invalid_request",
+            "missing_parameter",
+        ),
+        (
+            format!("{V1}?client_id={DEFAULT_CLIENT_ID}&response_type=code&state=s0&duration="),
+            400,
+            "invalid_request",
+            "missing_parameter",
+        ),
+        (
+            format!("{LEGACY}?client_id={DEFAULT_CLIENT_ID}&response_type=code&state=s0&duration=P1Y"),
+            400,
+            "invalid_request",
+            "missing_parameter",
+        ),
         (authorize(V1, &"x".repeat(101), ""), 400, "invalid_request", "invalid_state"),
-        (format!("{V1}?client_id={DEFAULT_CLIENT_ID}&response_type=code&state=s0&duration=1Y"), 400, "invalid_request", "invalid_duration_format"),
-        (format!("{V2}?client_id={DEFAULT_CLIENT_ID}&response_type=code&state=s0&duration=P1Y2Q"), 400, "invalid_request", "invalid_duration_format"),
-        (format!("{V1}?client_id={DEFAULT_CLIENT_ID}&response_type=code&state=s0&duration=P4Y"), 400, "invalid_request", "maximum_duration_exceeded"),
-        (format!("{V1}?client_id={DEFAULT_CLIENT_ID}&response_type=code&state=s0&duration=-P1D"), 400, "invalid_request", "maximum_duration_exceeded"),
-        (format!("{V1}?client_id={DEFAULT_CLIENT_ID}&response_type=code&state=s0&duration=PT1H"), 500, "server_error", "lincs-internal-server-error"),
-        (format!("{V1}?client_id={DEFAULT_CLIENT_ID}&response_type=token&state=s0&duration=P1Y"), 400, "unsupported_response_type", ""),
-        (format!("{V1}?client_id=someone-else&response_type=code&state=s0&duration=P1Y"), 400, "invalid_client", "unknown_client_id"),
-        (format!("{LEGACY}?client_id={DEFAULT_CLIENT_ID}&response_type=code&state=s0&duration=P1Y&redirect_URI=https%3A%2F%2Fevil.example%2Fcb"), 400, "invalid_request", "redirect_uri_mismatch"),
-        (format!("{V2}?client_id={DEFAULT_CLIENT_ID}&response_type=code&state=s0&duration=P1Y&redirect_uri=https%3A%2F%2Fevil.example%2Fcb"), 400, "invalid_request", "redirect_uri_mismatch"),
+        (
+            format!("{V1}?client_id={DEFAULT_CLIENT_ID}&response_type=code&state=s0&duration=1Y"),
+            400,
+            "invalid_request",
+            "invalid_duration_format",
+        ),
+        (
+            format!("{V2}?client_id={DEFAULT_CLIENT_ID}&response_type=code&state=s0&duration=P1Y2Q"),
+            400,
+            "invalid_request",
+            "invalid_duration_format",
+        ),
+        (
+            format!("{V1}?client_id={DEFAULT_CLIENT_ID}&response_type=code&state=s0&duration=P4Y"),
+            400,
+            "invalid_request",
+            "maximum_duration_exceeded",
+        ),
+        (
+            format!("{V1}?client_id={DEFAULT_CLIENT_ID}&response_type=code&state=s0&duration=-P1D"),
+            400,
+            "invalid_request",
+            "maximum_duration_exceeded",
+        ),
+        (
+            format!("{V1}?client_id={DEFAULT_CLIENT_ID}&response_type=code&state=s0&duration=PT1H"),
+            500,
+            "server_error",
+            "lincs-internal-server-error",
+        ),
+        (
+            format!("{V1}?client_id={DEFAULT_CLIENT_ID}&response_type=token&state=s0&duration=P1Y"),
+            400,
+            "unsupported_response_type",
+            "",
+        ),
+        (
+            format!("{V1}?client_id=someone-else&response_type=code&state=s0&duration=P1Y"),
+            400,
+            "invalid_client",
+            "unknown_client_id",
+        ),
+        (
+            format!(
+                "{LEGACY}?client_id={DEFAULT_CLIENT_ID}&response_type=code&state=s0&duration=P1Y&redirect_URI=https%3A%2F%2Fevil.example%2Fcb"
+            ),
+            400,
+            "invalid_request",
+            "redirect_uri_mismatch",
+        ),
+        (
+            format!(
+                "{V2}?client_id={DEFAULT_CLIENT_ID}&response_type=code&state=s0&duration=P1Y&redirect_uri=https%3A%2F%2Fevil.example%2Fcb"
+            ),
+            400,
+            "invalid_request",
+            "redirect_uri_mismatch",
+        ),
         // Combinations: the earlier check wins.
-        (format!("{V1}?client_id=someone-else&response_type=token&state=s0&duration=P9Y"), 400, "invalid_request", "maximum_duration_exceeded"),
-        (format!("{V1}?client_id=someone-else&response_type=token&state=s0&duration=P1Y"), 400, "unsupported_response_type", ""),
-        (format!("{LEGACY}?client_id=someone-else&response_type=code&state=s0&duration=P1Y&redirect_URI=https%3A%2F%2Fevil.example"), 400, "invalid_client", "unknown_client_id"),
-        (format!("{LEGACY}?response_type=code&state=s0&duration=bad&redirect_URI={ok_redirect}"), 400, "invalid_request", "missing_parameter"),
+        (
+            format!("{V1}?client_id=someone-else&response_type=token&state=s0&duration=P9Y"),
+            400,
+            "invalid_request",
+            "maximum_duration_exceeded",
+        ),
+        (
+            format!("{V1}?client_id=someone-else&response_type=token&state=s0&duration=P1Y"),
+            400,
+            "unsupported_response_type",
+            "",
+        ),
+        (
+            format!(
+                "{LEGACY}?client_id=someone-else&response_type=code&state=s0&duration=P1Y&redirect_URI=https%3A%2F%2Fevil.example"
+            ),
+            400,
+            "invalid_client",
+            "unknown_client_id",
+        ),
+        (
+            format!("{LEGACY}?response_type=code&state=s0&duration=bad&redirect_URI={ok_redirect}"),
+            400,
+            "invalid_request",
+            "missing_parameter",
+        ),
     ];
     for (query, status, error, description) in cases {
         let response = get(&sandbox, &query).await;
@@ -257,7 +354,8 @@ async fn authorize_errors_in_catalogue_order() {
 async fn reflected_values_are_escaped() {
     let sandbox = common::spawn(common::config()).await;
     let evil = "\"><script>alert(1)</script>'7";
-    let response = get(&sandbox, &authorize(LEGACY, evil, &format!("&redirect_URI={}", enc(DEFAULT_REDIRECT_URI)))).await;
+    let response =
+        get(&sandbox, &authorize(LEGACY, evil, &format!("&redirect_URI={}", enc(DEFAULT_REDIRECT_URI)))).await;
     let page = response.text().await.expect("page");
     assert!(!page.contains("<script>alert"), "{page}");
     let url = var_url(&page).expect("var url");

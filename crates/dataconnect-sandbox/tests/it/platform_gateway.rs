@@ -10,8 +10,10 @@ use serde_json::{Value, json};
 use crate::common::{self, Running};
 
 const TODAY: jiff::civil::Date = jiff::civil::date(2024, 6, 12);
-const V5_DAILY: &str = "/metering_data_dc/v5/daily_consumption?usage_point_id=22516914714270&start=2024-06-01&end=2024-06-05";
-const V4_DAILY: &str = "/v4/metering_data/daily_consumption?usage_point_id=22516914714270&start=2024-06-01&end=2024-06-05";
+const V5_DAILY: &str =
+    "/metering_data_dc/v5/daily_consumption?usage_point_id=22516914714270&start=2024-06-01&end=2024-06-05";
+const V4_DAILY: &str =
+    "/v4/metering_data/daily_consumption?usage_point_id=22516914714270&start=2024-06-01&end=2024-06-05";
 const MESURE: &str =
     "/mesure_synchrone_auto/v2/consommation_quotidienne?pointId=22516914714270&dateDebut=2024-06-01&dateFin=2024-06-05";
 const ITC: &str = "/situation_contrat_auto/v1/22516914714270";
@@ -179,7 +181,8 @@ async fn v5_retires_on_the_day_given() {
     let token = after.app_token().await;
     let (status, body, _) = call(&after, &token, V5_DAILY).await;
     assert_eq!((status, body), (404, retired.clone()));
-    let (status, body, _) = call(&after, "not-a-token", "/customers_upc/v5/usage_points/contracts?usage_point_id=22516914714270").await;
+    let (status, body, _) =
+        call(&after, "not-a-token", "/customers_upc/v5/usage_points/contracts?usage_point_id=22516914714270").await;
     assert_eq!((status, body), (404, retired));
     assert_eq!(call(&after, &token, MESURE).await.0, 200);
     assert_eq!(call(&after, &token, ITC).await.0, 200);
@@ -318,7 +321,9 @@ async fn the_request_log_has_one_json_line_per_request() {
     assert_eq!(lines.len(), 4, "{text}");
     let summary: Vec<(&str, &str, u64)> = lines
         .iter()
-        .map(|l| (l["method"].as_str().unwrap_or(""), l["path"].as_str().unwrap_or(""), l["status"].as_u64().unwrap_or(0)))
+        .map(|l| {
+            (l["method"].as_str().unwrap_or(""), l["path"].as_str().unwrap_or(""), l["status"].as_u64().unwrap_or(0))
+        })
         .collect();
     assert_eq!(
         summary,

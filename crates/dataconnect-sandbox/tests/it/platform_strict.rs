@@ -21,14 +21,21 @@ async fn daily(run: &Running, token: &str, prm: &str) -> (u16, String) {
 }
 
 async fn consent(run: &Running, path: &str, client: u8) {
-    let url = run.url(&format!("{path}?client_id={DEFAULT_CLIENT_ID}&response_type=code&duration=P1Y&state=strict{client}"));
+    let url =
+        run.url(&format!("{path}?client_id={DEFAULT_CLIENT_ID}&response_type=code&duration=P1Y&state=strict{client}"));
     let response = run.http.get(url).send().await.expect("authorize");
     assert_eq!(response.status(), 302, "the consent is granted at once");
 }
 
 #[tokio::test]
 async fn only_meters_consented_through_the_pages_answer() {
-    let run = spawn(SandboxConfig { strict_consent: true, today: Some(jiff::civil::date(2024, 11, 20)), fleet: 2, ..config() }).await;
+    let run = spawn(SandboxConfig {
+        strict_consent: true,
+        today: Some(jiff::civil::date(2024, 11, 20)),
+        fleet: 2,
+        ..config()
+    })
+    .await;
     let token = run.app_token().await;
     let (status, body) = daily(&run, &token, "22516914714270").await;
     assert_eq!(status, 403, "{body}");

@@ -39,7 +39,8 @@ async fn legacy_token_has_the_seed_fields_and_types() {
     let sandbox = common::spawn(common::config()).await;
     let before = jiff::Timestamp::now().as_millisecond();
     let token = sandbox.legacy_tokens(7).await;
-    let keys: std::collections::BTreeSet<&str> = token.as_object().expect("object").keys().map(String::as_str).collect();
+    let keys: std::collections::BTreeSet<&str> =
+        token.as_object().expect("object").keys().map(String::as_str).collect();
     assert_eq!(
         keys.into_iter().collect::<Vec<_>>(),
         [
@@ -111,22 +112,45 @@ async fn legacy_errors() {
     let code = sandbox.legacy_code(0).await;
     let url = legacy_token_url();
     let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
-        (vec![("client_id", DEFAULT_CLIENT_ID), ("client_secret", DEFAULT_CLIENT_SECRET), ("code", &code)], "invalid_request"),
         (
-            vec![("grant_type", "authorization_code"), ("client_id", DEFAULT_CLIENT_ID), ("client_secret", "wrong"), ("code", &code)],
-            "invalid_client",
-        ),
-        (vec![("grant_type", "authorization_code"), ("client_id", DEFAULT_CLIENT_ID), ("code", &code)], "invalid_client"),
-        (
-            vec![("grant_type", "password"), ("client_id", DEFAULT_CLIENT_ID), ("client_secret", DEFAULT_CLIENT_SECRET)],
-            "unsupported_grant_type",
-        ),
-        (
-            vec![("grant_type", "authorization_code"), ("client_id", DEFAULT_CLIENT_ID), ("client_secret", DEFAULT_CLIENT_SECRET)],
+            vec![("client_id", DEFAULT_CLIENT_ID), ("client_secret", DEFAULT_CLIENT_SECRET), ("code", &code)],
             "invalid_request",
         ),
         (
-            vec![("grant_type", "refresh_token"), ("client_id", DEFAULT_CLIENT_ID), ("client_secret", DEFAULT_CLIENT_SECRET)],
+            vec![
+                ("grant_type", "authorization_code"),
+                ("client_id", DEFAULT_CLIENT_ID),
+                ("client_secret", "wrong"),
+                ("code", &code),
+            ],
+            "invalid_client",
+        ),
+        (
+            vec![("grant_type", "authorization_code"), ("client_id", DEFAULT_CLIENT_ID), ("code", &code)],
+            "invalid_client",
+        ),
+        (
+            vec![
+                ("grant_type", "password"),
+                ("client_id", DEFAULT_CLIENT_ID),
+                ("client_secret", DEFAULT_CLIENT_SECRET),
+            ],
+            "unsupported_grant_type",
+        ),
+        (
+            vec![
+                ("grant_type", "authorization_code"),
+                ("client_id", DEFAULT_CLIENT_ID),
+                ("client_secret", DEFAULT_CLIENT_SECRET),
+            ],
+            "invalid_request",
+        ),
+        (
+            vec![
+                ("grant_type", "refresh_token"),
+                ("client_id", DEFAULT_CLIENT_ID),
+                ("client_secret", DEFAULT_CLIENT_SECRET),
+            ],
             "invalid_request",
         ),
         (
@@ -233,7 +257,9 @@ async fn app_token_by_basic_form_or_query() {
         assert_eq!(payload["tierInfo"]["Bronze"]["spikeArrestLimit"], 5);
         assert_eq!(payload["exp"].as_i64().zip(payload["iat"].as_i64()).map(|(e, i)| e - i), Some(12600));
         let apis = payload["subscribedAPIs"].as_array().expect("subscribedAPIs");
-        assert!(apis.iter().any(|a| a["context"] == "/metering_data_clc/v5" && a["name"] == "donnees_de_compt_elec_clc"));
+        assert!(
+            apis.iter().any(|a| a["context"] == "/metering_data_clc/v5" && a["name"] == "donnees_de_compt_elec_clc")
+        );
         assert!(token.len() > 1000, "JWT-sized");
         tokens.push(token);
     }
@@ -245,15 +271,33 @@ async fn app_token_errors() {
     let sandbox = common::spawn(common::config()).await;
     let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
         (vec![("client_id", DEFAULT_CLIENT_ID), ("client_secret", DEFAULT_CLIENT_SECRET)], "invalid_request"),
-        (vec![("grant_type", "client_credentials"), ("client_id", DEFAULT_CLIENT_ID), ("client_secret", "x")], "invalid_client"),
-        (vec![("grant_type", "client_credentials"), ("client_id", "other"), ("client_secret", DEFAULT_CLIENT_SECRET)], "invalid_client"),
+        (
+            vec![("grant_type", "client_credentials"), ("client_id", DEFAULT_CLIENT_ID), ("client_secret", "x")],
+            "invalid_client",
+        ),
+        (
+            vec![
+                ("grant_type", "client_credentials"),
+                ("client_id", "other"),
+                ("client_secret", DEFAULT_CLIENT_SECRET),
+            ],
+            "invalid_client",
+        ),
         (vec![("grant_type", "client_credentials")], "invalid_client"),
         (
-            vec![("grant_type", "authorization_code"), ("client_id", DEFAULT_CLIENT_ID), ("client_secret", DEFAULT_CLIENT_SECRET)],
+            vec![
+                ("grant_type", "authorization_code"),
+                ("client_id", DEFAULT_CLIENT_ID),
+                ("client_secret", DEFAULT_CLIENT_SECRET),
+            ],
             "unsupported_grant_type",
         ),
         (
-            vec![("grant_type", "refresh_token"), ("client_id", DEFAULT_CLIENT_ID), ("client_secret", DEFAULT_CLIENT_SECRET)],
+            vec![
+                ("grant_type", "refresh_token"),
+                ("client_id", DEFAULT_CLIENT_ID),
+                ("client_secret", DEFAULT_CLIENT_SECRET),
+            ],
             "unsupported_grant_type",
         ),
     ];
@@ -333,7 +377,8 @@ async fn revoked_and_expired_tokens_are_refused() {
 /// token kept to the PRMs of its consent.
 #[tokio::test]
 async fn data_calls_check_the_bearer() {
-    let sandbox = common::spawn(SandboxConfig { today: Some(jiff::civil::date(2024, 6, 12)), ..common::config() }).await;
+    let sandbox =
+        common::spawn(SandboxConfig { today: Some(jiff::civil::date(2024, 6, 12)), ..common::config() }).await;
     let classic = json!({"fault": {
         "code": 900901,
         "message": "Invalid Credentials",
@@ -341,8 +386,7 @@ async fn data_calls_check_the_bearer() {
     }});
     let v5 = "/metering_data_dc/v5/daily_consumption?usage_point_id=22516914714270&start=2024-06-01&end=2024-06-05";
     let legacy = "/v4/metering_data/daily_consumption?usage_point_id=22516914714270&start=2024-06-01&end=2024-06-05";
-    let dc2026 =
-        "/mesure_synchrone_auto/v2/consommation_quotidienne?pointId=22516914714270&dateDebut=2024-06-01&dateFin=2024-06-05";
+    let dc2026 = "/mesure_synchrone_auto/v2/consommation_quotidienne?pointId=22516914714270&dateDebut=2024-06-01&dateFin=2024-06-05";
     for path in [v5, legacy] {
         for bearer in [None, Some("unknown")] {
             let mut request = sandbox.http.get(sandbox.url(path));

@@ -436,8 +436,11 @@ impl Source<'_> {
     fn copy_costs(&self, target: &PgStore) -> Result<()> {
         let mut days = Vec::new();
         let rows: Vec<(String, String, String)> = {
-            let mut stmt = self.conn.prepare("SELECT day, color, source FROM tempo_day ORDER BY day").map_err(|e| self.err(e))?;
-            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).and_then(|rows| rows.collect()).map_err(|e| self.err(e))?
+            let mut stmt =
+                self.conn.prepare("SELECT day, color, source FROM tempo_day ORDER BY day").map_err(|e| self.err(e))?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .and_then(|rows| rows.collect())
+                .map_err(|e| self.err(e))?
         };
         for (d, color, source) in rows {
             days.push(TempoDay { day: self.day(&d)?, color, source });
@@ -453,9 +456,11 @@ impl Source<'_> {
                     "SELECT option, kva, start_day, end_day, fixed_eur_per_year, prices_json, source, imported_at FROM tariff_row",
                 )
                 .map_err(|e| self.err(e))?;
-            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?)))
-                .and_then(|rows| rows.collect())
-                .map_err(|e| self.err(e))?
+            stmt.query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?))
+            })
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.err(e))?
         };
         let mut tariffs = Vec::new();
         for (option, kva, start, end, fixed, prices_json, source, at) in rows {

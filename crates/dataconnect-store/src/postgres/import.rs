@@ -11,7 +11,8 @@ use sqlx::{Arguments, AssertSqlSafe};
 use super::{Arrays, PgStore, TableCount, add, args2, copy, meter_args, pg_error};
 use crate::{ConsentRecord, MeterInfo, Result, SeriesState, SyncRun};
 
-pub(super) const IMPORT_READINGS: &str = "INSERT INTO reading (usage_point_id, series, start, \"end\", value, unit, peak_at)
+pub(super) const IMPORT_READINGS: &str =
+    "INSERT INTO reading (usage_point_id, series, start, \"end\", value, unit, peak_at)
      SELECT $1, $2, to_timestamp(s), to_timestamp(e), v, u, to_timestamp(pk)
        FROM unnest($3::int8[], $4::int8[], $5::float8[], $6::text[], $7::int8[]) AS t(s, e, v, u, pk)
      ON CONFLICT (usage_point_id, series, start) DO UPDATE SET

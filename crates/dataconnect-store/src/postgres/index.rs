@@ -11,8 +11,7 @@ use super::store::{filter_sql, where_sql};
 use super::{PgStore, add, args2};
 use crate::{IndexWindowWrite, ReadingFilter, Result, StoreError, StoreErrorKind, StoredIndexReading};
 
-const UPSERT_INDEX_WINDOW: &str =
-    "SELECT dataconnect_upsert_index_window($1, $2, $3::date, $4::date, $5, $6, $7::date[], $8, $9, $10, $11, $12, $13)";
+const UPSERT_INDEX_WINDOW: &str = "SELECT dataconnect_upsert_index_window($1, $2, $3::date, $4::date, $5, $6, $7::date[], $8, $9, $10, $11, $12, $13)";
 
 const COMPLETE_INDEX_WINDOW: &str = "SELECT dataconnect_complete_index_window($1, $2, $3, $4::date, $5::date, $6, $7,
      $8::date[], $9, $10, $11, $12, $13, $14)";
@@ -53,7 +52,8 @@ impl PgStore {
         );
         let rows = self.rows(sql, a)?;
         for row in &rows {
-            let (prm, series, day): (String, String, String) = (self.get(row, 0)?, self.get(row, 1)?, self.get(row, 4)?);
+            let (prm, series, day): (String, String, String) =
+                (self.get(row, 0)?, self.get(row, 1)?, self.get(row, 4)?);
             let stored = StoredIndexReading {
                 usage_point_id: self.prm(&prm)?,
                 series: self.series(&series)?,
@@ -70,7 +70,8 @@ impl PgStore {
                 },
             };
             each(&stored).map_err(|e| {
-                StoreError::new(StoreErrorKind::Output, format!("could not write the index readings out: {e}")).with_source(e)
+                StoreError::new(StoreErrorKind::Output, format!("could not write the index readings out: {e}"))
+                    .with_source(e)
             })?;
         }
         Ok(rows.len() as u64)

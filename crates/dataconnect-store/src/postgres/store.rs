@@ -5,13 +5,13 @@
 use dataconnect::{Consent, ConsentDuration, DateRange, Generation, Reading, Series, Unit, UsagePointId};
 use jiff::Timestamp;
 use jiff::civil::Date;
-use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::AssertSqlSafe;
+use sqlx::postgres::{PgArguments, PgRow};
 
 use super::{Arrays, PgStore, add, args2, encode_error, meter_args, pg_error};
 use crate::{
-    ConsentRecord, ImportWrite, MeterInfo, PendingConsent, ReadingFilter, Result, SeriesState, SeriesSummary, Store, StoreError,
-    StoreErrorKind, StoredReading, SyncRun, SyncRunId, SyncRunOutcome, TariffRow, TempoDay, WindowWrite,
+    ConsentRecord, ImportWrite, MeterInfo, PendingConsent, ReadingFilter, Result, SeriesState, SeriesSummary, Store,
+    StoreError, StoreErrorKind, StoredReading, SyncRun, SyncRunId, SyncRunOutcome, TariffRow, TempoDay, WindowWrite,
 };
 
 /// Rows fetched per page by [`Store::for_each_reading`]: large enough that

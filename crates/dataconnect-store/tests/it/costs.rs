@@ -43,7 +43,9 @@ fn exercise(store: &dyn Store) {
         vec![("2024-01-15".to_owned(), "RED"), ("2024-01-16".to_owned(), "BLUE"), ("2024-01-17".to_owned(), "RED")]
     );
     // Importing the same table again replaces its rows; a row's end can be set later.
-    store.put_tariff_rows(&[tariff(6, d(2024, 2, 1), Some(d(2025, 1, 31)), 151.2), tariff(3, d(2024, 2, 1), None, 1.5)]).unwrap();
+    store
+        .put_tariff_rows(&[tariff(6, d(2024, 2, 1), Some(d(2025, 1, 31)), 151.2), tariff(3, d(2024, 2, 1), None, 1.5)])
+        .unwrap();
     let rows = store.tariff_rows().unwrap();
     assert_eq!(rows.len(), 2);
     assert_eq!((rows[0].kva, rows[1].kva), (3, 6));

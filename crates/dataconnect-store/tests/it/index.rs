@@ -14,7 +14,9 @@ const INDEX: Series = Series::ConsumptionIndex;
 /// 2026-10-24 (the autumn DST change inside), one without a value.
 fn registers(days: i8) -> Vec<IndexReading> {
     let mut out = Vec::new();
-    for (calendar, class) in [("DI000003", "HPB"), ("DI000003", "HCB"), ("FC000012", "HP"), ("FC000012", "HC"), ("TOTAL", "T")] {
+    for (calendar, class) in
+        [("DI000003", "HPB"), ("DI000003", "HCB"), ("FC000012", "HP"), ("FC000012", "HC"), ("TOTAL", "T")]
+    {
         for i in 0..days {
             let day = d(2026, 10, 24 + i);
             out.push(IndexReading {
@@ -25,7 +27,8 @@ fn registers(days: i8) -> Vec<IndexReading> {
                 class_id: class.into(),
                 class_label: (calendar != "TOTAL").then(|| format!("{class} label")),
                 register: Some("C1".into()),
-                value_wh: (!(calendar == "FC000012" && class == "HC" && i == 1)).then_some(1_000_000 + i64::from(i) * 1000),
+                value_wh: (!(calendar == "FC000012" && class == "HC" && i == 1))
+                    .then_some(1_000_000 + i64::from(i) * 1000),
                 likelihood: Some(0),
             });
         }
@@ -51,7 +54,8 @@ pub fn round_trip(store: &dyn Store) {
     let w = range(d(2026, 10, 24), d(2026, 10, 28));
     let rs = registers(4);
     for _ in 0..2 {
-        let n = store.upsert_index_window(&IndexWindowWrite { prm: &p, series: INDEX, window: w, readings: &rs }).unwrap();
+        let n =
+            store.upsert_index_window(&IndexWindowWrite { prm: &p, series: INDEX, window: w, readings: &rs }).unwrap();
         assert_eq!(n, 20);
     }
     let back: Vec<IndexReading> = all(store, &ReadingFilter::default()).into_iter().map(|r| r.reading).collect();

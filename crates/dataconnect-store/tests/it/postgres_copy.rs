@@ -40,7 +40,12 @@ fn fill(store: &dyn Store) {
                 })
             })
             .collect();
-        let write = dataconnect_store::IndexWindowWrite { prm: &p, series: Series::ConsumptionIndex, window, readings: &registers };
+        let write = dataconnect_store::IndexWindowWrite {
+            prm: &p,
+            series: Series::ConsumptionIndex,
+            window,
+            readings: &registers,
+        };
         store.upsert_index_window(&write).unwrap();
     }
     let day = range(d(2025, 1, 1), d(2025, 1, 2));

@@ -152,7 +152,9 @@ fn pg_coverage_merges_touching_and_overlapping_windows() {
     assert!(store.coverage(&p, Series::ConsumptionDaily).unwrap().is_empty());
     // The newest end of every meter and series, in one query.
     let daily = range(d(2025, 2, 1), d(2025, 2, 3));
-    store.upsert_window(&WindowWrite { prm: &p, series: Series::ConsumptionDaily, window: daily, readings: &[] }).unwrap();
+    store
+        .upsert_window(&WindowWrite { prm: &p, series: Series::ConsumptionDaily, window: daily, readings: &[] })
+        .unwrap();
     assert_eq!(
         store.coverage_ends().unwrap(),
         vec![(p.clone(), CURVE, d(2025, 1, 22)), (p.clone(), Series::ConsumptionDaily, d(2025, 2, 3))]
@@ -465,7 +467,8 @@ fn pg_tls_is_used_when_the_url_asks_for_it_and_an_untrusted_certificate_is_refus
     // and name the host; a test server's self-signed certificate does
     // neither, so opening fails with one line naming the cause, and the URL
     // shown keeps no password.
-    let strict = PgConfig { schema: Some(schema_name("tls_strict")), ..PgConfig::new(with_param(&url, "sslmode=verify-full")) };
+    let strict =
+        PgConfig { schema: Some(schema_name("tls_strict")), ..PgConfig::new(with_param(&url, "sslmode=verify-full")) };
     match PgStore::open(&strict) {
         Err(e) => {
             assert_eq!(e.kind(), StoreErrorKind::CannotOpen, "{e}");

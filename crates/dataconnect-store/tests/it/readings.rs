@@ -53,7 +53,9 @@ fn coverage_merges_touching_and_overlapping_windows() {
     assert!(store.coverage(&p, Series::ConsumptionDaily).unwrap().is_empty());
     // The newest end of every meter and series, in one query.
     let daily = range(d(2025, 2, 1), d(2025, 2, 3));
-    store.upsert_window(&WindowWrite { prm: &p, series: Series::ConsumptionDaily, window: daily, readings: &[] }).unwrap();
+    store
+        .upsert_window(&WindowWrite { prm: &p, series: Series::ConsumptionDaily, window: daily, readings: &[] })
+        .unwrap();
     assert_eq!(
         store.coverage_ends().unwrap(),
         vec![(p.clone(), CURVE, d(2025, 1, 22)), (p.clone(), Series::ConsumptionDaily, d(2025, 2, 3))]
@@ -164,7 +166,12 @@ pub fn import_whole(store: &dyn Store) {
     // three days of which the middle one is partial (a gap), and nothing
     // covered for the second meter (a partial day only).
     store
-        .upsert_window(&WindowWrite { prm: &prm(), series: CURVE, window: range(d(2024, 1, 1), d(2024, 1, 2)), readings: &curve(range(d(2024, 1, 1), d(2024, 1, 2))) })
+        .upsert_window(&WindowWrite {
+            prm: &prm(),
+            series: CURVE,
+            window: range(d(2024, 1, 1), d(2024, 1, 2)),
+            readings: &curve(range(d(2024, 1, 1), d(2024, 1, 2))),
+        })
         .unwrap();
     let mut readings = curve(range(d(2024, 1, 2), d(2024, 1, 5)));
     readings.remove(60);

@@ -88,8 +88,7 @@ fn meter_info_series_state_runs_and_quota() {
 
     let id = store.begin_sync_run(t).unwrap();
     let second = store.begin_sync_run(t).unwrap();
-    let outcome =
-        SyncRunOutcome { finished_at: t, status: "ok".into(), calls: 3, points: 10, message: None };
+    let outcome = SyncRunOutcome { finished_at: t, status: "ok".into(), calls: 3, points: 10, message: None };
     store.finish_sync_run(id, &outcome).unwrap();
     let runs = store.sync_runs(10).unwrap();
     assert_eq!(runs.len(), 2);

@@ -106,14 +106,16 @@ async fn lost_consent_marks_the_meter_and_a_dead_source_stops_the_run() {
     let mut fake = Fake::default();
     let gone = FetchError { action: ErrorAction::NeedsConsent, message: "ADAM-DC-0008".into() };
     fake.errors.insert(Series::ConsumptionDaily, gone);
-    let report = dataconnect_sync::run(&store, &fake, &targets(&[Series::ConsumptionDaily]), &config(), &QuietProgress).await;
+    let report =
+        dataconnect_sync::run(&store, &fake, &targets(&[Series::ConsumptionDaily]), &config(), &QuietProgress).await;
     assert_eq!(report.needs_consent.len(), 1);
     assert!(store.consents().unwrap()[0].needs_consent);
 
     let mut dead = Fake::default();
     let down = FetchError { action: ErrorAction::StopRun, message: "cannot reach the API".into() };
     dead.errors.insert(Series::ConsumptionCurve, down);
-    let report = dataconnect_sync::run(&store, &dead, &targets(&[Series::ConsumptionCurve]), &config(), &QuietProgress).await;
+    let report =
+        dataconnect_sync::run(&store, &dead, &targets(&[Series::ConsumptionCurve]), &config(), &QuietProgress).await;
     assert_eq!(report.stopped_run.as_deref(), Some("cannot reach the API"));
     assert_eq!(report.calls, 1);
     assert!(!report.is_complete());

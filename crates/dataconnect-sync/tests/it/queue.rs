@@ -173,9 +173,9 @@ async fn shutdown_finishes_the_calls_in_flight_and_releases_the_leases() {
 async fn covered_and_drained(store: Arc<PgStore>, meters: Vec<UsagePointId>) {
     loop {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let covered = meters.iter().all(|p| {
-            store.coverage(p, Series::ConsumptionDaily).unwrap().iter().map(|c| c.days()).sum::<i32>() > 1000
-        });
+        let covered = meters
+            .iter()
+            .all(|p| store.coverage(p, Series::ConsumptionDaily).unwrap().iter().map(|c| c.days()).sum::<i32>() > 1000);
         if covered && store.queue_counts(&QueueFilter::default()).unwrap().queued == 0 {
             return;
         }

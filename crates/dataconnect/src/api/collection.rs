@@ -57,14 +57,14 @@ impl Client {
     /// services of the consent `autorisation_id` (generation 3 only).
     pub async fn curve_collection(&self, autorisation_id: &str, prm: &UsagePointId) -> Result<CurveCollection, Error> {
         if self.generation() != Generation::Dc2026 {
-            return Err(Error::new(ErrorKind::Unsupported, "the curve collection state is read from generation 2026's subscribed_services"));
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                "the curve collection state is read from generation 2026's subscribed_services",
+            ));
         }
-        let id: i64 = autorisation_id
-            .trim()
-            .parse()
-            .ok()
-            .filter(|n| *n > 0)
-            .ok_or_else(|| Error::new(ErrorKind::InvalidRequest, "the consent's autorisation_id is not a positive integer"))?;
+        let id: i64 = autorisation_id.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+            Error::new(ErrorKind::InvalidRequest, "the consent's autorisation_id is not a positive integer")
+        })?;
         let body = serde_json::json!({
             "autorisationId": id,
             "comptage": false,

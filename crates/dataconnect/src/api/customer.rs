@@ -38,7 +38,11 @@ fn optional<T>(r: Result<T, Error>) -> Result<Option<T>, Error> {
         Err(e)
             if matches!(
                 e.kind(),
-                ErrorKind::NotSubscribed | ErrorKind::NoData | ErrorKind::UnknownUsagePoint | ErrorKind::Forbidden | ErrorKind::Api
+                ErrorKind::NotSubscribed
+                    | ErrorKind::NoData
+                    | ErrorKind::UnknownUsagePoint
+                    | ErrorKind::Forbidden
+                    | ErrorKind::Api
             ) =>
         {
             tracing::debug!(error = %e, "optional contract detail unavailable");
@@ -83,7 +87,12 @@ impl ContractRequest {
         let prm = &self.prm;
         match c.generation() {
             Generation::Legacy | Generation::V5 => {
-                let call = v5_or_legacy_call(c, prm, "customers_upc/v5/usage_points/contracts", "v3/customers/usage_points/contracts");
+                let call = v5_or_legacy_call(
+                    c,
+                    prm,
+                    "customers_upc/v5/usage_points/contracts",
+                    "v3/customers/usage_points/contracts",
+                );
                 let contract = c.call(&call, |b| wire::customers::decode_contract(b, prm)).await?;
                 Ok(vec![contract])
             }
@@ -102,8 +111,11 @@ impl ContractRequest {
                     }
                     let production = k.segment.as_deref().is_some_and(|s| s.starts_with('P'));
                     if let Some(s) = &synth {
-                        k.activation_date =
-                            if production { s.production_activation.or(s.consumption_activation) } else { s.consumption_activation };
+                        k.activation_date = if production {
+                            s.production_activation.or(s.consumption_activation)
+                        } else {
+                            s.consumption_activation
+                        };
                         k.production_activation_date = s.production_activation;
                         k.usage_point_status = s.services_level.clone();
                         if k.segment.is_none() {
@@ -141,7 +153,12 @@ impl AddressRequest {
         let prm = &self.prm;
         match c.generation() {
             Generation::Legacy | Generation::V5 => {
-                let call = v5_or_legacy_call(c, prm, "customers_upa/v5/usage_points/addresses", "v3/customers/usage_points/addresses");
+                let call = v5_or_legacy_call(
+                    c,
+                    prm,
+                    "customers_upa/v5/usage_points/addresses",
+                    "v3/customers/usage_points/addresses",
+                );
                 c.call(&call, |b| wire::customers::decode_address(b, prm)).await
             }
             Generation::Dc2026 => {

@@ -58,13 +58,17 @@ impl MaxPowerRequest {
     pub async fn send(self) -> Result<MaxPower, Error> {
         let c = &self.client;
         if c.generation() != Generation::Dc2026 {
-            return Err(Error::new(ErrorKind::Unsupported, "monthly and per-phase maximum power exist only in generation 2026"));
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                "monthly and per-phase maximum power exist only in generation 2026",
+            ));
         }
         let series = Series::ConsumptionMaxPower;
         let plan = plan_windows(series, self.range, c.today(), None::<Date>);
         let mut by_name: Vec<(String, Vec<Reading>)> = Vec::new();
         for window in plan.windows {
-            let mut call = metering_call(Generation::Dc2026, super::LegacyVersion::default(), &self.prm, series, window)?;
+            let mut call =
+                metering_call(Generation::Dc2026, super::LegacyVersion::default(), &self.prm, series, window)?;
             for (name, value) in call.query.iter_mut() {
                 match *name {
                     "mesuresPas" => *value = if self.monthly { "P1M" } else { "P1D" }.into(),

@@ -57,7 +57,15 @@ pub struct ReadingsRequest {
 
 impl ReadingsRequest {
     pub(crate) fn new(client: Client, prm: UsagePointId, series: Series, range: DateRange) -> Self {
-        ReadingsRequest { client, prm, series, range, activation: None, legacy: LegacyVersion::default(), concurrency: 4 }
+        ReadingsRequest {
+            client,
+            prm,
+            series,
+            range,
+            activation: None,
+            legacy: LegacyVersion::default(),
+            concurrency: 4,
+        }
     }
 
     /// Does not ask for days before `date`, the meter's last activation

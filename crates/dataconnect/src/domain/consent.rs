@@ -7,8 +7,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use jiff::civil::Date;
 use jiff::ToSpan;
+use jiff::civil::Date;
 
 use super::UsagePointId;
 

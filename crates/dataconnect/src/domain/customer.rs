@@ -255,7 +255,9 @@ mod tests {
     fn offpeak_labels() {
         let r = OffPeakRange::parse_label("HC (22H00-6H00)");
         assert_eq!(r, vec![OffPeakRange { start: time(22, 0, 0, 0), end: time(6, 0, 0, 0) }]);
-        assert!(r[0].contains(time(23, 0, 0, 0)) && r[0].contains(time(1, 0, 0, 0)) && !r[0].contains(time(6, 0, 0, 0)));
+        assert!(
+            r[0].contains(time(23, 0, 0, 0)) && r[0].contains(time(1, 0, 0, 0)) && !r[0].contains(time(6, 0, 0, 0))
+        );
         let r = OffPeakRange::parse_label("HC (2H00-7H00;12h30-14h00)");
         assert_eq!(r.len(), 2);
         assert_eq!(r[1].to_string(), "12:30-14:00");

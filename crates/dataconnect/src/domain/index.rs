@@ -174,6 +174,9 @@ mod tests {
         ];
         let deltas = register_deltas(&r);
         assert_eq!(deltas.len(), 1);
-        assert_eq!((deltas[0].class_id.as_str(), deltas[0].from, deltas[0].to, deltas[0].energy_wh), ("HPH", d(1), d(2), 50));
+        assert_eq!(
+            (deltas[0].class_id.as_str(), deltas[0].from, deltas[0].to, deltas[0].energy_wh),
+            ("HPH", d(1), d(2), 50)
+        );
     }
 }

@@ -9,17 +9,30 @@ fn err(status: u16, body: &str) -> Error {
 
 #[test]
 fn oauth_family() {
-    let e = err(400, r#"{"error":"ADAM-ERR0123","error_description":"The requested period cannot be anterior to the meter's last activation date"}"#);
+    let e = err(
+        400,
+        r#"{"error":"ADAM-ERR0123","error_description":"The requested period cannot be anterior to the meter's last activation date"}"#,
+    );
     assert_eq!(e.kind(), &ErrorKind::BeforeActivation);
     assert!(e.is_clamp() && !e.is_retryable());
     assert_eq!(e.code(), Some("ADAM-ERR0123"));
-    let e = err(400, r#"{"error":"ADAM-ERR0125","error_description":"The start date must be greater than the history deadline."}"#);
+    let e = err(
+        400,
+        r#"{"error":"ADAM-ERR0125","error_description":"The start date must be greater than the history deadline."}"#,
+    );
     assert!(e.is_clamp());
-    let e = err(403, r#"{"error":"ADAM_DC_0008","error_description":"No consent can be found for this customer and this usage point."}"#);
+    let e = err(
+        403,
+        r#"{"error":"ADAM_DC_0008","error_description":"No consent can be found for this customer and this usage point."}"#,
+    );
     assert!(e.needs_consent());
-    let e = err(400, r#"{"error":"adam-dc-0007","error_description":"Le client n'est pas titulaire du point demandé."}"#);
+    let e =
+        err(400, r#"{"error":"adam-dc-0007","error_description":"Le client n'est pas titulaire du point demandé."}"#);
     assert!(e.needs_consent());
-    let e = err(400, r#"{"error":"ADAM-ERR0069","error_description":"Le sens de la mesure ne correspond pas pour le PRM demandé."}"#);
+    let e = err(
+        400,
+        r#"{"error":"ADAM-ERR0069","error_description":"Le sens de la mesure ne correspond pas pour le PRM demandé."}"#,
+    );
     assert!(e.stops_series());
     assert!(e.to_string().contains("hourly collection"), "{e}");
     let e = err(404, r#"{"error":"no_data_found","error_description":"no measure found for this usage point"}"#);
@@ -32,7 +45,8 @@ fn oauth_family() {
     assert_eq!(e.kind(), &ErrorKind::Authentication);
     let e = err(404, r#"{"error":"STM-ERR-0000019","error_description":"Unknown or unauthorized user."}"#);
     assert_eq!(e.kind(), &ErrorKind::UnknownUsagePoint);
-    let e = err(400, r#"{"error":"ADAM-ERR0075","error_description":"The customer objected to the load curve recording"}"#);
+    let e =
+        err(400, r#"{"error":"ADAM-ERR0075","error_description":"The customer objected to the load curve recording"}"#);
     assert_eq!(e.kind(), &ErrorKind::CurveNotCollected);
     assert!(e.stops_series());
 }
@@ -42,9 +56,15 @@ fn gateway_faults() {
     let e = err(401, r#"{"fault":{"code":900901,"message":"Invalid Credentials","description":"Invalid JWT token."}}"#);
     assert_eq!(e.kind(), &ErrorKind::Unauthorized);
     assert_eq!(e.code(), Some("900901"));
-    let e = err(403, r#"{"code": "900908", "message": "Resource forbidden ", "description": "User is NOT authorized to access the Resource. API Subscription validation failed."}"#);
+    let e = err(
+        403,
+        r#"{"code": "900908", "message": "Resource forbidden ", "description": "User is NOT authorized to access the Resource. API Subscription validation failed."}"#,
+    );
     assert_eq!(e.kind(), &ErrorKind::NotSubscribed);
-    let e = err(429, r#"{"fault":{"code":900807,"message":"Message throttled out","description":"You have exceeded your quota"}}"#);
+    let e = err(
+        429,
+        r#"{"fault":{"code":900807,"message":"Message throttled out","description":"You have exceeded your quota"}}"#,
+    );
     assert_eq!(e.kind(), &ErrorKind::RateLimited);
     assert!(e.retry_after().is_none());
     let e = err(429, r#"{"error":"429","error_description":"Quota Q4 reached Call threshold allowed on 0:-30:-40"}"#);
@@ -109,17 +129,19 @@ fn next_access_time_is_measured_against_the_server_clock() {
     // A sandbox replaying 2025-11-20 writes its own hour in the body and in
     // its `Date` header: the wait is the difference, whatever this machine's
     // clock says.
-    let body = br#"{"code":"900804","message":"Message throttled out","nextAccessTime":"2025-Nov-20 13:00:00+0000 UTC"}"#;
-    let server_now: Timestamp = jiff::fmt::rfc2822::DateTimeParser::new()
-        .parse_timestamp("Thu, 20 Nov 2025 12:59:30 GMT")
-        .unwrap();
+    let body =
+        br#"{"code":"900804","message":"Message throttled out","nextAccessTime":"2025-Nov-20 13:00:00+0000 UTC"}"#;
+    let server_now: Timestamp =
+        jiff::fmt::rfc2822::DateTimeParser::new().parse_timestamp("Thu, 20 Nov 2025 12:59:30 GMT").unwrap();
     assert_eq!(ErrorBody::parse_at(body, server_now).retry_after, Some(Duration::from_secs(30)));
 }
 
-
 #[test]
 fn retired_or_unknown_api_is_no_such_api() {
-    let e = err(404, r#"{"fault":{"code":404,"type":"Status report","message":"Runtime Error","description":"No matching resource found for given API Request"}}"#);
+    let e = err(
+        404,
+        r#"{"fault":{"code":404,"type":"Status report","message":"Runtime Error","description":"No matching resource found for given API Request"}}"#,
+    );
     assert_eq!(e.kind(), &ErrorKind::NoSuchApi);
     assert!(e.to_string().contains("--generation 2026"), "{e}");
     let e = err(404, r#"{"code":"404","message":"No matching resource found for given API Request"}"#);

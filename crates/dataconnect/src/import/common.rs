@@ -181,7 +181,10 @@ pub(crate) fn curve(
 
 /// Sorts readings (with their lines) by start; a repeated interval keeps
 /// the later row; intervals that overlap are an error naming both lines.
-pub(crate) fn ordered(mut lined: Vec<(usize, Reading)>, skipped: &mut Vec<Skipped>) -> Result<Vec<Reading>, ImportError> {
+pub(crate) fn ordered(
+    mut lined: Vec<(usize, Reading)>,
+    skipped: &mut Vec<Skipped>,
+) -> Result<Vec<Reading>, ImportError> {
     lined.sort_by_key(|(_, r)| r.start);
     let mut out: Vec<(usize, Reading)> = Vec::with_capacity(lined.len());
     for (line, r) in lined {

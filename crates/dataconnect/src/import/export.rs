@@ -49,12 +49,15 @@ fn bad(line: usize, what: &str, text: &str) -> ImportError {
 /// Checks one row and files it under its meter and series.
 fn add(groups: &mut Groups, line: usize, row: Row) -> Result<(), ImportError> {
     let prm = UsagePointId::new(&row.usage_point_id).map_err(|e| ImportError::line(line, e.to_string(), FIX))?;
-    let series: Series = row.series.parse().map_err(|e: crate::domain::ParseSeriesError| {
-        ImportError::line(line, e.to_string(), FIX)
-    })?;
+    let series: Series =
+        row.series.parse().map_err(|e: crate::domain::ParseSeriesError| ImportError::line(line, e.to_string(), FIX))?;
     let unit: Unit = row.unit.parse().map_err(|e: String| ImportError::line(line, e, FIX))?;
     if unit != series.unit() {
-        return Err(ImportError::line(line, format!("the unit {unit} is not that of {series} ({})", series.unit()), FIX));
+        return Err(ImportError::line(
+            line,
+            format!("the unit {unit} is not that of {series} ({})", series.unit()),
+            FIX,
+        ));
     }
     let start = instant(line, "the start", &row.start)?;
     let end = instant(line, "the end", &row.end)?;

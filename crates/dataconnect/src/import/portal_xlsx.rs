@@ -52,7 +52,14 @@ fn find_table(sheet: &Sheet) -> Option<Table> {
         };
         if let (Some(begin), Some(end)) = (col("debut"), col("fin")) {
             if measure_of_unit == Measure::LoadCurve {
-                return Some(Table { header_row: i, measure: Measure::LoadCurve, begin, end: Some(end), value, factor });
+                return Some(Table {
+                    header_row: i,
+                    measure: Measure::LoadCurve,
+                    begin,
+                    end: Some(end),
+                    value,
+                    factor,
+                });
             }
         } else if let Some(day) = col("date") {
             if measure_of_unit != Measure::LoadCurve {
@@ -85,7 +92,12 @@ fn at(sheet: &Sheet, row: usize) -> String {
 }
 
 /// Reads one sheet's table into a part.
-fn read_sheet(sheet: &Sheet, table: &Table, prm: Option<UsagePointId>, production: bool) -> Result<RawPart, ImportError> {
+fn read_sheet(
+    sheet: &Sheet,
+    table: &Table,
+    prm: Option<UsagePointId>,
+    production: bool,
+) -> Result<RawPart, ImportError> {
     let empty = Cell::Empty;
     let mut curve_rows = Vec::new();
     let mut day_rows = Vec::new();
@@ -101,14 +113,21 @@ fn read_sheet(sheet: &Sheet, table: &Table, prm: Option<UsagePointId>, productio
             common::skip(&mut skipped, "is not a data row (no date in its first column)", line);
             continue;
         };
-        let bad = |problem: String, fix: &str| ImportError::new(ImportErrorKind::Malformed, Some(at(sheet, i)), problem, fix);
+        let bad =
+            |problem: String, fix: &str| ImportError::new(ImportErrorKind::Malformed, Some(at(sheet, i)), problem, fix);
         let value = value_of(cell(table.value)).map_err(|()| {
-            bad(format!("cannot read the value {:?} as a number", short(&text(cell(table.value)))), "write a number such as 4,030")
+            bad(
+                format!("cannot read the value {:?} as a number", short(&text(cell(table.value)))),
+                "write a number such as 4,030",
+            )
         })?;
         match table.end {
             Some(end_col) => {
                 let end = stamp_of(cell(end_col)).ok_or_else(|| {
-                    bad(format!("cannot read the end {:?}", short(&text(cell(end_col)))), "write it as 02/03/2023 00:30:00")
+                    bad(
+                        format!("cannot read the end {:?}", short(&text(cell(end_col)))),
+                        "write it as 02/03/2023 00:30:00",
+                    )
                 })?;
                 curve_rows.push(CurveRow { line, begin: Some(begin), end, value });
             }
@@ -145,7 +164,10 @@ pub(crate) fn read(name: &str, sheets: &[Sheet]) -> Result<(Vec<RawPart>, Vec<St
     let mut notes = Vec::new();
     for sheet in sheets {
         let Some(table) = find_table(sheet) else {
-            notes.push(format!("sheet {:?} has no Début | Fin | Valeur or Date | Valeur table: ignored", short(&sheet.name)));
+            notes.push(format!(
+                "sheet {:?} has no Début | Fin | Valeur or Date | Valeur table: ignored",
+                short(&sheet.name)
+            ));
             continue;
         };
         let part = read_sheet(sheet, &table, prm.clone(), production)?;

@@ -50,8 +50,11 @@ fn portal_curve_newest_first_blank_step_october_with_offsets() {
     // 24 Oct (partial: from 12:00), 25 Oct (the 25-hour day), 26 Oct whole.
     let all = ends(date(2020, 10, 24), date(2020, 10, 27), 30, true);
     let kept: Vec<_> = all.iter().skip(24).collect();
-    let mut rows: Vec<String> =
-        kept.iter().enumerate().map(|(i, (_, s))| if i % 7 == 3 { format!("{s};") } else { format!("{s};{i}") }).collect();
+    let mut rows: Vec<String> = kept
+        .iter()
+        .enumerate()
+        .map(|(i, (_, s))| if i % 7 == 3 { format!("{s};") } else { format!("{s};{i}") })
+        .collect();
     rows.reverse();
     let text = portal_curve("", &rows);
     assert_eq!(Format::detect("Enedis_Conso_Heure_20201024-20201027_x.csv", text.as_bytes()), Some(Format::PortalCsv));
@@ -60,7 +63,8 @@ fn portal_curve_newest_first_blank_step_october_with_offsets() {
     assert_eq!(part.series, Series::ConsumptionCurve);
     assert_eq!(part.prm.as_str(), PRM);
     assert_eq!(part.readings.len(), 24 + 50 + 48);
-    let on_25 = part.readings.iter().filter(|r| r.start.to_zoned_datetime(paris()).date() == date(2020, 10, 25)).count();
+    let on_25 =
+        part.readings.iter().filter(|r| r.start.to_zoned_datetime(paris()).date() == date(2020, 10, 25)).count();
     assert_eq!(on_25, 50);
     for (r, (end, _)) in part.readings.iter().zip(kept.iter()) {
         assert_eq!(r.end, *end);
@@ -125,7 +129,8 @@ fn a_gap_leaves_its_day_uncovered_and_repeats_are_reported() {
     let mut rows: Vec<String> = all.iter().map(|(_, s)| format!("{s};1")).collect();
     rows.remove(10);
     rows.insert(20, rows[19].clone());
-    let part = read_text(Format::PortalCsv, "x.csv", portal_curve("", &rows).as_bytes(), &opts()).unwrap().parts.remove(0);
+    let part =
+        read_text(Format::PortalCsv, "x.csv", portal_curve("", &rows).as_bytes(), &opts()).unwrap().parts.remove(0);
     assert_eq!(part.readings.len(), 95);
     assert_eq!(part.covered, vec![range(date(2024, 1, 2), date(2024, 1, 3))]);
     assert_eq!(part.partial_days, vec![date(2024, 1, 1)]);
@@ -189,7 +194,8 @@ fn malformed_lines_are_named_with_their_fix() {
         "2020-10-25T02:30:00+02:00;1".to_owned(),
         "2020-10-25T02:30:00+02:00;1".to_owned(),
     ];
-    let part = read_text(Format::PortalCsv, "x.csv", portal_curve("", &rows).as_bytes(), &opts()).unwrap().parts.remove(0);
+    let part =
+        read_text(Format::PortalCsv, "x.csv", portal_curve("", &rows).as_bytes(), &opts()).unwrap().parts.remove(0);
     assert_eq!(part.readings.len(), 3);
     assert!(part.readings.iter().all(|r| r.step_seconds() == 1800));
     assert_eq!((part.skipped[0].rows, part.skipped[0].first_line), (1, 7));
@@ -239,7 +245,8 @@ fn overrides_must_fit_the_file() {
     let o = ReadOptions { prm: None, series: Some(Series::ConsumptionDaily) };
     let e = read_text(Format::PortalCsv, "x.csv", text.as_bytes(), &o).unwrap_err();
     assert_eq!(e.kind(), ImportErrorKind::Override);
-    let o = ReadOptions { prm: Some(UsagePointId::new("98765432109876").unwrap()), series: Some(Series::ProductionCurve) };
+    let o =
+        ReadOptions { prm: Some(UsagePointId::new("98765432109876").unwrap()), series: Some(Series::ProductionCurve) };
     let part = read_text(Format::PortalCsv, "x.csv", text.as_bytes(), &o).unwrap().parts.remove(0);
     assert_eq!((part.prm.as_str(), part.series), ("98765432109876", Series::ProductionCurve));
     assert!("xlsx".parse::<Format>().is_err());
@@ -337,12 +344,30 @@ fn portal_workbook_tables_are_found_by_their_names() {
 
 #[test]
 fn hostile_input_never_panics() {
-    for text in ["", "\u{feff}", "Identifiant PRM", "Identifiant PRM\n;;;;;;;;\nHorodate;Valeur\n;\n", "debut;fin;kW\n;;\n", "[", "{"] {
+    for text in [
+        "",
+        "\u{feff}",
+        "Identifiant PRM",
+        "Identifiant PRM\n;;;;;;;;\nHorodate;Valeur\n;\n",
+        "debut;fin;kW\n;;\n",
+        "[",
+        "{",
+    ] {
         for f in Format::ALL {
             let _ = read_text(f, "historique_conso_12345678901234_x.csv", text.as_bytes(), &opts());
         }
     }
-    let _ = read_workbook("x.xlsx", &[Sheet { name: "s".into(), rows: vec![vec![t("Début"), t("Fin"), t("Valeur (en kW)")], vec![Cell::DateTime(f64::MAX), Cell::Number(f64::NAN)]] }], &opts());
+    let _ = read_workbook(
+        "x.xlsx",
+        &[Sheet {
+            name: "s".into(),
+            rows: vec![
+                vec![t("Début"), t("Fin"), t("Valeur (en kW)")],
+                vec![Cell::DateTime(f64::MAX), Cell::Number(f64::NAN)],
+            ],
+        }],
+        &opts(),
+    );
 }
 
 mod props {

@@ -56,7 +56,12 @@ pub(crate) fn type_of(family: Generation, series: Series) -> Option<(&'static st
 }
 
 /// Decodes one window's answer of either family.
-pub(crate) fn decode_readings(family: Generation, body: &[u8], series: Series, window: DateRange) -> Result<Vec<Reading>, Error> {
+pub(crate) fn decode_readings(
+    family: Generation,
+    body: &[u8],
+    series: Series,
+    window: DateRange,
+) -> Result<Vec<Reading>, Error> {
     match family {
         Generation::V5 => {
             // The object comes without its wrapper; a body that has one

@@ -18,7 +18,9 @@ use serde::Deserialize;
 
 use super::dc2026::{date_of, power_kva};
 use super::{Text, opt_text};
-use crate::domain::{Address, Contact, Contract, GeoPoint, Identity, LegalEntity, NaturalPerson, OffPeakRange, UsagePointId};
+use crate::domain::{
+    Address, Contact, Contract, GeoPoint, Identity, LegalEntity, NaturalPerson, OffPeakRange, UsagePointId,
+};
 use crate::error::{Error, ErrorKind};
 
 #[derive(Deserialize)]
@@ -118,8 +120,9 @@ fn entry<'e, 'a>(c: &'e Customer<'a>, prm: &UsagePointId) -> Option<&'e UsagePoi
 
 pub(crate) fn decode_contract(body: &[u8], prm: &UsagePointId) -> Result<Contract, Error> {
     let env: Envelope = super::from_slice(body, "contracts")?;
-    let e = entry(&env.customer, prm)
-        .ok_or_else(|| Error::new(ErrorKind::Decode, "the contracts answer lists no usage point (`customer.usage_points` is empty)"))?;
+    let e = entry(&env.customer, prm).ok_or_else(|| {
+        Error::new(ErrorKind::Decode, "the contracts answer lists no usage point (`customer.usage_points` is empty)")
+    })?;
     let cv = match &e.contracts {
         Some(serde_json::Value::Array(a)) => a.first().cloned(),
         Some(v @ serde_json::Value::Object(_)) => Some(v.clone()),
@@ -148,8 +151,9 @@ pub(crate) fn decode_contract(body: &[u8], prm: &UsagePointId) -> Result<Contrac
 
 pub(crate) fn decode_address(body: &[u8], prm: &UsagePointId) -> Result<Address, Error> {
     let env: Envelope = super::from_slice(body, "addresses")?;
-    let e = entry(&env.customer, prm)
-        .ok_or_else(|| Error::new(ErrorKind::Decode, "the addresses answer lists no usage point (`customer.usage_points` is empty)"))?;
+    let e = entry(&env.customer, prm).ok_or_else(|| {
+        Error::new(ErrorKind::Decode, "the addresses answer lists no usage point (`customer.usage_points` is empty)")
+    })?;
     let a = e.usage_point.as_ref().and_then(|u| u.usage_point_addresses.as_ref());
     let geo = a.and_then(|a| a.geo_points.as_ref()).and_then(|g| {
         Some(GeoPoint { latitude: num(&g.latitude)?, longitude: num(&g.longitude)?, altitude: num(&g.altitude) })
@@ -322,9 +326,13 @@ mod tests {
         assert_eq!(i.natural_person.unwrap().lastname.as_deref(), Some("Thie"));
         let i = decode_identity(br#"{"customer":{"customer_id":"1358019320","identity":{"legal_entity":{"name":"ACME Immo","siret_number":"12345678900012"}}}}"#).unwrap();
         assert_eq!(i.legal_entity.unwrap().name.as_deref(), Some("ACME Immo"));
-        let c = decode_contact(br#"{"customer_id":"1358019319","contact_data":{"phone":"0612345678","email":"sandra.thie@example.fr"}}"#).unwrap();
+        let c = decode_contact(
+            br#"{"customer_id":"1358019319","contact_data":{"phone":"0612345678","email":"sandra.thie@example.fr"}}"#,
+        )
+        .unwrap();
         assert_eq!(c.phone.as_deref(), Some("0612345678"));
-        let c = decode_contact(br#"{"customer_id":"1358019319","contact":{"email":"sandra.thie@example.fr"}}"#).unwrap();
+        let c =
+            decode_contact(br#"{"customer_id":"1358019319","contact":{"email":"sandra.thie@example.fr"}}"#).unwrap();
         assert_eq!(c.email.as_deref(), Some("sandra.thie@example.fr"));
     }
 }

@@ -18,10 +18,12 @@ use std::borrow::Cow;
 
 use serde::Deserialize;
 
-use super::{CurveResolver, Text, Val, day_reading, opt_text, parse_day, parse_stamp, parse_step, peak_instant, unit_factor};
+use super::{
+    CurveResolver, Text, Val, day_reading, opt_text, parse_day, parse_stamp, parse_step, peak_instant, unit_factor,
+};
 use crate::domain::{
-    Address, Contact, Contract, DateRange, Direction, Identity, LegalEntity, Measure, NaturalPerson, OffPeakRange, Reading,
-    Series, UsagePointId,
+    Address, Contact, Contract, DateRange, Direction, Identity, LegalEntity, Measure, NaturalPerson, OffPeakRange,
+    Reading, Series, UsagePointId,
 };
 use crate::error::{Error, ErrorKind};
 
@@ -93,12 +95,10 @@ pub(crate) fn decode_readings(body: &[u8], series: Series, window: DateRange) ->
     let unit = series.unit();
     let factor = unit_factor(g.unite.as_deref(), unit);
     let points = g.points.as_deref().unwrap_or_default();
-    let first_day = m
-        .periode
-        .as_ref()
-        .and_then(|p| p.date_debut.as_deref())
-        .and_then(parse_day)
-        .unwrap_or_else(|| super::paris_fast::local_seconds(window.start().to_datetime(jiff::civil::Time::midnight())));
+    let first_day =
+        m.periode.as_ref().and_then(|p| p.date_debut.as_deref()).and_then(parse_day).unwrap_or_else(|| {
+            super::paris_fast::local_seconds(window.start().to_datetime(jiff::civil::Time::midnight()))
+        });
     let path = |i: usize, f: &str| format!("grandeur[{gi}].points[{i}].{f}");
     match series.measure() {
         Measure::LoadCurve => {
@@ -111,11 +111,18 @@ pub(crate) fn decode_readings(body: &[u8], series: Series, window: DateRange) ->
                 if let Some(s) = p.p.as_deref().filter(|s| *s != last_step_text) {
                     last_step_text = s;
                     step = parse_step(s).ok_or_else(|| {
-                        bad(format!("cannot decode the mesure_synchrone_auto answer at `{}` (value: {s:?})", path(i, "p")))
+                        bad(format!(
+                            "cannot decode the mesure_synchrone_auto answer at `{}` (value: {s:?})",
+                            path(i, "p")
+                        ))
                     })?;
                 }
                 let stamp = parse_stamp(&p.d).ok_or_else(|| {
-                    bad(format!("cannot decode the mesure_synchrone_auto answer at `{}` (value: {:?})", path(i, "d"), p.d))
+                    bad(format!(
+                        "cannot decode the mesure_synchrone_auto answer at `{}` (value: {:?})",
+                        path(i, "d"),
+                        p.d
+                    ))
                 })?;
                 res.push(stamp, step, p.v.0);
             }
@@ -125,7 +132,11 @@ pub(crate) fn decode_readings(body: &[u8], series: Series, window: DateRange) ->
             let mut out = Vec::with_capacity(points.len());
             for (i, p) in points.iter().enumerate() {
                 let day = parse_day(&p.d).ok_or_else(|| {
-                    bad(format!("cannot decode the mesure_synchrone_auto answer at `{}` (value: {:?})", path(i, "d"), p.d))
+                    bad(format!(
+                        "cannot decode the mesure_synchrone_auto answer at `{}` (value: {:?})",
+                        path(i, "d"),
+                        p.d
+                    ))
                 })?;
                 let value = p.v.0.map(|v| v * factor);
                 // A missing maximum comes as {"v": "null", "d": "… 00:00:00"}:
@@ -142,10 +153,9 @@ pub(crate) fn decode_readings(body: &[u8], series: Series, window: DateRange) ->
             }
             Ok(out)
         }
-        Measure::Index => Err(Error::new(
-            ErrorKind::Unsupported,
-            format!("{series} is read with `Client::index`, not as readings"),
-        )),
+        Measure::Index => {
+            Err(Error::new(ErrorKind::Unsupported, format!("{series} is read with `Client::index`, not as readings")))
+        }
     }
 }
 
@@ -244,8 +254,9 @@ pub(crate) fn decode_situation(body: &[u8]) -> Result<Situation, Error> {
     let mut contact = Contact::default();
     for (i, v) in items.iter().enumerate() {
         let text = serde_json::to_vec(v).unwrap_or_default();
-        let item: ContractItem = super::from_slice(&text, "situation_contrat_auto")
-            .map_err(|e| e.with_context(format!("cannot decode the situation_contrat_auto answer at `{prefix}[{i}]`")))?;
+        let item: ContractItem = super::from_slice(&text, "situation_contrat_auto").map_err(|e| {
+            e.with_context(format!("cannot decode the situation_contrat_auto answer at `{prefix}[{i}]`"))
+        })?;
         let segment = match &item.segment {
             Some(serde_json::Value::String(s)) => Some(s.clone()),
             // EDDIE tolerates a list of segments: take the first.
@@ -504,8 +515,11 @@ pub(crate) fn decode_subscribed(body: &[u8]) -> Result<Subscribed, Error> {
         }
         let Some(p) = opt_text(&svc.point_id) else { continue };
         let prm = UsagePointId::new(&p).map_err(|e| {
-            Error::new(ErrorKind::Decode, format!("cannot decode the subscribed_services answer at `serviceSouscrit[{i}].pointId`"))
-                .with_source(e)
+            Error::new(
+                ErrorKind::Decode,
+                format!("cannot decode the subscribed_services answer at `serviceSouscrit[{i}].pointId`"),
+            )
+            .with_source(e)
         })?;
         if !usage_points.contains(&prm) {
             usage_points.push(prm);
@@ -524,8 +538,11 @@ pub(crate) fn decode_service_states(body: &[u8]) -> Result<Vec<(UsagePointId, St
     for (i, svc) in s.service_souscrit.unwrap_or_default().iter().enumerate() {
         let Some(p) = opt_text(&svc.point_id) else { continue };
         let prm = UsagePointId::new(&p).map_err(|e| {
-            Error::new(ErrorKind::Decode, format!("cannot decode the subscribed_services answer at `serviceSouscrit[{i}].pointId`"))
-                .with_source(e)
+            Error::new(
+                ErrorKind::Decode,
+                format!("cannot decode the subscribed_services answer at `serviceSouscrit[{i}].pointId`"),
+            )
+            .with_source(e)
         })?;
         out.push((prm, opt_text(&svc.etat_code).unwrap_or_default().to_ascii_uppercase()));
     }

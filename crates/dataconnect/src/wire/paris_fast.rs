@@ -48,9 +48,7 @@ fn last_sunday_1am(y: i64, month: i64) -> i64 {
 
 fn transitions() -> &'static [i64] {
     static T: OnceLock<Vec<i64>> = OnceLock::new();
-    T.get_or_init(|| {
-        (FIRST_YEAR..=LAST_YEAR).flat_map(|y| [last_sunday_1am(y, 3), last_sunday_1am(y, 10)]).collect()
-    })
+    T.get_or_init(|| (FIRST_YEAR..=LAST_YEAR).flat_map(|y| [last_sunday_1am(y, 3), last_sunday_1am(y, 10)]).collect())
 }
 
 /// The Paris UTC offset in seconds at instant `t` (UTC seconds).

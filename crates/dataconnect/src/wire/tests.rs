@@ -16,7 +16,9 @@ fn values() {
 #[test]
 fn stamps_and_steps() {
     assert!(matches!(parse_stamp("2024-03-01 00:30:00"), Some(Stamp::Local(_))));
-    assert!(matches!(parse_stamp("2022-08-01T01:00:00+02:00"), Some(Stamp::Instant(t)) if ts(t).to_string() == "2022-07-31T23:00:00Z"));
+    assert!(
+        matches!(parse_stamp("2022-08-01T01:00:00+02:00"), Some(Stamp::Instant(t)) if ts(t).to_string() == "2022-07-31T23:00:00Z")
+    );
     assert!(matches!(parse_stamp("2017-07-15+02:00"), Some(Stamp::Local(_))));
     assert_eq!(parse_stamp("2024-02-30"), None);
     assert_eq!(parse_stamp("2024-03-01 25:00:00"), None);
@@ -96,7 +98,13 @@ fn october_fold_both_conventions() {
     let r = crate::wire::v5::decode_readings(&b, Series::ConsumptionCurve, range).unwrap();
     check_contiguous(&r, 50, range);
     // The first 02:30 is +02:00, the second +01:00.
-    let firsts: Vec<_> = r.iter().filter(|x| x.end.to_zoned_datetime(crate::domain::paris()).time().minute() == 30 && x.end.to_zoned_datetime(crate::domain::paris()).time().hour() == 2).collect();
+    let firsts: Vec<_> = r
+        .iter()
+        .filter(|x| {
+            x.end.to_zoned_datetime(crate::domain::paris()).time().minute() == 30
+                && x.end.to_zoned_datetime(crate::domain::paris()).time().hour() == 2
+        })
+        .collect();
     assert_eq!(firsts.len(), 2);
     assert_eq!(firsts[1].end.as_second() - firsts[0].end.as_second(), 3600);
 }

@@ -90,18 +90,14 @@ fn convert(mr: MeterReading<'_>, series: Series, window: DateRange) -> Result<Ve
     let unit = series.unit();
     let rt_unit = mr.reading_type.as_ref().and_then(|r| r.unit.as_deref());
     let factor = unit_factor(rt_unit, unit);
-    let default_step = mr
-        .reading_type
-        .as_ref()
-        .and_then(|r| r.interval_length.as_ref())
-        .and_then(|t| parse_step(t.as_str()));
+    let default_step =
+        mr.reading_type.as_ref().and_then(|r| r.interval_length.as_ref()).and_then(|t| parse_step(t.as_str()));
     // The first day: the body's `start` when it is readable, else the
     // window asked for.
-    let first_day = mr
-        .start
-        .as_deref()
-        .and_then(parse_day)
-        .unwrap_or_else(|| super::paris_fast::local_seconds(window.start().to_datetime(jiff::civil::Time::midnight())));
+    let first_day =
+        mr.start.as_deref().and_then(parse_day).unwrap_or_else(|| {
+            super::paris_fast::local_seconds(window.start().to_datetime(jiff::civil::Time::midnight()))
+        });
     match series.measure() {
         Measure::LoadCurve => {
             let start = super::ts(super::paris_fast::local_midnight_to_utc(first_day));
@@ -130,13 +126,7 @@ fn convert(mr: MeterReading<'_>, series: Series, window: DateRange) -> Result<Ve
                         ))
                     })?;
                     let s = start.as_second() + (r - 1) * step;
-                    res.out.push(Reading {
-                        start: super::ts(s),
-                        end: super::ts(s + step),
-                        value,
-                        unit,
-                        peak_at: None,
-                    });
+                    res.out.push(Reading { start: super::ts(s), end: super::ts(s + step), value, unit, peak_at: None });
                     continue;
                 }
                 let stamp = it.date.as_deref().and_then(parse_stamp).ok_or_else(|| {
@@ -191,10 +181,9 @@ fn convert(mr: MeterReading<'_>, series: Series, window: DateRange) -> Result<Ve
             }
             Ok(out)
         }
-        Measure::Index => Err(Error::new(
-            ErrorKind::Unsupported,
-            format!("{series} is read with `Client::index`, not as readings"),
-        )),
+        Measure::Index => {
+            Err(Error::new(ErrorKind::Unsupported, format!("{series} is read with `Client::index`, not as readings")))
+        }
     }
 }
 

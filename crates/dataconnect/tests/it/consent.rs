@@ -169,18 +169,27 @@ async fn redirects_are_read_strictly_and_confirmed_with_the_api() {
     let c5 = client(&run, Generation::V5);
     for list in ["11453290002823", "22516914714270;11453290002823", "64975835695673,63695879465986"] {
         let req = c5.consent_request("P1Y".parse().unwrap(), None).unwrap();
-        let e = c5.complete_consent(&forged(req.state(), &[("code", "x"), ("usage_point_id", list)]), req.state()).await.unwrap_err();
+        let e = c5
+            .complete_consent(&forged(req.state(), &[("code", "x"), ("usage_point_id", list)]), req.state())
+            .await
+            .unwrap_err();
         assert_eq!(e.kind(), &ErrorKind::UnconfirmedUsagePoint, "{list}: {e}");
     }
     let req = c5.consent_request("P1Y".parse().unwrap(), None).unwrap();
     let e = c5
-        .complete_consent(&forged(req.state(), &[("usage_point_id", "22516914714270"), ("autorisation_id", "1")]), req.state())
+        .complete_consent(
+            &forged(req.state(), &[("usage_point_id", "22516914714270"), ("autorisation_id", "1")]),
+            req.state(),
+        )
         .await
         .unwrap_err();
     assert_eq!(e.kind(), &ErrorKind::InvalidRedirect, "{e}");
     let many: Vec<String> = (0..11u64).map(|i| format!("{:014}", 10_000_000_000_000 + i)).collect();
     let req = c5.consent_request("P1Y".parse().unwrap(), None).unwrap();
-    let e = c5.complete_consent(&forged(req.state(), &[("usage_point_id", &many.join(";"))]), req.state()).await.unwrap_err();
+    let e = c5
+        .complete_consent(&forged(req.state(), &[("usage_point_id", &many.join(";"))]), req.state())
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), &ErrorKind::InvalidRedirect, "{e}");
     // A consent really given is confirmed, in both generations.
     for generation in [Generation::V5, Generation::Dc2026, Generation::Legacy] {

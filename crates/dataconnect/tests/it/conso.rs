@@ -33,7 +33,8 @@ async fn both_type_families_serve_what_data_connect_serves() {
             for series in Series::ALL {
                 let m = if series.direction() == dataconnect::Direction::Consumption { &meter } else { &producer };
                 let want = direct.readings(m, series, range).send().await.unwrap().readings;
-                let got = via.readings(m, series, range).send().await.unwrap_or_else(|e| panic!("{family} {series}: {e}"));
+                let got =
+                    via.readings(m, series, range).send().await.unwrap_or_else(|e| panic!("{family} {series}: {e}"));
                 assert!(!want.is_empty(), "{family} {series}");
                 assert_eq!(got.readings, want, "{family} {series} {range:?}");
             }

@@ -41,7 +41,11 @@ async fn bad_credentials_and_config() {
     let mut cfg = client_config(&run, Generation::Dc2026);
     cfg.client_secret = ClientSecret::new("wrong");
     let c = Client::new(cfg).unwrap();
-    let e = c.readings(&prm("22516914714270"), Series::ConsumptionDaily, DateRange::day(date(2025, 11, 1))).send().await.unwrap_err();
+    let e = c
+        .readings(&prm("22516914714270"), Series::ConsumptionDaily, DateRange::day(date(2025, 11, 1)))
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), &ErrorKind::Authentication, "{e}");
     assert!(!e.to_string().contains("wrong"), "the secret must not leak: {e}");
     assert!(!format!("{e:?}").contains("wrong"));
@@ -72,7 +76,11 @@ async fn transport_errors_are_retried_then_returned() {
     cfg.max_attempts = 3;
     cfg.timeout = Duration::from_secs(2);
     let c = Client::new(cfg).unwrap();
-    let e = c.readings(&prm("22516914714270"), Series::ConsumptionDaily, DateRange::day(date(2025, 11, 1))).send().await.unwrap_err();
+    let e = c
+        .readings(&prm("22516914714270"), Series::ConsumptionDaily, DateRange::day(date(2025, 11, 1)))
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), &ErrorKind::Transport, "{e}");
     assert!(e.is_retryable());
     assert_eq!(c.stats().calls, 3);
@@ -93,7 +101,11 @@ async fn injected_faults_surface_as_their_kinds() {
     let c = Client::new(cc).unwrap();
     let mut kinds = std::collections::BTreeSet::new();
     for d in 1..=24 {
-        let e = c.window(&prm("22516914714270"), Series::ConsumptionDaily, DateRange::day(date(2025, 10, d))).send().await.unwrap_err();
+        let e = c
+            .window(&prm("22516914714270"), Series::ConsumptionDaily, DateRange::day(date(2025, 10, d)))
+            .send()
+            .await
+            .unwrap_err();
         assert!(e.is_retryable(), "{e}");
         kinds.insert(format!("{:?}", e.kind()));
     }

@@ -15,7 +15,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use dataconnect::{Client, ClientConfig, ClientSecret, DateRange, Error, ErrorKind, Generation, QuotaConfig, Series, UsagePointId};
+use dataconnect::{
+    Client, ClientConfig, ClientSecret, DateRange, Error, ErrorKind, Generation, QuotaConfig, Series, UsagePointId,
+};
 use jiff::civil::date;
 use tokio::net::{TcpListener, TcpStream};
 
@@ -74,7 +76,10 @@ async fn read_head(s: &TcpStream) -> std::io::Result<String> {
 async fn answer(s: TcpStream, hostile: Hostile, sent: Arc<AtomicU64>) -> std::io::Result<()> {
     let line = read_head(&s).await?;
     if line.contains("token") {
-        let head = format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", TOKEN.len());
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            TOKEN.len()
+        );
         write_all(&s, head.as_bytes()).await?;
         return write_all(&s, TOKEN.as_bytes()).await;
     }
@@ -84,7 +89,12 @@ async fn answer(s: TcpStream, hostile: Hostile, sent: Arc<AtomicU64>) -> std::io
     match hostile {
         Hostile::Huge => {
             let total: usize = 100 * 1024 * 1024;
-            write_all(&s, format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {total}\r\n\r\n").as_bytes()).await?;
+            write_all(
+                &s,
+                format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {total}\r\n\r\n")
+                    .as_bytes(),
+            )
+            .await?;
             let chunk = vec![b' '; 64 * 1024];
             let mut left = total;
             while left > 0 {
@@ -96,7 +106,8 @@ async fn answer(s: TcpStream, hostile: Hostile, sent: Arc<AtomicU64>) -> std::io
             Ok(())
         }
         Hostile::Endless => {
-            write_all(&s, b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n").await?;
+            write_all(&s, b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+                .await?;
             let data = vec![b'['; 64 * 1024];
             let chunk = [format!("{:x}\r\n", data.len()).into_bytes(), data, b"\r\n".to_vec()].concat();
             loop {
@@ -107,15 +118,24 @@ async fn answer(s: TcpStream, hostile: Hostile, sent: Arc<AtomicU64>) -> std::io
         Hostile::DeepNesting => {
             let depth = 1_000_000;
             let body = [vec![b'['; depth], vec![b']'; depth]].concat();
-            let head = format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len());
+            let head =
+                format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len());
             write_all(&s, head.as_bytes()).await?;
             write_all(&s, &body).await
         }
         Hostile::HtmlPage | Hostile::HtmlError | Hostile::XmlAsJson => {
             let (status, ctype, body) = match hostile {
-                Hostile::HtmlPage => ("200 OK", "text/html", "<!doctype html><title>Maintenance</title><p>Back soon</p>"),
-                Hostile::HtmlError => ("500 Internal Server Error", "text/html", "<html><body><h1>502 Bad Gateway</h1></body></html>"),
-                _ => ("200 OK", "application/json", "<?xml version=\"1.0\"?><meter_reading><value>1</value></meter_reading>"),
+                Hostile::HtmlPage => {
+                    ("200 OK", "text/html", "<!doctype html><title>Maintenance</title><p>Back soon</p>")
+                }
+                Hostile::HtmlError => {
+                    ("500 Internal Server Error", "text/html", "<html><body><h1>502 Bad Gateway</h1></body></html>")
+                }
+                _ => (
+                    "200 OK",
+                    "application/json",
+                    "<?xml version=\"1.0\"?><meter_reading><value>1</value></meter_reading>",
+                ),
             };
             let head = format!("HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\n\r\n", body.len());
             write_all(&s, head.as_bytes()).await?;
@@ -123,7 +143,8 @@ async fn answer(s: TcpStream, hostile: Hostile, sent: Arc<AtomicU64>) -> std::io
         }
         Hostile::Drip => {
             let body = br#"{"meter_reading":{"usage_point_id":"22516914714270","start":"2025-01-01","end":"2025-01-08","interval_reading":[]}}"#;
-            let head = format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len());
+            let head =
+                format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len());
             write_all(&s, head.as_bytes()).await?;
             for b in body {
                 write_all(&s, std::slice::from_ref(b)).await?;

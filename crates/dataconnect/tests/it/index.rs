@@ -87,7 +87,11 @@ async fn a_meter_without_a_collected_curve_still_has_its_index() {
 async fn index_is_a_2026_series() {
     let run = start(config()).await;
     let range = DateRange::new(date(2025, 11, 1), date(2025, 11, 8)).unwrap();
-    let e = client(&run, Generation::V5).index(&prm("22516914714270"), Series::ConsumptionIndex, range).send().await.unwrap_err();
+    let e = client(&run, Generation::V5)
+        .index(&prm("22516914714270"), Series::ConsumptionIndex, range)
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), &ErrorKind::Unsupported);
     // A production index of a consumption-only meter: ADAM-ERR0069.
     let e = client(&run, Generation::Dc2026)

@@ -8,9 +8,9 @@
 // environment: unwrap and expect are fine here (see clippy.toml).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod conso;
 mod collection;
 mod consent;
+mod conso;
 mod customers;
 mod errors;
 mod faults;

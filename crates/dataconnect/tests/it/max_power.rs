@@ -36,7 +36,12 @@ async fn three_phase_maxima_and_monthly_maxima() {
     assert_eq!(monthly.pma.len(), 3);
     let days = c.readings(&three, Series::ConsumptionMaxPower, quarter).send().await.unwrap();
     for month in &monthly.pma {
-        let best = days.readings.iter().filter(|d| d.start >= month.start && d.start < month.end).filter_map(|d| d.value).fold(0.0, f64::max);
+        let best = days
+            .readings
+            .iter()
+            .filter(|d| d.start >= month.start && d.start < month.end)
+            .filter_map(|d| d.value)
+            .fold(0.0, f64::max);
         assert_eq!(month.value, Some(best));
         assert!(month.peak_at.is_some_and(|t| t >= month.start && t < month.end));
     }

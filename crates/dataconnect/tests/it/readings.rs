@@ -2,8 +2,8 @@
 //! changes, nulls, gaps and the behaviour of each sandbox client.
 
 use dataconnect::{Client, DateRange, ErrorKind, Generation, LegacyVersion, Reading, Series, Unit};
-use jiff::civil::date;
 use jiff::Timestamp;
+use jiff::civil::date;
 
 use super::support::{self, client, consent, prm, start};
 
@@ -42,7 +42,8 @@ async fn every_series_of_every_generation_agrees() {
                 dataconnect::Direction::Consumption => (&c0, &cons),
                 dataconnect::Direction::Production => (&c5, &prod),
             };
-            let f = c.readings(meter, series, week).send().await.unwrap_or_else(|e| panic!("{generation} {series}: {e}"));
+            let f =
+                c.readings(meter, series, week).send().await.unwrap_or_else(|e| panic!("{generation} {series}: {e}"));
             assert_eq!(f.served, Some(week));
             assert!(f.clamped.is_none());
             let r = f.readings;
@@ -104,7 +105,8 @@ async fn legacy_v3_ranks_match_v4() {
             assert_eq!(a, b, "{series}");
         }
     }
-    let e = c.readings(&meter, Series::ProductionDaily, days).legacy_version(LegacyVersion::V3).send().await.unwrap_err();
+    let e =
+        c.readings(&meter, Series::ProductionDaily, days).legacy_version(LegacyVersion::V3).send().await.unwrap_err();
     assert_eq!(e.kind(), &ErrorKind::Unsupported);
 }
 
@@ -206,7 +208,11 @@ async fn activation_is_found_by_the_client() {
     let meter = prm("11453290002823");
     let range = DateRange::new(date(2019, 8, 1), date(2019, 9, 15)).unwrap();
     // One window alone gives the clamp error...
-    let e = c.window(&meter, Series::ConsumptionCurve, DateRange::new(date(2019, 8, 22), date(2019, 8, 29)).unwrap()).send().await.unwrap_err();
+    let e = c
+        .window(&meter, Series::ConsumptionCurve, DateRange::new(date(2019, 8, 22), date(2019, 8, 29)).unwrap())
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), &ErrorKind::BeforeActivation);
     assert!(e.is_clamp() && !e.is_retryable());
     // ...and a range is served from the activation on.

@@ -41,7 +41,8 @@ pub async fn start(config: SandboxConfig) -> Running {
 
 /// A client config for the sandbox `run`.
 pub fn client_config(run: &Running, generation: Generation) -> ClientConfig {
-    let mut c = ClientConfig::new(run.base.clone(), generation, DEFAULT_CLIENT_ID, ClientSecret::new(DEFAULT_CLIENT_SECRET));
+    let mut c =
+        ClientConfig::new(run.base.clone(), generation, DEFAULT_CLIENT_ID, ClientSecret::new(DEFAULT_CLIENT_SECRET));
     c.redirect_uri = Some(DEFAULT_REDIRECT_URI.parse().expect("redirect"));
     c.today = Some(TODAY);
     c.quota = QuotaConfig { per_second: 10_000, per_hour: 1_000_000 };

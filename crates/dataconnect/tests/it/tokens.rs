@@ -128,7 +128,10 @@ async fn legacy_refresh_refused_means_consent() {
     let store = Arc::new(FileTokenStore::new(dir.path().join("t.json")));
     let meter = prm("22516914714270");
     store
-        .save(&meter, &dataconnect::StoredToken { refresh_token: dataconnect::RefreshToken::new("not-a-token"), issued_at: None })
+        .save(
+            &meter,
+            &dataconnect::StoredToken { refresh_token: dataconnect::RefreshToken::new("not-a-token"), issued_at: None },
+        )
         .unwrap();
     let mut cc = client_config(&run, Generation::Legacy);
     cc.token_store = Some(store.clone());

@@ -102,7 +102,10 @@ the sync reaches {:.0}% of it, and its ceiling at the quota is {:.0} points/s",
         let _ = store.drop_schema();
     }
     if !complete {
-        return Err(CliError::new(Class::Internal, format!("the fleet sync did not complete: {:?}", synced.outcome.report)));
+        return Err(CliError::new(
+            Class::Internal,
+            format!("the fleet sync did not complete: {:?}", synced.outcome.report),
+        ));
     }
     Ok(())
 }
@@ -198,8 +201,12 @@ async fn store_alone(store: &Arc<PgStore>, threads: usize, windows: usize, per_w
                             let from = origin + SignedDuration::from_mins(30 * (w * per_window) as i64);
                             let readings = points(from, per_window);
                             let window = DateRange::day(date(2024, 1, 1));
-                            let write =
-                                WindowWrite { prm: base_prm, series: Series::ConsumptionCurve, window, readings: &readings };
+                            let write = WindowWrite {
+                                prm: base_prm,
+                                series: Series::ConsumptionCurve,
+                                window,
+                                readings: &readings,
+                            };
                             n += store.upsert_window(&write)?;
                         }
                         Ok(n)

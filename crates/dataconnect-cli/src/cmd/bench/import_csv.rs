@@ -10,8 +10,8 @@
 use std::time::Instant;
 
 use dataconnect::import::{Format, ReadOptions};
-use jiff::civil::date;
 use jiff::SignedDuration;
+use jiff::civil::date;
 
 use crate::error::CliError;
 
@@ -20,8 +20,14 @@ fn write_file(path: &std::path::Path) -> Result<usize, CliError> {
     use std::io::Write;
     let (first, last) = (date(2023, 11, 1), date(2026, 11, 1));
     let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
-    writeln!(out, "Identifiant PRM;Type de donnees;Date de debut;Date de fin;Grandeur physique;Grandeur metier;Etape metier;Unite;Pas en minutes")?;
-    writeln!(out, "12345678901234;Courbe de charge;01/11/2023;01/11/2026;Energie active;Consommation;Comptage Brut;W;30")?;
+    writeln!(
+        out,
+        "Identifiant PRM;Type de donnees;Date de debut;Date de fin;Grandeur physique;Grandeur metier;Etape metier;Unite;Pas en minutes"
+    )?;
+    writeln!(
+        out,
+        "12345678901234;Courbe de charge;01/11/2023;01/11/2026;Energie active;Consommation;Comptage Brut;W;30"
+    )?;
     writeln!(out, "\nHorodate;Valeur")?;
     let paris = dataconnect::domain::paris();
     let (mut t, stop) = (dataconnect::domain::paris_day_start(first), dataconnect::domain::paris_day_start(last));

@@ -20,7 +20,9 @@ pub fn sheets(bytes: &[u8]) -> Result<Vec<Sheet>, ImportError> {
         let range = book.worksheet_range(&name).map_err(|e| unreadable(&e))?;
         let (height, width) = range.get_size();
         if height.saturating_mul(width) > MAX_CELLS {
-            return Err(ImportError::workbook(format!("the sheet {name:?} has {height} rows of {width} cells, too many to be a portal export")));
+            return Err(ImportError::workbook(format!(
+                "the sheet {name:?} has {height} rows of {width} cells, too many to be a portal export"
+            )));
         }
         let (row0, col0) = range.start().map(|(r, c)| (r as usize, c as usize)).unwrap_or((0, 0));
         let mut rows: Vec<Vec<Cell>> = vec![Vec::new(); row0];

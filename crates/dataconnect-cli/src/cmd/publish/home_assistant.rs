@@ -45,9 +45,7 @@ impl Cmd {
         let store = Arc::new(crate::store::open_ro(&settings.db)?);
         let prms = crate::publish::meters(&**store, &named)?;
         if prms.is_empty() {
-            return Err(CliError::config(
-                "no consented meter in the store: record a consent first, or pass --prm",
-            ));
+            return Err(CliError::config("no consented meter in the store: record a consent first, or pass --prm"));
         }
         let mut session = Session::open(&self.url, &token).await?;
         for prm in &prms {

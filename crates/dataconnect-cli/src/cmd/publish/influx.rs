@@ -49,11 +49,8 @@ pub struct Cmd {
 impl Cmd {
     pub async fn run(self) -> Result<(), CliError> {
         let settings = Settings::resolve(&self.global)?;
-        let token = crate::publish::secret_from(
-            self.token_file.as_deref(),
-            "--token-file",
-            "DATACONNECT_INFLUX_TOKEN",
-        )?;
+        let token =
+            crate::publish::secret_from(self.token_file.as_deref(), "--token-file", "DATACONNECT_INFLUX_TOKEN")?;
         let target = InfluxTarget::new(TargetArgs {
             url: &self.url,
             database: self.database.as_deref(),

@@ -30,11 +30,8 @@ pub struct MqttArgs {
 impl MqttArgs {
     /// The broker at `url` with these credentials, and the topics.
     pub fn resolve(&self, url: &str) -> Result<(Broker, Topics), CliError> {
-        let password = crate::publish::secret_from(
-            self.password_file.as_deref(),
-            "--password-file",
-            "DATACONNECT_MQTT_PASSWORD",
-        )?;
+        let password =
+            crate::publish::secret_from(self.password_file.as_deref(), "--password-file", "DATACONNECT_MQTT_PASSWORD")?;
         let broker = Broker::parse(url, self.username.clone(), password)?;
         let topics = Topics::new(&self.discovery_prefix, &self.topic_prefix)?;
         Ok((broker, topics))
@@ -69,14 +66,14 @@ impl Cmd {
         let store = crate::store::open_ro(&settings.db)?;
         let prms = crate::publish::meters(&store, &named)?;
         if prms.is_empty() {
-            return Err(CliError::config(
-                "no consented meter in the store: record a consent first, or pass --prm",
-            ));
+            return Err(CliError::config("no consented meter in the store: record a consent first, or pass --prm"));
         }
         let (messages, sensors, empty) =
             tokio::task::block_in_place(|| crate::publish::mqtt_messages(&store, &prms, &topics))?;
         for prm in &empty {
-            eprintln!("warning: meter {prm} has no reading stored: no sensor published for it (run `dataconnect sync` first)");
+            eprintln!(
+                "warning: meter {prm} has no reading stored: no sensor published for it (run `dataconnect sync` first)"
+            );
         }
         let sent = mqtt::send(&broker, messages, mqtt::SendConfig::RETAINED).await?;
         println!(

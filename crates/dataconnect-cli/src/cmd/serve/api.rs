@@ -60,9 +60,17 @@ pub const OPERATIONS: &[Operation] = &[
         path: "/api/v1/meters/{prm}/readings",
         summary: "Stored readings of one series over a period of Paris days, in the reading schema of `dataconnect export`.",
         query: &[
-            ("series", true, "consumption-curve, consumption-daily, consumption-max-power, production-curve or production-daily"),
+            (
+                "series",
+                true,
+                "consumption-curve, consumption-daily, consumption-max-power, production-curve or production-daily",
+            ),
             ("from", true, "first Paris day, YYYY-MM-DD (inclusive)"),
-            ("to", true, "last Paris day, YYYY-MM-DD (exclusive); at most 366 days after `from` for a load curve, 3660 for a daily series (400 `range_too_long` otherwise)"),
+            (
+                "to",
+                true,
+                "last Paris day, YYYY-MM-DD (exclusive); at most 366 days after `from` for a load curve, 3660 for a daily series (400 `range_too_long` otherwise)",
+            ),
             ("tz", false, "Europe/Paris (default) or UTC: the offset of start, end and peak_at"),
         ],
         secured: true,
@@ -136,7 +144,12 @@ fn consent_json(c: &ConsentRecord, today: Date) -> Value {
 }
 
 /// A meter as the API shows it.
-fn meter_json(state: &AppState, store: &dyn dataconnect_store::Store, c: &ConsentRecord, today: Date) -> Result<Value, CliError> {
+fn meter_json(
+    state: &AppState,
+    store: &dyn dataconnect_store::Store,
+    c: &ConsentRecord,
+    today: Date,
+) -> Result<Value, CliError> {
     let prm = &c.usage_point_id;
     let summaries = store.summary(&ReadingFilter { usage_points: vec![prm.clone()], ..ReadingFilter::default() })?;
     let states = store.series_states()?;
@@ -167,7 +180,9 @@ fn meter_json(state: &AppState, store: &dyn dataconnect_store::Store, c: &Consen
 /// Checks the key, then runs `f` on the store and answers its JSON.
 async fn guarded<F>(state: &AppState, headers: &HeaderMap, f: F) -> Response
 where
-    F: FnOnce(&AppState, &dyn dataconnect_store::Store, Date) -> Result<Result<Value, Response>, CliError> + Send + 'static,
+    F: FnOnce(&AppState, &dyn dataconnect_store::Store, Date) -> Result<Result<Value, Response>, CliError>
+        + Send
+        + 'static,
 {
     if !state.keys.allow(headers) {
         return unauthorized();
@@ -212,7 +227,11 @@ fn not_found(prm: &UsagePointId) -> Response {
     error(StatusCode::NOT_FOUND, "unknown_meter", &format!("no consent is recorded for meter {prm}"))
 }
 
-async fn meter(State(state): State<AppState>, prm: Result<Path<String>, PathRejection>, headers: HeaderMap) -> Response {
+async fn meter(
+    State(state): State<AppState>,
+    prm: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+) -> Response {
     let prm = parse_prm(prm);
     guarded(&state, &headers, move |state, store, today| {
         let prm = match prm {
@@ -237,16 +256,20 @@ fn readings_query(query: &str) -> Result<(Series, DateRange, Tz), ApiError> {
         .parse::<Series>()
         .map_err(|e| bad("invalid_series", e.to_string()))?;
     let day = |name: &str| -> Result<Date, ApiError> {
-        let text = get(name).ok_or_else(|| bad("missing_date", format!("the `{name}` parameter is required (YYYY-MM-DD)")))?;
+        let text =
+            get(name).ok_or_else(|| bad("missing_date", format!("the `{name}` parameter is required (YYYY-MM-DD)")))?;
         crate::settings::parse_date(name, text).map_err(|e| bad("invalid_date", e.line()))
     };
     let range = DateRange::new(day("from")?, day("to")?).map_err(|e| bad("invalid_range", e.to_string()))?;
-    let (most, what) = if series.is_curve() { (MAX_CURVE_DAYS, "a load curve") } else { (MAX_DAILY_DAYS, "a daily series") };
+    let (most, what) =
+        if series.is_curve() { (MAX_CURVE_DAYS, "a load curve") } else { (MAX_DAILY_DAYS, "a daily series") };
     let days = (range.end() - range.start()).get_days();
     if days > most {
         return Err(bad(
             "range_too_long",
-            format!("`from` to `to` spans {days} days; one request reads at most {most} days of {what}: split the period into several requests"),
+            format!(
+                "`from` to `to` spans {days} days; one request reads at most {most} days of {what}: split the period into several requests"
+            ),
         ));
     }
     let tz = match get("tz") {
@@ -485,11 +508,14 @@ pub fn document() -> Value {
             }));
         }
         let ok = match op.path {
-            "/api/v1/meters/{prm}/readings" => json!({ "type": "array", "items": { "$ref": "#/components/schemas/Reading" } }),
+            "/api/v1/meters/{prm}/readings" => {
+                json!({ "type": "array", "items": { "$ref": "#/components/schemas/Reading" } })
+            }
             _ => json!({ "type": if op.path.ends_with('s') { "array" } else { "object" } }),
         };
         let mut responses = serde_json::Map::new();
-        responses.insert("200".into(), json!({ "description": "OK", "content": { "application/json": { "schema": ok } } }));
+        responses
+            .insert("200".into(), json!({ "description": "OK", "content": { "application/json": { "schema": ok } } }));
         if op.secured {
             responses.insert("401".into(), json!({ "description": "missing or wrong API key", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }));
             responses.insert("429".into(), json!({ "description": "too many wrong API keys from this address: wait for `Retry-After` seconds", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }));
@@ -558,11 +584,7 @@ mod tests {
     /// The paths of this file's `.route(…)` calls.
     fn routed_paths() -> Vec<String> {
         let source = include_str!("api.rs");
-        source
-            .split(".route(\"")
-            .skip(1)
-            .filter_map(|rest| rest.split('"').next().map(str::to_owned))
-            .collect()
+        source.split(".route(\"").skip(1).filter_map(|rest| rest.split('"').next().map(str::to_owned)).collect()
     }
 
     #[test]

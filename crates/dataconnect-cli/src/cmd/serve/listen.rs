@@ -179,8 +179,12 @@ fn connection_service(
     app: Router,
     peer: std::net::SocketAddr,
     busy: Arc<AtomicUsize>,
-) -> impl hyper::service::HttpService<hyper::body::Incoming, ResBody = axum::body::Body, Error = std::convert::Infallible, Future: Send>
-+ Send
+) -> impl hyper::service::HttpService<
+    hyper::body::Incoming,
+    ResBody = axum::body::Body,
+    Error = std::convert::Infallible,
+    Future: Send,
+> + Send
 + 'static {
     hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
         request.extensions_mut().insert(ConnectInfo(peer));

@@ -83,7 +83,10 @@ pub fn lags(state: &AppState, store: &dyn Store, today: Date) -> Result<Vec<Lag>
     for prm in meters {
         for s in &state.journey.series {
             let lag_days = ends.get(&(prm.clone(), *s)).map(|end| (today - *end).get_days().max(0));
-            let stopped = states.iter().find(|x| x.usage_point_id == prm && x.series == *s).and_then(|x| x.stopped_reason.clone());
+            let stopped = states
+                .iter()
+                .find(|x| x.usage_point_id == prm && x.series == *s)
+                .and_then(|x| x.stopped_reason.clone());
             out.push(Lag { prm: prm.clone(), series: *s, lag_days, stopped });
         }
     }
@@ -178,14 +181,62 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
     let stats = state.client.stats();
     let mut out = String::with_capacity(4096);
     let n = |v: u64| v as f64;
-    family(&mut out, "dataconnect_api_calls_total", "counter", "HTTP requests this server's client sent to Data Connect (token requests included).", &one(n(stats.calls)));
-    family(&mut out, "dataconnect_api_token_requests_total", "counter", "Token requests this server's client sent.", &one(n(stats.token_requests)));
-    family(&mut out, "dataconnect_api_throttled_total", "counter", "429 answers this server's client received.", &one(n(stats.throttled_429)));
-    family(&mut out, "dataconnect_api_retries_total", "counter", "Requests sent again after a retryable failure or a 429.", &one(n(stats.retries)));
-    family(&mut out, "dataconnect_quota_waits_total", "counter", "Requests that waited at the quota gate.", &one(n(stats.waits)));
-    family(&mut out, "dataconnect_quota_wait_seconds_total", "counter", "Time spent waiting at the quota gate.", &one(n(stats.waited_ms) / 1000.0));
-    family(&mut out, "dataconnect_quota_calls_last_hour", "gauge", "Data calls recorded in the store over the last hour, by every sync process.", &one(n(calls_hour)));
-    family(&mut out, "dataconnect_quota_per_hour", "gauge", "The application's hourly quota as configured.", &one(state.quota_per_hour));
+    family(
+        &mut out,
+        "dataconnect_api_calls_total",
+        "counter",
+        "HTTP requests this server's client sent to Data Connect (token requests included).",
+        &one(n(stats.calls)),
+    );
+    family(
+        &mut out,
+        "dataconnect_api_token_requests_total",
+        "counter",
+        "Token requests this server's client sent.",
+        &one(n(stats.token_requests)),
+    );
+    family(
+        &mut out,
+        "dataconnect_api_throttled_total",
+        "counter",
+        "429 answers this server's client received.",
+        &one(n(stats.throttled_429)),
+    );
+    family(
+        &mut out,
+        "dataconnect_api_retries_total",
+        "counter",
+        "Requests sent again after a retryable failure or a 429.",
+        &one(n(stats.retries)),
+    );
+    family(
+        &mut out,
+        "dataconnect_quota_waits_total",
+        "counter",
+        "Requests that waited at the quota gate.",
+        &one(n(stats.waits)),
+    );
+    family(
+        &mut out,
+        "dataconnect_quota_wait_seconds_total",
+        "counter",
+        "Time spent waiting at the quota gate.",
+        &one(n(stats.waited_ms) / 1000.0),
+    );
+    family(
+        &mut out,
+        "dataconnect_quota_calls_last_hour",
+        "gauge",
+        "Data calls recorded in the store over the last hour, by every sync process.",
+        &one(n(calls_hour)),
+    );
+    family(
+        &mut out,
+        "dataconnect_quota_per_hour",
+        "gauge",
+        "The application's hourly quota as configured.",
+        &one(state.quota_per_hour),
+    );
     let mut by_series: Vec<(String, f64)> = Vec::new();
     for s in Series::ALL {
         let points: u64 = summary.iter().filter(|x| x.series == s).map(|x| x.points).sum();
@@ -194,17 +245,51 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
     family(&mut out, "dataconnect_readings_stored", "gauge", "Readings in the store, per series.", &by_series);
     let lag_samples: Vec<(String, f64)> = lags
         .iter()
-        .filter_map(|l| l.lag_days.map(|d| (format!("{{usage_point_id=\"{}\",series=\"{}\"}}", l.prm.as_str(), l.series.as_str()), f64::from(d))))
+        .filter_map(|l| {
+            l.lag_days.map(|d| {
+                (format!("{{usage_point_id=\"{}\",series=\"{}\"}}", l.prm.as_str(), l.series.as_str()), f64::from(d))
+            })
+        })
         .collect();
-    family(&mut out, "dataconnect_lag_days", "gauge", "Days between today (Paris) and the end of the newest covered day range, per meter and series.", &lag_samples);
+    family(
+        &mut out,
+        "dataconnect_lag_days",
+        "gauge",
+        "Days between today (Paris) and the end of the newest covered day range, per meter and series.",
+        &lag_samples,
+    );
     let stopped = lags.iter().filter(|l| l.stopped.is_some()).count();
-    family(&mut out, "dataconnect_series_stopped", "gauge", "Series the API refused for good (wrong direction, curve not collected).", &one(stopped as f64));
+    family(
+        &mut out,
+        "dataconnect_series_stopped",
+        "gauge",
+        "Series the API refused for good (wrong direction, curve not collected).",
+        &one(stopped as f64),
+    );
     let active = consents.iter().filter(|c| !c.needs_consent && c.expiry > today);
     let soon = active.clone().filter(|c| (c.expiry - today).get_days() < EXPIRING_DAYS).count();
-    family(&mut out, "dataconnect_consents_active", "gauge", "Consents neither expired nor withdrawn.", &one(active.count() as f64));
-    family(&mut out, "dataconnect_consents_expiring_soon", "gauge", "Active consents that expire within 30 days.", &one(soon as f64));
+    family(
+        &mut out,
+        "dataconnect_consents_active",
+        "gauge",
+        "Consents neither expired nor withdrawn.",
+        &one(active.count() as f64),
+    );
+    family(
+        &mut out,
+        "dataconnect_consents_expiring_soon",
+        "gauge",
+        "Active consents that expire within 30 days.",
+        &one(soon as f64),
+    );
     let needs = consents.iter().filter(|c| c.needs_consent).count();
-    family(&mut out, "dataconnect_consents_needed", "gauge", "Meters whose consent the API no longer honours.", &one(needs as f64));
+    family(
+        &mut out,
+        "dataconnect_consents_needed",
+        "gauge",
+        "Meters whose consent the API no longer honours.",
+        &one(needs as f64),
+    );
     family(
         &mut out,
         "dataconnect_metrics_store_age_seconds",
@@ -212,7 +297,14 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
         "How old the part of these metrics read from the store is (see serve --metrics-cache-seconds).",
         &one(age.as_secs_f64()),
     );
-    let queue: Vec<(String, f64)> = state.queue.counts().into_iter().map(|(k, v)| (format!("{{state=\"{k}\"}}"), v as f64)).collect();
-    family(&mut out, "dataconnect_first_sync_jobs", "gauge", "First syncs of newly consented meters seen by this server, per state.", &queue);
+    let queue: Vec<(String, f64)> =
+        state.queue.counts().into_iter().map(|(k, v)| (format!("{{state=\"{k}\"}}"), v as f64)).collect();
+    family(
+        &mut out,
+        "dataconnect_first_sync_jobs",
+        "gauge",
+        "First syncs of newly consented meters seen by this server, per state.",
+        &queue,
+    );
     text(StatusCode::OK, "text/plain; version=0.0.4; charset=utf-8", out)
 }

@@ -77,7 +77,11 @@ fn html(status: StatusCode, page: String) -> Response {
 
 /// A page that explains a failure: a title, what happened and what to do.
 pub fn error_page(status: StatusCode, title: &str, text: &str) -> Response {
-    let body = format!("<h1>{}</h1>\n<p class=\"erreur\" role=\"alert\">{}</p>\n<p><a href=\"/\">Retour à l'accueil</a></p>\n", esc(title), esc(text));
+    let body = format!(
+        "<h1>{}</h1>\n<p class=\"erreur\" role=\"alert\">{}</p>\n<p><a href=\"/\">Retour à l'accueil</a></p>\n",
+        esc(title),
+        esc(text)
+    );
     html(status, layout(title, &body, None))
 }
 
@@ -92,8 +96,20 @@ fn internal_page(e: &CliError) -> Response {
     )
 }
 
-const MONTHS: [&str; 12] =
-    ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"];
+const MONTHS: [&str; 12] = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+];
 
 /// A day as French prose: `28 novembre 2027`.
 pub fn day_fr(d: Date) -> String {
@@ -145,12 +161,16 @@ pub fn duration_fr(d: ConsentDuration) -> String {
 /// The series as the customer reads them.
 pub fn series_fr(s: Series) -> &'static str {
     match s {
-        Series::ConsumptionCurve => "courbe de charge de consommation (puissance moyenne par pas de 30 minutes, ou plus fin)",
+        Series::ConsumptionCurve => {
+            "courbe de charge de consommation (puissance moyenne par pas de 30 minutes, ou plus fin)"
+        }
         Series::ConsumptionDaily => "consommation quotidienne (kWh par jour)",
         Series::ConsumptionMaxPower => "puissance maximale atteinte chaque jour",
         Series::ProductionCurve => "courbe de charge de production (si vous produisez de l'électricité)",
         Series::ProductionDaily => "production quotidienne (si vous produisez de l'électricité)",
-        Series::ConsumptionIndex => "index de consommation (relevés quotidiens de vos compteurs heures pleines / heures creuses)",
+        Series::ConsumptionIndex => {
+            "index de consommation (relevés quotidiens de vos compteurs heures pleines / heures creuses)"
+        }
         Series::ProductionIndex => "index de production (si vous produisez de l'électricité)",
     }
 }
@@ -199,7 +219,10 @@ async fn landing(State(state): State<AppState>) -> Response {
     );
     body.push_str("<h2>Vos droits</h2>\n<p>Vous pouvez refuser sans conséquence sur votre contrat d'électricité.");
     if let Some(contact) = &j.contact {
-        body.push_str(&format!(" Pour accéder à vos données, les faire corriger ou supprimer, écrivez à {org} : {}.", esc(contact)));
+        body.push_str(&format!(
+            " Pour accéder à vos données, les faire corriger ou supprimer, écrivez à {org} : {}.",
+            esc(contact)
+        ));
     }
     body.push_str("</p>\n");
     html(StatusCode::OK, layout(&format!("{} – vos données Linky", j.organisation), &body, None))
@@ -219,7 +242,10 @@ async fn start(State(state): State<AppState>, extensions: axum::http::Extensions
     if let Some(ip) = peer
         && let Err(wait) = state.accord.check(ip, std::time::Instant::now())
     {
-        return too_many(wait, "Vous avez demandé de nombreux accords en peu de temps. Patientez un moment, puis réessayez depuis la page d'accueil.");
+        return too_many(
+            wait,
+            "Vous avez demandé de nombreux accords en peu de temps. Patientez un moment, puis réessayez depuis la page d'accueil.",
+        );
     }
     let request = match state.client.consent_request(state.journey.duration, state.journey.sandbox_client) {
         Ok(r) => r,
@@ -250,7 +276,9 @@ async fn start(State(state): State<AppState>, extensions: axum::http::Extensions
     match added {
         Ok(true) => {}
         Ok(false) => {
-            eprintln!("warning: {cap} consent requests are pending (--max-pending): the consent button refuses new ones until some expire");
+            eprintln!(
+                "warning: {cap} consent requests are pending (--max-pending): the consent button refuses new ones until some expire"
+            );
             return too_many(
                 std::time::Duration::from_secs(60),
                 "Le service reçoit trop de demandes en ce moment. Réessayez dans quelques minutes depuis la page d'accueil.",
@@ -279,7 +307,11 @@ fn too_many(wait: std::time::Duration, text: &str) -> Response {
 async fn fallback(State(state): State<AppState>, method: Method, uri: Uri) -> Response {
     if uri.path() == state.redirect_path {
         if method != Method::GET {
-            return error_page(StatusCode::METHOD_NOT_ALLOWED, "Méthode non permise", "Cette adresse ne s'ouvre que par un lien.");
+            return error_page(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Méthode non permise",
+                "Cette adresse ne s'ouvre que par un lien.",
+            );
         }
         return redirected(&state, uri.query().unwrap_or("")).await;
     }
@@ -297,19 +329,26 @@ async fn redirected(state: &AppState, query: &str) -> Response {
     let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     let restart = "Recommencez depuis la page d'accueil.";
     let Some(given) = get("state").map(str::to_owned) else {
-        return error_page(StatusCode::BAD_REQUEST, "Lien de retour incomplet", &format!("Il manque le paramètre « state ». {restart}"));
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "Lien de retour incomplet",
+            &format!("Il manque le paramètre « state ». {restart}"),
+        );
     };
     // The state must be one this server handed out, not used yet and not
     // expired; it is taken (removed) at once, so a refusal or a failure
     // below also uses it up.
-    let taken = state.with_store(move |store| crate::consent_redirect::take_pending(store, &given, Timestamp::now())).await;
+    let taken =
+        state.with_store(move |store| crate::consent_redirect::take_pending(store, &given, Timestamp::now())).await;
     let pending = match taken {
         Ok(p) => p,
         Err(e) if e.class() == Class::Consent => {
             return error_page(
                 StatusCode::BAD_REQUEST,
                 "Lien de retour déjà utilisé, expiré ou inconnu",
-                &format!("Ce retour ne correspond à aucune demande en cours : il a déjà servi, il date de plus de 30 minutes, ou il ne vient pas de ce site. Rien n'a été enregistré. {restart}"),
+                &format!(
+                    "Ce retour ne correspond à aucune demande en cours : il a déjà servi, il date de plus de 30 minutes, ou il ne vient pas de ce site. Rien n'a été enregistré. {restart}"
+                ),
             );
         }
         Err(e) => return internal_page(&e),
@@ -328,7 +367,9 @@ async fn redirected(state: &AppState, query: &str) -> Response {
     };
     let today = state.client.today();
     let recorded = state
-        .with_store(move |store| crate::consent_redirect::record_completed(store, today, consent, &pending, Timestamp::now()))
+        .with_store(move |store| {
+            crate::consent_redirect::record_completed(store, today, consent, &pending, Timestamp::now())
+        })
         .await;
     let done = match recorded {
         Ok(d) => d,
@@ -345,9 +386,12 @@ async fn redirected(state: &AppState, query: &str) -> Response {
         Err(e) => return internal_page(&e),
     };
     let secure = if state.secure { "; Secure" } else { "" };
-    let cookie = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}", SESSION_TTL.as_secs());
+    let cookie =
+        format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}", SESSION_TTL.as_secs());
     let mut response = StatusCode::SEE_OTHER.into_response();
-    if let (Ok(location), Ok(cookie)) = (HeaderValue::from_str(&format!("/compteurs/{first}")), HeaderValue::from_str(&cookie)) {
+    if let (Ok(location), Ok(cookie)) =
+        (HeaderValue::from_str(&format!("/compteurs/{first}")), HeaderValue::from_str(&cookie))
+    {
         response.headers_mut().insert(header::LOCATION, location);
         response.headers_mut().insert(header::SET_COOKIE, cookie);
         response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -387,13 +431,17 @@ fn unconfirmed_page(e: &dataconnect::Error, restart: &str) -> Response {
         K::NoSubscribedService | K::UnconfirmedUsagePoint | K::ConsentRequired | K::NoToken => error_page(
             StatusCode::FORBIDDEN,
             "Accord non confirmé par Enedis",
-            &format!("Enedis n'indique aucun accord en cours pour ce retour : l'accord a pu être retiré depuis votre espace client Enedis, ou il n'a pas été donné. Rien n'a été enregistré. {restart}"),
+            &format!(
+                "Enedis n'indique aucun accord en cours pour ce retour : l'accord a pu être retiré depuis votre espace client Enedis, ou il n'a pas été donné. Rien n'a été enregistré. {restart}"
+            ),
         ),
         K::Config | K::TokenStore => internal_page(&crate::error::from_client(e)),
         _ => error_page(
             StatusCode::BAD_GATEWAY,
             "Enedis n'a pas confirmé l'accord",
-            &format!("L'accord n'a pas pu être confirmé auprès d'Enedis pour le moment ; rien n'a été enregistré. Réessayez dans quelques minutes : {restart}"),
+            &format!(
+                "L'accord n'a pas pu être confirmé auprès d'Enedis pour le moment ; rien n'a été enregistré. Réessayez dans quelques minutes : {restart}"
+            ),
         ),
     }
 }
@@ -419,9 +467,10 @@ fn locked(state: &AppState) -> Response {
     };
     let mut response = error_page(StatusCode::UNAUTHORIZED, "Accès réservé", text);
     if !state.keys.is_empty() {
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"dataconnect\", charset=\"UTF-8\""));
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"dataconnect\", charset=\"UTF-8\""),
+        );
     }
     response
 }
@@ -447,7 +496,11 @@ fn chart_range(series: Series, today: Date) -> Option<(DateRange, &'static str)>
     DateRange::new(start, today).ok().map(|r| (r, label))
 }
 
-async fn meter(State(state): State<AppState>, prm: Result<Path<String>, PathRejection>, headers: HeaderMap) -> Response {
+async fn meter(
+    State(state): State<AppState>,
+    prm: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+) -> Response {
     // A path that is not even UTF-8 is just another unknown meter.
     let Some(Ok(prm)) = prm.ok().map(|Path(p)| UsagePointId::new(&p)) else {
         return error_page(StatusCode::NOT_FOUND, "Compteur inconnu", "Un numéro de compteur (PRM) a 14 chiffres.");
@@ -467,10 +520,12 @@ async fn meter(State(state): State<AppState>, prm: Result<Path<String>, PathReje
                 for s in wanted {
                     let coverage = store.coverage(&prm, s)?;
                     let chart = match chart_range(s, today) {
-                        Some((range, label)) => crate::chart_data::series_chart(store, &prm, s, range)?.and_then(|mut chart| {
-                            chart.title = format!("{} – {label}", series_short(s));
-                            crate::chart_render::to_svg(&chart).ok().map(|svg| (chart.title, svg))
-                        }),
+                        Some((range, label)) => {
+                            crate::chart_data::series_chart(store, &prm, s, range)?.and_then(|mut chart| {
+                                chart.title = format!("{} – {label}", series_short(s));
+                                crate::chart_render::to_svg(&chart).ok().map(|svg| (chart.title, svg))
+                            })
+                        }
                         None => None,
                     };
                     let state = states.iter().find(|st| st.usage_point_id == prm && st.series == s).cloned();
@@ -487,7 +542,11 @@ async fn meter(State(state): State<AppState>, prm: Result<Path<String>, PathReje
     };
     let job = state.queue.state(&prm);
     if view.consent.is_none() && job.is_none() {
-        return error_page(StatusCode::NOT_FOUND, "Compteur inconnu", "Aucun accord n'est enregistré pour ce compteur.");
+        return error_page(
+            StatusCode::NOT_FOUND,
+            "Compteur inconnu",
+            "Aucun accord n'est enregistré pour ce compteur.",
+        );
     }
     // In-process jobs say when they are done; the scheduler of another
     // process (or of this one, on PostgreSQL) is done for the page once a
@@ -576,7 +635,12 @@ fn meter_body(prm: &UsagePointId, view: &MeterView, job: Option<&JobState>, toda
             _ => ("rien encore".to_owned(), "–".to_owned()),
         };
         let synced = s.state.as_ref().and_then(|st| st.last_synced_at).map(instant_fr).unwrap_or_else(|| "–".into());
-        let note = s.state.as_ref().and_then(|st| st.stopped_reason.as_deref()).map(|r| format!("non disponible : {r}")).unwrap_or_default();
+        let note = s
+            .state
+            .as_ref()
+            .and_then(|st| st.stopped_reason.as_deref())
+            .map(|r| format!("non disponible : {r}"))
+            .unwrap_or_default();
         body.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
             esc(series_short(s.series)),
@@ -588,8 +652,16 @@ fn meter_body(prm: &UsagePointId, view: &MeterView, job: Option<&JobState>, toda
     }
     body.push_str("</table>\n");
     if let Some(run) = &view.last_run {
-        let outcome = run.outcome.as_ref().map(|o| format!(", {} ({} appels, {} mesures)", o.status, o.calls, o.points)).unwrap_or_default();
-        body.push_str(&format!("<p>Dernière synchronisation : {}{}.</p>\n", esc(&instant_fr(run.started_at)), esc(&outcome)));
+        let outcome = run
+            .outcome
+            .as_ref()
+            .map(|o| format!(", {} ({} appels, {} mesures)", o.status, o.calls, o.points))
+            .unwrap_or_default();
+        body.push_str(&format!(
+            "<p>Dernière synchronisation : {}{}.</p>\n",
+            esc(&instant_fr(run.started_at)),
+            esc(&outcome)
+        ));
     }
     body
 }

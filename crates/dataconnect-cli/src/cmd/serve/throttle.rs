@@ -139,7 +139,11 @@ mod tests {
         headers.insert("x-forwarded-for", "203.0.113.9, 198.51.100.7, 10.0.0.3".parse().unwrap());
         let proxies: Vec<IpAddr> = vec!["10.0.0.2".parse().unwrap(), "10.0.0.3".parse().unwrap()];
         assert_eq!(client_address(&extensions, &headers, &proxies), Some("198.51.100.7".parse().unwrap()));
-        assert_eq!(client_address(&extensions, &headers, &[]), Some("10.0.0.2".parse().unwrap()), "an untrusted peer is itself");
+        assert_eq!(
+            client_address(&extensions, &headers, &[]),
+            Some("10.0.0.2".parse().unwrap()),
+            "an untrusted peer is itself"
+        );
         headers.insert("x-forwarded-for", "junk".parse().unwrap());
         assert_eq!(client_address(&extensions, &headers, &proxies), Some("10.0.0.2".parse().unwrap()));
         assert_eq!(client_address(&axum::http::Extensions::new(), &headers, &proxies), None);

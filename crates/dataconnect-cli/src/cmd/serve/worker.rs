@@ -200,7 +200,9 @@ pub async fn sync_meters(state: &Inner, prms: &[UsagePointId]) -> Result<FirstSy
     let today = state.client.today();
     let mut targets: Vec<SeriesTarget> = prms
         .iter()
-        .flat_map(|prm| state.journey.series.iter().map(move |s| SeriesTarget { prm: prm.clone(), series: *s, activation: None }))
+        .flat_map(|prm| {
+            state.journey.series.iter().map(move |s| SeriesTarget { prm: prm.clone(), series: *s, activation: None })
+        })
         .collect();
     let mut source = ClientSource::new(state.client.clone());
     let reporter = Reporter::new();
@@ -216,7 +218,8 @@ pub async fn sync_meters(state: &Inner, prms: &[UsagePointId]) -> Result<FirstSy
             // Between the last week (the customer is waiting for a chart)
             // and the history: the contract, for `costs` and so that the
             // history starts at the meter's activation day.
-            crate::sync_engine::fetch_missing_contracts(&**state.store, &state.client, prms, &|l| reporter.line(l)).await?;
+            crate::sync_engine::fetch_missing_contracts(&**state.store, &state.client, prms, &|l| reporter.line(l))
+                .await?;
             for t in &mut targets {
                 t.activation = state.store.meter_info(&t.prm)?.and_then(|i| i.activation);
                 if let Some(day) = t.activation {

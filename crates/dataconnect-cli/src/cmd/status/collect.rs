@@ -295,7 +295,6 @@ fn count(days: &[Days]) -> i64 {
     days.iter().map(|d| (d.to - d.from).get_days() as i64).sum()
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

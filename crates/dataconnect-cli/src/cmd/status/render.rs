@@ -60,7 +60,6 @@ fn render_consents(s: &Status, out: &mut String) {
             s.pending_consents
         ));
     }
-
 }
 
 /// A row per meter and series, and the meters never synced.
@@ -112,7 +111,6 @@ fn render_series(s: &Status, out: &mut String) {
             s.never_synced.join(", ")
         ));
     }
-
 }
 
 /// The last sync, the quota used, and on PostgreSQL the shared queue and
@@ -149,7 +147,8 @@ fn render_sync_and_quota(s: &Status, out: &mut String) {
             q.api,
             q.calls_this_hour,
             q.margin_ms,
-            q.closed_until.map_or(String::new(), |t| format!("; closed after a 429 until {}", t.strftime("%H:%M:%S UTC")))
+            q.closed_until
+                .map_or(String::new(), |t| format!("; closed after a 429 until {}", t.strftime("%H:%M:%S UTC")))
         ));
     }
 }
@@ -192,7 +191,6 @@ fn table(header: &[&str]) -> Table {
     t.set_header(header.iter().copied());
     t
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -78,7 +78,14 @@ pub(super) fn authorize_post(sandbox: &Sandbox, path: &'static str, body: &[u8])
                     Some(meter) => chosen.push(*meter),
                     None => {
                         let message = "Un compteur choisi n'appartient pas au titulaire choisi.";
-                        return consent_page(sandbox, &valid, client, &selected, Some(message), StatusCode::BAD_REQUEST);
+                        return consent_page(
+                            sandbox,
+                            &valid,
+                            client,
+                            &selected,
+                            Some(message),
+                            StatusCode::BAD_REQUEST,
+                        );
                     }
                 }
             }
@@ -133,8 +140,7 @@ pub(super) fn validate(sandbox: &Sandbox, path: &'static str, pairs: &[(String, 
         _ => Generation::Y2026,
     };
 
-    let (Some(client_id), Some(response_type), Some(duration_text)) = (client_id, response_type, duration_text)
-    else {
+    let (Some(client_id), Some(response_type), Some(duration_text)) = (client_id, response_type, duration_text) else {
         return Err(authorize_error(StatusCode::BAD_REQUEST, "invalid_request", "missing_parameter"));
     };
     // The legacy page cannot redirect without being told where.
@@ -206,11 +212,7 @@ pub(super) fn grant(sandbox: &Sandbox, valid: &Valid, client: u8, chosen: &[&'st
     let paris_now = now.to_zoned_datetime(paris());
     let start_day = paris_now.date();
     let end_day = valid.duration.end(start_day).unwrap_or(start_day);
-    let end = end_day
-        .to_datetime(paris_now.time())
-        .to_zoned_datetime(paris())
-        .map(|z| z.timestamp())
-        .unwrap_or(now);
+    let end = end_day.to_datetime(paris_now.time()).to_zoned_datetime(paris()).map(|z| z.timestamp()).unwrap_or(now);
     let revoked = chosen.iter().any(|m| m.revoked);
     let mut params: Vec<(&str, String)> = Vec::new();
     match valid.generation {
@@ -220,12 +222,7 @@ pub(super) fn grant(sandbox: &Sandbox, valid: &Valid, client: u8, chosen: &[&'st
             {
                 let mut grants = sandbox.platform().grants();
                 let consent = grants.consents.len();
-                grants.consents.push(Consent {
-                    client_id: valid.client_id.clone(),
-                    prms: prms.clone(),
-                    end,
-                    revoked,
-                });
+                grants.consents.push(Consent { client_id: valid.client_id.clone(), prms: prms.clone(), end, revoked });
                 // Generation 2's code is never exchanged by v5 clients, but
                 // the later legacy clients used this same page without a
                 // redirect_uri and exchanged the code, so it is kept
@@ -253,10 +250,11 @@ pub(super) fn grant(sandbox: &Sandbox, valid: &Valid, client: u8, chosen: &[&'st
             let id = {
                 let mut grants = sandbox.platform().grants();
                 let id = autorisation_id(&grants, &valid.client_id, client);
-                let autorisation = grants
-                    .autorisations
-                    .entry(id)
-                    .or_insert_with(|| Autorisation { client_id: valid.client_id.clone(), holder: client, shares: Vec::new() });
+                let autorisation = grants.autorisations.entry(id).or_insert_with(|| Autorisation {
+                    client_id: valid.client_id.clone(),
+                    holder: client,
+                    shares: Vec::new(),
+                });
                 for meter in chosen {
                     let share = Share { meter, start: start_day, end: end_day, revoked: meter.revoked };
                     // Sharing a meter again renews its share.

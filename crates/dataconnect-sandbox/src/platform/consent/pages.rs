@@ -132,7 +132,9 @@ pub(super) fn consent_page(
     }
     page.push_str("</fieldset>\n");
     if valid.generation == Generation::Y2026 {
-        page.push_str("<p>Un partage porte sur un seul compteur. Sans choix, le premier compteur du titulaire est partagé.</p>\n");
+        page.push_str(
+            "<p>Un partage porte sur un seul compteur. Sans choix, le premier compteur du titulaire est partagé.</p>\n",
+        );
     } else {
         page.push_str("<p>Sans choix, tous les compteurs du titulaire sont partagés.</p>\n");
     }

@@ -109,7 +109,14 @@ pub(super) async fn subscribed_services(State(sandbox): State<Sandbox>, headers:
     json(StatusCode::OK, &Page { nb_total_services: services.len(), service_souscrit: services })
 }
 
-pub(super) fn services_of(id: u64, share_index: usize, share: &Share, today: Date, filter: &Filter, out: &mut Vec<Service>) {
+pub(super) fn services_of(
+    id: u64,
+    share_index: usize,
+    share: &Share,
+    today: Date,
+    filter: &Filter,
+    out: &mut Vec<Service>,
+) {
     let (etat_code, etat_libelle, statut) = if share.revoked {
         ("SUPPRIME", "Supprimé", None)
     } else if share.end <= today {

@@ -151,12 +151,21 @@ pub(crate) fn decode_index(body: &[u8], series: Series, window: DateRange) -> Re
     Ok(out)
 }
 
-fn push_values(out: &mut Vec<IndexReading>, reg: &Register, values: &[Valeur<'_>], factor: f64, gi: usize) -> Result<(), Error> {
+fn push_values(
+    out: &mut Vec<IndexReading>,
+    reg: &Register,
+    values: &[Valeur<'_>],
+    factor: f64,
+    gi: usize,
+) -> Result<(), Error> {
     for (i, v) in values.iter().enumerate() {
         let bad = || {
             Error::new(
                 ErrorKind::Decode,
-                format!("cannot decode the mesure_synchrone_auto index answer at `grandeur[{gi}]…valeur[{i}].d` (value: {:?})", v.d),
+                format!(
+                    "cannot decode the mesure_synchrone_auto index answer at `grandeur[{gi}]…valeur[{i}].d` (value: {:?})",
+                    v.d
+                ),
             )
         };
         let local_midnight = parse_day(&v.d).ok_or_else(bad)?;

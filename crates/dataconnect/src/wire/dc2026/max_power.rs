@@ -37,7 +37,8 @@ pub(crate) fn decode_max_power(body: &[u8], monthly: bool) -> Result<Vec<MaxElem
                 )
             })?;
             let value = p.v.0.map(|v| v * factor);
-            let peak = (value.is_some() && p.d.trim().len() > 10).then(|| parse_stamp(&p.d).map(peak_instant)).flatten();
+            let peak =
+                (value.is_some() && p.d.trim().len() > 10).then(|| parse_stamp(&p.d).map(peak_instant)).flatten();
             let (start, end) = if monthly { month_of(day) } else { (day, day + 86_400) };
             readings.push(Reading {
                 start: ts(super::super::paris_fast::local_midnight_to_utc(start)),
@@ -58,11 +59,13 @@ pub(crate) fn decode_max_power(body: &[u8], monthly: bool) -> Result<Vec<MaxElem
 /// midnight `day`.
 fn month_of(day: i64) -> (i64, i64) {
     let days = day.div_euclid(86_400);
-    let date = jiff::civil::date(1970, 1, 1).checked_add(jiff::Span::new().days(days)).unwrap_or(jiff::civil::Date::MIN);
+    let date =
+        jiff::civil::date(1970, 1, 1).checked_add(jiff::Span::new().days(days)).unwrap_or(jiff::civil::Date::MIN);
     let first = date.first_of_month();
     let next = first.checked_add(jiff::Span::new().months(1)).unwrap_or(first);
     let secs = |d: jiff::civil::Date| {
-        super::super::paris_fast::days_from_civil(i64::from(d.year()), i64::from(d.month()), i64::from(d.day())) * 86_400
+        super::super::paris_fast::days_from_civil(i64::from(d.year()), i64::from(d.month()), i64::from(d.day()))
+            * 86_400
     };
     (secs(first), secs(next))
 }

@@ -10,7 +10,8 @@ fn range(a: jiff::civil::Date, b: jiff::civil::Date) -> DateRange {
 
 #[test]
 fn daily_consumption() {
-    let body = br#"{"idPrm":"99999999999991","etapeMetier":"BRUT","periode":{"dateDebut":"2026-09-29","dateFin":"2026-10-01"},
+    let body =
+        br#"{"idPrm":"99999999999991","etapeMetier":"BRUT","periode":{"dateDebut":"2026-09-29","dateFin":"2026-10-01"},
   "typeValeur":"GLOBALE","modeCalcul":"DIFF.INDEX","pas":"P1D",
   "grandeur":[{"grandeurMetier":"CONS","grandeurPhysique":"EA","unite":"Wh",
      "points":[{"v":"33495","d":"2026-09-29"},{"v":"38022","d":"2026-09-30"}],"calendrier":[]}],"contexte":[]}"#;
@@ -94,18 +95,23 @@ fn situation_self_consumption() {
 
 #[test]
 fn synthesis_comptage_general() {
-    let s = decode_synthesis(br#"{"segments": [{"segment": "C5"}, {"segment": "P4"}],
+    let s = decode_synthesis(
+        br#"{"segments": [{"segment": "C5"}, {"segment": "P4"}],
  "generation_last_activation_date": "2024-07-31T00:00:00+0200",
  "consumption_last_activation_date": "2014-01-22T00:00:00+0100",
- "services_level": "Communicant (ouvert aux services)"}"#)
+ "services_level": "Communicant (ouvert aux services)"}"#,
+    )
     .unwrap();
     assert_eq!(s.segments, vec!["C5", "P4"]);
     assert_eq!(s.consumption_activation, Some(date(2014, 1, 22)));
     assert_eq!(s.production_activation, Some(date(2024, 7, 31)));
     assert!(decode_synthesis(br#"{"services_level": 2}"#).unwrap().services_level.as_deref() == Some("2"));
-    let c = decode_comptage(r#"{"dispositifComptage": {"typeComptage": {"code": "AMM", "libelle": "Compteur Linky"}},
+    let c = decode_comptage(
+        r#"{"dispositifComptage": {"typeComptage": {"code": "AMM", "libelle": "Compteur Linky"}},
  "compteurs": [{"numeroSerie": "021876543210", "regimePropriete": {"code": "LOUE", "libelle": "Loué"}}],
- "relais": {"plageHeuresCreuses": "HC (22H00-6H00)"}}"#.as_bytes())
+ "relais": {"plageHeuresCreuses": "HC (22H00-6H00)"}}"#
+            .as_bytes(),
+    )
     .unwrap();
     assert_eq!(c.meter_type.as_deref(), Some("AMM"));
     assert_eq!(c.offpeak[0].end, time(6, 0, 0, 0));
