@@ -225,7 +225,7 @@ mod tests {
         assert!(!is_fresh(&consent(Generation::V5, today, None), Some(&live), today));
         assert!(is_fresh(&consent(Generation::Legacy, today, None), Some(&live), today));
         // A record marked by the API as gone, or past its expiry, is not live.
-        assert!(!is_live(&ConsentRecord { needs_consent: true, ..live.clone() }, today));
+        assert!(!is_live(&ConsentRecord { needs_consent: true, ..live }, today));
         assert!(!is_live(&record(date(2025, 1, 1), today, None), today));
     }
 

@@ -812,7 +812,7 @@ mod tests {
             ("dateDebut", "2025-11-01".into()),
             ("dateFin", "2025-11-02".into()),
         ];
-        let e = client.call(&call, |b| Ok(b.to_vec())).await.err().expect("refused");
+        let e = client.call(&call, |b| Ok(b.to_vec())).await.expect_err("refused");
         assert_eq!(e.kind(), &ErrorKind::RequestRejected, "{e}");
         assert!(!e.is_retryable());
         assert_eq!(e.status(), Some(500));

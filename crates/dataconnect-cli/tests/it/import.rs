@@ -50,6 +50,7 @@ fn cli(dir: &Path, db: &Path) -> std::process::Command {
 }
 
 /// (readings, sum of values, coverage rows) of an SQLite store.
+#[allow(clippy::type_complexity)]
 fn contents(db: &Path) -> (i64, f64, Vec<(String, String, String, String)>) {
     let conn = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
     let (n, sum) = conn

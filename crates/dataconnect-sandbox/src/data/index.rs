@@ -340,10 +340,10 @@ mod tests {
                 }
                 day = day.tomorrow().unwrap_or(b);
             }
-            for class in 0..4 {
+            for (class, expected) in energy.iter().enumerate() {
                 assert_eq!(
                     counts[1].distributor[class] - counts[0].distributor[class],
-                    energy[class],
+                    *expected,
                     "{} class {class}",
                     meter.prm
                 );

@@ -61,10 +61,10 @@ fn find_table(sheet: &Sheet) -> Option<Table> {
                     factor,
                 });
             }
-        } else if let Some(day) = col("date") {
-            if measure_of_unit != Measure::LoadCurve {
-                return Some(Table { header_row: i, measure: measure_of_unit, begin: day, end: None, value, factor });
-            }
+        } else if let Some(day) = col("date")
+            && measure_of_unit != Measure::LoadCurve
+        {
+            return Some(Table { header_row: i, measure: measure_of_unit, begin: day, end: None, value, factor });
         }
     }
     None

@@ -336,7 +336,7 @@ fn portal_workbook_tables_are_found_by_their_names() {
     assert_eq!(daily.readings[0].value, Some(12_500.0));
     assert_eq!(file.notes.len(), 1);
     // A row that cannot be read names its sheet and row.
-    let mut broken = sheets.clone();
+    let mut broken = sheets;
     broken[0].rows[7][2] = t("4;03");
     let e = read_workbook(&name, &broken, &opts()).unwrap_err();
     assert_eq!(e.at(), Some("sheet \"Consommation Horaire\", row 8"));
