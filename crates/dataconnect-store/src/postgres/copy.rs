@@ -322,6 +322,11 @@ impl Source<'_> {
     }
 
     /// Every table but the readings.
+    ///
+    /// One `each` per table, in the order their foreign keys need (about
+    /// 100 lines): each block is a query and the import call of its rows,
+    /// read top to bottom like the schema; a function per table would only
+    /// add names.
     fn copy_rest(&self, target: &PgStore) -> Result<()> {
         self.each("SELECT usage_point_id, series, start_day, end_day FROM coverage", |r| {
             let (p, s, a, b): (String, String, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);

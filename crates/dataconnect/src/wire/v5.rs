@@ -85,6 +85,13 @@ fn bad(what: String) -> Error {
     Error::new(ErrorKind::Decode, what)
 }
 
+/// Turns one v5 `meter_reading` into readings.
+///
+/// It runs to about 100 lines because one match holds every shape of the v5
+/// body (curves by stamp or by v3 rank, days by date or by rank) after a
+/// prelude they share (unit factor, default step, first day); each arm is
+/// one loop over the points whose length is its error messages, which name
+/// the JSON path of the value that could not be read.
 fn convert(mr: MeterReading<'_>, series: Series, window: DateRange) -> Result<Vec<Reading>, Error> {
     let items = mr.interval_reading.unwrap_or_default();
     let unit = series.unit();
