@@ -130,6 +130,17 @@ pub async fn run_sync(
     let calls = data_calls(source.client()).saturating_sub(calls_before);
     // Bookkeeping failures must not hide the sync's own outcome.
     let _ = store.record_calls(started, calls);
+    let outcome = run_outcome(&report, calls, false);
+    let _ = store.finish_sync_run(run, &outcome);
+    let mut report = report;
+    report.calls = calls;
+    Ok(report)
+}
+
+/// What a finished sync run records: `ok` when everything wanted was
+/// stored, `partial` when some was, `failed` otherwise, and the first
+/// reason it stopped short (a run stopped by a signal says so last).
+pub fn run_outcome(report: &SyncReport, calls: u64, interrupted: bool) -> SyncRunOutcome {
     let status = if report.is_complete() {
         "ok"
     } else if report.stored > 0 {
@@ -141,13 +152,9 @@ pub async fn run_sync(
         .stopped_run
         .clone()
         .or_else(|| report.failures.first().map(|f| f.message.clone()))
-        .or_else(|| report.store_error.as_ref().map(|e| e.to_string()));
-    let outcome =
-        SyncRunOutcome { finished_at: Timestamp::now(), status: status.into(), calls, points: report.points, message };
-    let _ = store.finish_sync_run(run, &outcome);
-    let mut report = report;
-    report.calls = calls;
-    Ok(report)
+        .or_else(|| report.store_error.as_ref().map(|e| e.to_string()))
+        .or_else(|| interrupted.then(|| "stopped by a signal".to_owned()));
+    SyncRunOutcome { finished_at: Timestamp::now(), status: status.into(), calls, points: report.points, message }
 }
 
 /// HTTP requests the client sent, token requests excluded.

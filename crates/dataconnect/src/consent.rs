@@ -336,22 +336,7 @@ impl Client {
         let id: i64 = autorisation_id.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| {
             Error::new(ErrorKind::InvalidRedirect, "the redirect's autorisation_id is not a positive integer")
         })?;
-        let body = serde_json::json!({
-            "autorisationId": id,
-            "comptage": false,
-            "etatCode": ["ACTIF", "DEMANDE"],
-            "serviceType": "ACCES",
-        });
-        let path = "subscribed_services/v1";
-        let call = Call {
-            post: true,
-            path: path.into(),
-            query: Vec::new(),
-            body: Body::Json(body),
-            auth: Auth::App,
-            api: api_of(Generation::Dc2026, path),
-        };
-        self.call(&call, wire::dc2026::decode_subscribed).await
+        self.call(&subscribed_services_call(id, "ACCES"), wire::dc2026::decode_subscribed).await
     }
 }
 
@@ -415,4 +400,25 @@ fn decides_consent(kind: &ErrorKind) -> bool {
             | ErrorKind::InvalidRequest
             | ErrorKind::Api
     )
+}
+
+/// The `subscribed_services` request of generation 3 for one consent's
+/// services of `service_type` (`ACCES` for the meters a consent opens,
+/// `CCDC` for the load-curve collection), active or requested.
+pub(crate) fn subscribed_services_call(autorisation_id: i64, service_type: &str) -> Call {
+    let body = serde_json::json!({
+        "autorisationId": autorisation_id,
+        "comptage": false,
+        "etatCode": ["ACTIF", "DEMANDE"],
+        "serviceType": service_type,
+    });
+    let path = "subscribed_services/v1";
+    Call {
+        post: true,
+        path: path.into(),
+        query: Vec::new(),
+        body: Body::Json(body),
+        auth: Auth::App,
+        api: api_of(Generation::Dc2026, path),
+    }
 }

@@ -29,7 +29,7 @@ use clap::Args;
 use dataconnect::{Direction, Series, UsagePointId};
 use dataconnect_store::Store;
 #[cfg(feature = "postgres")]
-use dataconnect_store::{QueueFilter, SyncRunOutcome};
+use dataconnect_store::QueueFilter;
 #[cfg(feature = "postgres")]
 use dataconnect_sync::{DaemonConfig, WorkOutcome, WorkerConfig};
 use dataconnect_sync::{PlanConfig, Schedule, SeriesTarget, SyncConfig, SyncReport};
@@ -266,26 +266,7 @@ impl Cmd {
         let WorkOutcome { mut report, interrupted, released } = outcome;
         report.calls = calls;
         let _ = pg.store.record_calls(started, calls);
-        let run_status = if report.is_complete() {
-            "ok"
-        } else if report.stored > 0 {
-            "partial"
-        } else {
-            "failed"
-        };
-        let message = report
-            .stopped_run
-            .clone()
-            .or_else(|| report.failures.first().map(|f| f.message.clone()))
-            .or_else(|| report.store_error.as_ref().map(|e| e.to_string()))
-            .or_else(|| interrupted.then(|| "stopped by a signal".to_owned()));
-        let outcome = SyncRunOutcome {
-            finished_at: Timestamp::now(),
-            status: run_status.into(),
-            calls,
-            points: report.points,
-            message,
-        };
+        let outcome = crate::sync_engine::run_outcome(&report, calls, interrupted);
         let _ = pg.store.finish_sync_run(run, &outcome);
         print_pg_summary(&report, &pg.source, interrupted, released);
         if interrupted && report.store_error.is_none() && report.stopped_run.is_none() {

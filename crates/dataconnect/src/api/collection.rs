@@ -11,7 +11,7 @@
 //! `autorisationId` is how the sandbox answers, and no capture of the real
 //! gateway's answer to that request exists (an inference).
 
-use crate::client::{Auth, Body, Call, Client, api_of};
+use crate::client::Client;
 use crate::domain::{Generation, UsagePointId};
 use crate::error::{Error, ErrorKind};
 use crate::wire;
@@ -65,21 +65,7 @@ impl Client {
         let id: i64 = autorisation_id.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| {
             Error::new(ErrorKind::InvalidRequest, "the consent's autorisation_id is not a positive integer")
         })?;
-        let body = serde_json::json!({
-            "autorisationId": id,
-            "comptage": false,
-            "etatCode": ["ACTIF", "DEMANDE"],
-            "serviceType": "CCDC",
-        });
-        let path = "subscribed_services/v1";
-        let call = Call {
-            post: true,
-            path: path.into(),
-            query: Vec::new(),
-            body: Body::Json(body),
-            auth: Auth::App,
-            api: api_of(Generation::Dc2026, path),
-        };
+        let call = crate::consent::subscribed_services_call(id, "CCDC");
         let states = self.call(&call, wire::dc2026::decode_service_states).await?;
         let mine = states.iter().filter(|(p, _)| p == prm).map(|(_, s)| s.as_str());
         let mut out = CurveCollection::NotCollected;
