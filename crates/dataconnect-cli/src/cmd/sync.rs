@@ -27,9 +27,9 @@ use std::time::Duration;
 
 use clap::Args;
 use dataconnect::{Direction, Series, UsagePointId};
-use dataconnect_store::Store;
 #[cfg(feature = "postgres")]
 use dataconnect_store::QueueFilter;
+use dataconnect_store::Store;
 #[cfg(feature = "postgres")]
 use dataconnect_sync::{DaemonConfig, WorkOutcome, WorkerConfig};
 use dataconnect_sync::{PlanConfig, Schedule, SeriesTarget, SyncConfig, SyncReport};
