@@ -16,9 +16,15 @@ fn fleet_lines(n: u32) -> String {
 }
 
 /// Runs `cmd` with `input` on standard input; returns the output.
+///
+/// A command that stops at a bad line may exit before it has read the rest of
+/// its input: the broken pipe that leaves the writer is that exit, not a fault.
 fn with_stdin(cmd: &mut Command, input: &str) -> std::process::Output {
     let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    match child.stdin.take().unwrap().write_all(input.as_bytes()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        other => other.unwrap(),
+    }
     child.wait_with_output().unwrap()
 }
 
