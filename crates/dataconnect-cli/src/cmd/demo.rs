@@ -132,7 +132,7 @@ impl Cmd {
             today,
         })?;
         if charts.is_empty() {
-            println!("charts: none written yet (charts::write_demo_charts is still a stub)");
+            println!("charts: none written (no stored readings of the last 7 days or the last year to draw)");
         }
         for path in &charts {
             println!("chart: {}", path.display());

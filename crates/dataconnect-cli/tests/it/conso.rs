@@ -120,26 +120,17 @@ fn sync_through_the_gateway_stores_what_data_connect_serves() {
     }
 }
 
+/// `fetch`'s arguments for a week of the consumer's daily energy.
+const FETCH_A_WEEK: [&str; 8] =
+    ["--prm", CONSUMER, "--series", "consumption-daily", "--from", "2026-11-01", "--to", "2026-11-08"];
+
 #[test]
 fn a_token_that_does_not_cover_the_meter_is_a_consent_error() {
     let dir = tempfile::tempdir().unwrap();
     let sb = sandbox(dir.path(), |_| {});
     let db = dir.path().join("s.db");
     let other = "sandbox-conso-98765432109876";
-    let out = via_gateway(dir.path(), &sb, &db, other)
-        .args([
-            "fetch",
-            "--prm",
-            CONSUMER,
-            "--series",
-            "consumption-daily",
-            "--from",
-            "2026-11-01",
-            "--to",
-            "2026-11-08",
-        ])
-        .output()
-        .unwrap();
+    let out = via_gateway(dir.path(), &sb, &db, other).arg("fetch").args(FETCH_A_WEEK).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(6), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
@@ -150,35 +141,13 @@ fn a_token_that_does_not_cover_the_meter_is_a_consent_error() {
     assert_eq!(out.status.code(), Some(6), "{stdout}");
     assert!(stdout.contains("does not cover"), "{stdout}");
     // Without a token: a config error naming where to put it.
-    let out = via_gateway(dir.path(), &sb, &db, "")
-        .args([
-            "fetch",
-            "--prm",
-            CONSUMER,
-            "--series",
-            "consumption-daily",
-            "--from",
-            "2026-11-01",
-            "--to",
-            "2026-11-08",
-        ])
-        .output()
-        .unwrap();
+    let out = via_gateway(dir.path(), &sb, &db, "").arg("fetch").args(FETCH_A_WEEK).output().unwrap();
     assert_eq!(out.status.code(), Some(4));
     assert!(String::from_utf8_lossy(&out.stderr).contains("DATACONNECT_CONSO_TOKEN"));
     // The token from a file works as the variable does.
     let file = dir.path().join("token");
     std::fs::write(&file, format!("{TOKEN}\n")).unwrap();
-    run_ok(via_gateway(dir.path(), &sb, &db, "").arg("fetch").arg("--conso-token-file").arg(&file).args([
-        "--prm",
-        CONSUMER,
-        "--series",
-        "consumption-daily",
-        "--from",
-        "2026-11-01",
-        "--to",
-        "2026-11-08",
-    ]));
+    run_ok(via_gateway(dir.path(), &sb, &db, "").arg("fetch").arg("--conso-token-file").arg(&file).args(FETCH_A_WEEK));
 }
 
 /// The same through a PostgreSQL store: its queue workers and its shared
@@ -186,12 +155,9 @@ fn a_token_that_does_not_cover_the_meter_is_a_consent_error() {
 #[cfg(feature = "postgres")]
 #[test]
 fn sync_through_the_gateway_into_postgresql() {
-    let Some(base) = std::env::var("DATACONNECT_TEST_PG_URL").ok().filter(|u| !u.is_empty()) else {
-        eprintln!(
-            "skipped: DATACONNECT_TEST_PG_URL is unset (e.g. postgres://postgres@127.0.0.1:5432/test); .ci/run sets it"
-        );
-        return;
-    };
+    // Fails without a server unless DATACONNECT_SKIP_PG=1, as every
+    // PostgreSQL test does.
+    let Some(base) = dataconnect_testkit::pg::url("sync_through_the_gateway_into_postgresql") else { return };
     let dir = tempfile::tempdir().unwrap();
     let sb = sandbox(dir.path(), |_| {});
     let series = "consumption-curve,consumption-daily";

@@ -226,10 +226,10 @@ fn export_import_export_gives_identical_files() {
 #[cfg(feature = "postgres")]
 #[test]
 fn export_import_export_through_postgresql_gives_identical_files() {
-    let Some(base) = std::env::var("DATACONNECT_TEST_PG_URL").ok().filter(|u| !u.is_empty()) else {
-        eprintln!(
-            "skipped: DATACONNECT_TEST_PG_URL is unset (e.g. postgres://postgres@127.0.0.1:5432/test); .ci/run sets it"
-        );
+    // Fails without a server unless DATACONNECT_SKIP_PG=1, as every
+    // PostgreSQL test does.
+    let Some(base) = dataconnect_testkit::pg::url("export_import_export_through_postgresql_gives_identical_files")
+    else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
