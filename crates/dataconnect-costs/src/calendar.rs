@@ -194,22 +194,58 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_shipped_calendar_starts_in_2014_and_keeps_the_rules() {
+    fn the_shipped_calendar_runs_from_2014_to_the_end_of_the_2024_2025_season() {
         let cal = TempoCalendar::shipped().unwrap();
         assert_eq!(cal.get(FIRST_DAY), Some(TempoColour::Blue));
         assert_eq!(cal.get(date(2024, 1, 8)), Some(TempoColour::Red));
+        // The first day after source B, and the first red day of the 2024–2025
+        // season, in source C and the sources it was checked against.
+        assert_eq!(cal.get(date(2024, 1, 9)), Some(TempoColour::Red));
+        assert_eq!(cal.get(date(2024, 12, 3)), Some(TempoColour::Red));
+        // The 22nd and last red day of that season, as the press reported it.
+        assert_eq!(cal.get(date(2025, 2, 3)), Some(TempoColour::Red));
+        assert_eq!(cal.last_day(), Some(date(2025, 8, 31)));
         assert_eq!(cal.get(UNCOLOURED_DAY), None);
         assert_eq!(cal.priced(UNCOLOURED_DAY), Some(TempoColour::Blue));
-        // The 2022–2023 season: 22 red days, all on weekdays from November to March.
-        let reds: Vec<Date> = cal
-            .days()
-            .filter(|(d, c)| *c == TempoColour::Red && *d >= date(2022, 9, 1) && *d < date(2023, 9, 1))
-            .map(|(d, _)| d)
-            .collect();
-        assert_eq!(reds.len(), 22);
-        assert!(reds.iter().all(|d| d.weekday().to_monday_one_offset() <= 5 && !(4..=10).contains(&d.month())));
-        assert!(cal.missing(date(2014, 9, 1), date(2024, 1, 9)).is_empty());
-        assert_eq!(cal.missing(date(2024, 1, 8), date(2024, 1, 11)), vec![date(2024, 1, 9), date(2024, 1, 10)]);
+        assert!(cal.missing(date(2014, 9, 1), date(2025, 9, 1)).is_empty());
+        assert_eq!(cal.missing(date(2025, 8, 31), date(2025, 9, 3)), vec![date(2025, 9, 1), date(2025, 9, 2)]);
+    }
+
+    #[test]
+    fn the_shipped_calendar_keeps_the_rules() {
+        let cal = TempoCalendar::shipped().unwrap();
+        for year in 2014..2025 {
+            let (start, end) = (date(year, 9, 1), date(year + 1, 9, 1));
+            let season: Vec<(Date, TempoColour)> = cal.days().filter(|(d, _)| *d >= start && *d < end).collect();
+            let count = |c: TempoColour| season.iter().filter(|(_, x)| *x == c).count();
+            let days = usize::try_from((end - start).get_days()).unwrap();
+            let uncoloured = usize::from((start..end).contains(&UNCOLOURED_DAY));
+            assert_eq!(season.len() + uncoloured, days, "season {year}: a day without a colour");
+            // 22 red and 43 white days; 2019–2020 was published with 18 and 47.
+            let expected = if year == 2019 { (18, 47) } else { (22, 43) };
+            assert_eq!((count(TempoColour::Red), count(TempoColour::White)), expected, "season {year}");
+            let mut run = 0;
+            for (d, c) in &season {
+                let weekday = d.weekday().to_monday_one_offset();
+                if *c == TempoColour::Red {
+                    assert!(weekday <= 5 && !(4..=10).contains(&d.month()), "red on {d}");
+                    run += 1;
+                    assert!(run <= 5, "more than 5 red days in a row up to {d}");
+                } else {
+                    run = 0;
+                }
+                assert!(!(*c == TempoColour::White && weekday == 7), "white on Sunday {d}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_shipped_day_cites_a_documented_source() {
+        let sources = include_str!("../data/SOURCES.md");
+        for (i, line) in SHIPPED.lines().enumerate().skip(1) {
+            let source = line.split(';').nth(2).unwrap_or("").trim();
+            assert!(!source.is_empty() && sources.contains(&format!("| `{source}` |")), "line {}: {line}", i + 1);
+        }
     }
 
     #[test]

@@ -1,11 +1,11 @@
 //! `dataconnect costs` and `tariffs` on a copy of the store `dataconnect
-//! demo` filled (October to December 2020): the shipped Base prices, the
+//! demo` filled (October to December 2020): the shipped Base and HP/HC prices, the
 //! regulator's tables imported in their published format, Tempo with the
 //! shipped calendar, the comparison, the power advice and the errors.
 
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::spawned::{DEMO_CONSUMPTION, DEMO_PRODUCTION, Ran, dataconnect, demo, run};
 
@@ -98,6 +98,27 @@ fn base_costs_at_the_shipped_regulated_prices_in_the_exact_json_shape() {
 }
 
 #[test]
+fn hphc_costs_at_the_shipped_regulated_prices() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = store_copy(dir.path());
+    let mut args = vec!["costs", "--prm", DEMO_CONSUMPTION, "--offer", "trv-hphc", "--kva", "6", "--format", "json"];
+    args.extend(PERIOD);
+    let h = json_ok(dir.path(), &db, &args);
+    let (hp, hc) = (kwh_of(&h["months"], "HP"), kwh_of(&h["months"], "HC"));
+    assert!(hp > 0.0 && hc > 0.0, "{h}");
+    // The CRE's 01/08/2020 HP/HC row at 6 kVA: 137.40 €/year, HP 0.1798 and
+    // HC 0.1344 €/kWh; October to December 2020 is 92 of 2020's 366 days.
+    assert!((h["subscription_eur"].as_f64().unwrap() - 137.40 * 92.0 / 366.0).abs() < 0.006, "{h}");
+    assert!((h["energy_eur"].as_f64().unwrap() - (hp * 0.1798 + hc * 0.1344)).abs() < 0.02, "{h}");
+    // The same kWh as Base: the periods only split them.
+    let mut args = vec!["costs", "--prm", DEMO_CONSUMPTION, "--offer", "trv-base", "--kva", "6", "--format", "json"];
+    args.extend(PERIOD);
+    let b = json_ok(dir.path(), &db, &args);
+    let total = kwh_of(&b["months"], "BASE");
+    assert!((hp + hc - total).abs() < 0.01 * total, "{hp} + {hc} vs {total}");
+}
+
+#[test]
 fn imported_tables_price_hphc_and_tempo_and_the_comparison_ranks_them() {
     let dir = tempfile::tempdir().unwrap();
     let db = store_copy(dir.path());
@@ -111,8 +132,15 @@ fn imported_tables_price_hphc_and_tempo_and_the_comparison_ranks_them() {
     let tempo_offer = list["offers"].as_array().unwrap().iter().find(|o| o["name"] == "trv-tempo").unwrap().clone();
     assert_eq!(tempo_offer["imported_rows"], 1);
     let show = json_ok(dir.path(), &db, &["tariffs", "show", "trv-hphc", "--at", "2020-12-01", "--format", "json"]);
-    assert_eq!(show["rows"].as_array().unwrap().len(), 2);
-    assert_eq!(show["rows"][0]["prices_eur_per_kwh"]["HP"], 0.2);
+    // One row per power in force that day: the imported ones at 6 and 9 kVA
+    // take precedence, the shipped CRE rows give the other six.
+    let rows = show["rows"].as_array().unwrap();
+    let kva: Vec<u64> = rows.iter().map(|r| r["kva"].as_u64().unwrap()).collect();
+    assert_eq!(kva, [6, 9, 12, 15, 18, 24, 30, 36]);
+    assert_eq!((&rows[0]["prices_eur_per_kwh"]["HP"], &rows[0]["imported"]), (&json!(0.2), &json!(true)));
+    assert_eq!((&rows[1]["prices_eur_per_kwh"]["HP"], &rows[1]["imported"]), (&json!(0.2), &json!(true)));
+    assert_eq!((&rows[2]["prices_eur_per_kwh"]["HP"], &rows[2]["imported"]), (&json!(0.1798), &json!(false)));
+    assert_eq!(rows[2]["subscription_eur_per_year"], 200.16);
 
     let base = |offer: &str| {
         let mut a = vec!["costs", "--prm", DEMO_CONSUMPTION, "--offer", offer, "--kva", "6", "--format", "json"];
@@ -194,10 +222,10 @@ fn bad_input_names_the_problem_and_keeps_what_is_stored() {
     let r = costs(&["--offer", "trv-base", "--kva", "7"]);
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("no prices at 7 kVA; it has 3, 6, 9, 12, 15 kVA"), "{r:?}");
-    // The shipped HP/HC table is empty until the regulator's is imported.
-    let r = costs(&["--offer", "trv-hphc", "--kva", "6"]);
+    // HP/HC starts at 6 kVA.
+    let r = costs(&["--offer", "trv-hphc", "--kva", "3"]);
     assert_eq!(r.code, 2, "{r:?}");
-    assert!(r.stderr.contains("tariffs import"), "{r:?}");
+    assert!(r.stderr.contains("no prices at 3 kVA; it has 6, 9, 12, 15, 18, 24, 30, 36 kVA"), "{r:?}");
     // A good table, then a bad one: the bad one names file, line and column, and stores nothing.
     let good = dir.path().join("Option_Tempo.csv");
     std::fs::write(&good, tempo_table("01/11/2020")).unwrap();

@@ -78,7 +78,7 @@ fn tempo_costs_wait_for_rte_and_update_asks_only_for_the_missing_days() {
         "--format",
         "json",
     ];
-    // The shipped calendar ends in January 2024: the days are named, nothing is priced blue.
+    // The shipped calendar ends on 2025-08-31: the days are named, nothing is priced blue.
     let out = dataconnect(dir.path(), &sandbox, &db).args(costs).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
@@ -95,7 +95,7 @@ fn tempo_costs_wait_for_rte_and_update_asks_only_for_the_missing_days() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("DATACONNECT_RTE_CLIENT_ID"));
     assert!(rte_calls(&sandbox.log).is_empty());
 
-    // 2024-01-09 to 2026-11-30 (today + 2): 1057 days, three calls of at most 366 days.
+    // 2025-09-01 to 2026-11-30 (today + 2): 455 days, two calls of at most 366 days.
     let out = tempo(dir.path(), &sandbox, &db, &["update"]);
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "{stderr}");
@@ -103,13 +103,16 @@ fn tempo_costs_wait_for_rte_and_update_asks_only_for_the_missing_days() {
     let calls = rte_calls(&sandbox.log);
     let paths: Vec<&str> = calls.iter().map(|c| c["path"].as_str().unwrap()).collect();
     assert_eq!(paths[0], "/token/oauth/");
-    assert_eq!(paths.len(), 4, "{calls:#?}");
+    assert_eq!(paths.len(), 3, "{calls:#?}");
     let queries: Vec<&str> = calls[1..].iter().map(|c| c["query"].as_str().unwrap()).collect();
     assert!(
-        queries[0].contains("start_date=2024-01-09T00") && queries[0].contains("end_date=2025-01-09T00"),
+        queries[0].contains("start_date=2025-09-01T00") && queries[0].contains("end_date=2026-09-02T00"),
         "{queries:?}"
     );
-    assert!(queries[2].contains("end_date=2026-11-30T00"), "{queries:?}");
+    assert!(
+        queries[1].contains("start_date=2026-09-02T00") && queries[1].contains("end_date=2026-11-30T00"),
+        "{queries:?}"
+    );
     // Tomorrow (2026-11-29) is published at 10:40; the frozen clock says noon.
     assert!(stdout.contains("to 2026-11-29"), "{stdout}");
 
